@@ -1,0 +1,32 @@
+/**
+ * Capabilities the pure core needs but cannot own: hashing and compression.
+ *
+ * The core never imports `node:*`; the Node shell hands it native implementations
+ * (`src/shell/caps.ts`), and any other host can hand it its own. Each function must be
+ * deterministic: the same input gives the same output.
+ */
+
+/** A hash function: bytes in, raw digest out. */
+export type HashFn = (data: Uint8Array) => Uint8Array;
+
+/** One compression method (zlib, gzip, snappy, …). */
+export interface Compressor {
+  /** Compress `data`. */
+  readonly compress: (data: Uint8Array) => Uint8Array;
+  /**
+   * Decompress `data`. Throws on malformed input, and throws before producing more than
+   * `maxBytes` of output (so a compression bomb is stopped at the limit, not inflated).
+   */
+  readonly decompress: (data: Uint8Array, maxBytes: number) => Uint8Array;
+}
+
+/** Everything impure-by-nature the core is given. */
+export interface Capabilities {
+  readonly sha1: HashFn;
+  readonly sha224: HashFn;
+  readonly sha256: HashFn;
+  readonly sha384: HashFn;
+  readonly sha512: HashFn;
+  /** Compression methods available here, keyed by compression flag (§2.3). */
+  readonly compressors: ReadonlyMap<number, Compressor>;
+}

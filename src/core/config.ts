@@ -1,0 +1,78 @@
+/**
+ * A node's configuration: who it is and every bound it keeps. Each bound is a named constant
+ * with its unit, and every one can be overridden.
+ */
+import type { Address, NodeId } from './types.js';
+
+/** Largest frame body accepted, in bytes (a length header above it is refused at once). */
+export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
+/** Broadcasts older than this are dropped (the seeds' 60 s). */
+export const BROADCAST_EXPIRY_MS = 60_000;
+/** How long a seen (id, time) pair is remembered. */
+export const SEEN_TTL_MS = 60_000;
+/** How many seen (id, time) pairs are remembered at most. */
+export const SEEN_MAX = 100_000;
+/** Outgoing connections made from peer lists. */
+export const OUTGOING_MAX = 4;
+/** Connections of any kind. */
+export const CONNECTIONS_MAX = 256;
+/** Connections that have not yet completed a handshake. */
+export const AWAITING_MAX = 64;
+/** A connection that has not handshaken by then is closed. */
+export const HANDSHAKE_TIMEOUT_MS = 60_000;
+/** A connection stuck mid-frame for this long is closed (py2p's kill_old_nodes). */
+export const FRAME_STALL_TIMEOUT_MS = 60_000;
+/** Replies waiting for a route. */
+export const PENDING_REQUESTS_MAX = 1024;
+/** A reply waiting for a route gives up after this. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** A dial that has not connected by then fails. */
+export const DIAL_TIMEOUT_MS = 10_000;
+
+/** The subnet a node belongs to (§3.2). */
+export interface ProtocolInfo {
+  readonly subnet: string;
+  readonly encryption: string;
+  /** base58 protocol id. */
+  readonly id: string;
+}
+
+/** Everything a node is told at start. */
+export interface NodeConfig {
+  readonly id: NodeId;
+  readonly protocol: ProtocolInfo;
+  /** The address we tell peers to reach us at. */
+  readonly outAddr: Address;
+  /** Compression flags we offer, in preference order. */
+  readonly compression: ReadonlyArray<number>;
+  /** Seed for the node's PRNG (the real shell draws it from crypto, the simulator from its run seed). */
+  readonly seed: number;
+  readonly frameBytesMax: number;
+  readonly broadcastExpiryMs: number;
+  readonly seenTtlMs: number;
+  readonly seenMax: number;
+  readonly outgoingMax: number;
+  readonly connectionsMax: number;
+  readonly awaitingMax: number;
+  readonly handshakeTimeoutMs: number;
+  readonly frameStallTimeoutMs: number;
+  readonly pendingRequestsMax: number;
+  readonly requestTimeoutMs: number;
+  readonly dialTimeoutMs: number;
+}
+
+/** The bounds, with their defaults. */
+export const defaultLimits = {
+  frameBytesMax: FRAME_BYTES_MAX,
+  broadcastExpiryMs: BROADCAST_EXPIRY_MS,
+  seenTtlMs: SEEN_TTL_MS,
+  seenMax: SEEN_MAX,
+  outgoingMax: OUTGOING_MAX,
+  connectionsMax: CONNECTIONS_MAX,
+  awaitingMax: AWAITING_MAX,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+  frameStallTimeoutMs: FRAME_STALL_TIMEOUT_MS,
+  pendingRequestsMax: PENDING_REQUESTS_MAX,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  dialTimeoutMs: DIAL_TIMEOUT_MS,
+} as const;

@@ -1,0 +1,144 @@
+/**
+ * The node's vocabulary: what goes into `step` (Input), what comes out (Effect), and the events
+ * a user sees. Everything here is plain data: no closures, sockets or promises, so tests compare
+ * values with `toEqual` and the simulator records and replays them.
+ *
+ * Inputs are facts (past tense or user commands), effects are commands to the shell, events are
+ * past tense. Every input carries `at`: the shell's clock in milliseconds.
+ */
+import type { WireValue } from './wire/value.js';
+
+/** A connection, named by whoever opened it: the core for dials (`d…`), the shell for accepts (`a…`). */
+export type ConnId = string & { readonly ConnId: unique symbol };
+/** A node id in its canonical text form (base58; a bin id is read as latin1). */
+export type NodeId = string & { readonly NodeId: unique symbol };
+/** A number the shell picks to match a command with its outcome event. */
+export type CommandId = number;
+
+/** Casts, for the places that mint ids. */
+export const ConnId = (s: string): ConnId => s as ConnId;
+/** Casts, for the places that mint ids. */
+export const NodeId = (s: string): NodeId => s as NodeId;
+
+/** A host and port. */
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Why a connection was closed or refused. Shared by Close effects, events and API errors.
+
+/** Why a connection was closed, from our side or theirs. */
+export type CloseReason =
+  | { readonly _tag: 'WrongSubnet'; readonly theirs: string; readonly ours: string }
+  | { readonly _tag: 'SelfConnection' }
+  | { readonly _tag: 'DuplicateConnection'; readonly peer: NodeId }
+  | { readonly _tag: 'UnexpectedPeer'; readonly expected: NodeId; readonly got: NodeId }
+  | { readonly _tag: 'BadFrame'; readonly detail: string }
+  | { readonly _tag: 'BadMessage'; readonly detail: string }
+  | { readonly _tag: 'IllegalMessage'; readonly detail: string }
+  | { readonly _tag: 'HandshakeTimeout'; readonly afterMs: number }
+  | { readonly _tag: 'StalledFrame'; readonly afterMs: number }
+  | { readonly _tag: 'TooManyConnections'; readonly limit: number }
+  | { readonly _tag: 'SlowPeer'; readonly queuedBytes: number }
+  | { readonly _tag: 'PeerClosed'; readonly detail?: string }
+  | { readonly _tag: 'UserDisconnect' }
+  | { readonly _tag: 'Shutdown' };
+
+/** Why a dial or a `connect` command failed. */
+export type ConnectError =
+  | { readonly _tag: 'ConnectionRefused'; readonly detail: string }
+  | { readonly _tag: 'Unreachable'; readonly detail: string }
+  | { readonly _tag: 'Timeout'; readonly afterMs: number }
+  | { readonly _tag: 'AlreadyConnected'; readonly peer: NodeId }
+  | { readonly _tag: 'Closed'; readonly reason: CloseReason };
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** A message handed to the user: not claimed by a built-in handler. */
+export interface DeliveredMessage {
+  /** The connection it arrived on. */
+  readonly conn: ConnId;
+  /** Main flag: 0x00 broadcast, 0x02 whisper, or anything no built-in claimed. */
+  readonly msgType: number;
+  /** The originator, canonical text. */
+  readonly sender: NodeId;
+  /** Seconds since the epoch, as the originator stamped it. */
+  readonly time: number;
+  /** The payload, list[3:]; `packets[0]` is the sub-flag. */
+  readonly packets: ReadonlyArray<WireValue>;
+  /** The message id: SHA-256 of its msgpack bytes. */
+  readonly id: Uint8Array;
+}
+
+/** Everything that can happen to a node. */
+export type Input =
+  // --- transport facts, from the shell
+  | { readonly _tag: 'ConnectionAccepted'; readonly at: number; readonly conn: ConnId; readonly remote: Address }
+  | { readonly _tag: 'DialSucceeded'; readonly at: number; readonly conn: ConnId }
+  | { readonly _tag: 'DialFailed'; readonly at: number; readonly conn: ConnId; readonly error: ConnectError }
+  | { readonly _tag: 'BytesReceived'; readonly at: number; readonly conn: ConnId; readonly bytes: Uint8Array }
+  | { readonly _tag: 'ConnectionClosed'; readonly at: number; readonly conn: ConnId; readonly reason: CloseReason }
+  | { readonly _tag: 'Tick'; readonly at: number }
+  // --- user commands
+  | {
+      readonly _tag: 'Connect';
+      readonly at: number;
+      readonly cmd: CommandId;
+      readonly address: Address;
+      readonly expectedId?: NodeId;
+    }
+  | {
+      readonly _tag: 'Send';
+      readonly at: number;
+      /** Payload after the sub-flag. */
+      readonly packets: ReadonlyArray<WireValue>;
+      /** Main flag: 0x00 broadcast (default) or 0x02 whisper to every peer. */
+      readonly flag: number;
+      /** Sub-flag: 0x00 by default. */
+      readonly type: number;
+    }
+  | {
+      readonly _tag: 'Reply';
+      readonly at: number;
+      readonly cmd: CommandId;
+      /** The node to answer: a received message's sender. */
+      readonly to: NodeId;
+      readonly packets: ReadonlyArray<WireValue>;
+    }
+  | { readonly _tag: 'Disconnect'; readonly at: number; readonly peer: NodeId }
+  | { readonly _tag: 'RequestPeers'; readonly at: number }
+  | { readonly _tag: 'Shutdown'; readonly at: number };
+
+// ---------------------------------------------------------------------------------------------
+// Events for the user
+
+/** What the user is told. */
+export type NodeEvent =
+  /** The first peer reached the routing table (the seeds' 'connect'). */
+  | { readonly _tag: 'Connected'; readonly peer: NodeId }
+  | { readonly _tag: 'PeerJoined'; readonly peer: NodeId; readonly conn: ConnId; readonly address: Address; readonly outgoing: boolean }
+  | { readonly _tag: 'PeerLeft'; readonly peer: NodeId; readonly conn: ConnId; readonly reason: CloseReason }
+  /** A connection was refused or dropped before or outside the routing table. */
+  | { readonly _tag: 'ConnectionRejected'; readonly conn: ConnId; readonly remote?: Address; readonly reason: CloseReason }
+  | { readonly _tag: 'ConnectSucceeded'; readonly cmd: CommandId; readonly peer: NodeId }
+  | { readonly _tag: 'ConnectFailed'; readonly cmd: CommandId; readonly error: ConnectError }
+  /** A reply reached its target (directly or by a route found through request/response). */
+  | { readonly _tag: 'ReplySent'; readonly cmd: CommandId; readonly to: NodeId; readonly routed: boolean }
+  | { readonly _tag: 'ReplyFailed'; readonly cmd: CommandId; readonly to: NodeId; readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' }
+  /** Something was dropped without closing a connection: counted, for observability. */
+  | { readonly _tag: 'Dropped'; readonly conn?: ConnId; readonly why: string };
+
+// ---------------------------------------------------------------------------------------------
+// Effects
+
+/** What the core asks the shell to do. */
+export type Effect =
+  | { readonly _tag: 'Dial'; readonly conn: ConnId; readonly address: Address }
+  /** Write these bytes (whole frames) to the connection. */
+  | { readonly _tag: 'Write'; readonly conn: ConnId; readonly bytes: Uint8Array }
+  | { readonly _tag: 'Close'; readonly conn: ConnId; readonly reason: CloseReason }
+  | { readonly _tag: 'Deliver'; readonly message: DeliveredMessage }
+  | { readonly _tag: 'Emit'; readonly event: NodeEvent };
