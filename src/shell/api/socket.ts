@@ -1,0 +1,413 @@
+/**
+ * The mesh socket facade over any core: the public calls (connect, send, recv, handlers, reply,
+ * disconnect, close), the user queue and its async iterator, typed events, and start-up (listen,
+ * outward address, node id, TLS material). It keeps no protocol state of its own: every question
+ * about peers is answered by reading the core's state.
+ *
+ * The core is injected (`MeshDeps`) so the facade can run on the real mesh core (`mesh.ts`) or on a
+ * stand-in in tests.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
+import { defaultLimits, type NodeConfig, type ProtocolInfo } from '../../core/config.js';
+import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, NodeEvent, NodeId } from '../../core/types.js';
+import type { WireValue } from '../../core/wire/value.js';
+import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
+import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
+import { BadArgument, closeReasonToError, connectErrorToError, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
+import { Message } from './message.js';
+import { makeSelfSigned } from './tls.js';
+
+/** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
+export const RECV_QUEUE_MAX = 65_536;
+
+/** A subnet: its name and transport ('Plaintext' or 'SSL'). */
+export interface ProtocolSpec {
+  readonly subnet: string;
+  readonly encryption: string;
+}
+
+/** Where log lines go. */
+export interface Logger {
+  readonly debug: (message: string) => void;
+  readonly info: (message: string) => void;
+  readonly warn: (message: string) => void;
+}
+
+/** A routing-table entry as the API shows it. */
+export interface PeerInfo {
+  readonly id: NodeId;
+  readonly conn: ConnId;
+  readonly address: Address;
+  readonly outgoing: boolean;
+}
+
+/** Options for a mesh socket. */
+export interface MeshSocketOptions {
+  /** Interface to bind; '0.0.0.0' binds all and advertises the LAN address. Default '0.0.0.0'. */
+  readonly host?: string;
+  /** Port to bind; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** The subnet; default ('mesh', 'Plaintext'). */
+  readonly protocol?: ProtocolSpec;
+  /** The address peers are told to reach us at. */
+  readonly outAddr?: Address;
+  /** Where log lines go (default: standard error). */
+  readonly logger?: Logger;
+  /** Quietest level logged (default 'warn'). */
+  readonly debugLevel?: LogLevel | 'silent';
+  /** Own TLS key, certificate and CA; peers are then verified. Default: a self-signed certificate, unverified. */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca?: string | Buffer };
+  /** Overrides for the core's bounds. */
+  readonly limits?: Partial<typeof defaultLimits>;
+  /** Per-peer send-queue bound in bytes. */
+  readonly sendQueueBytesMax?: number;
+  /** Compression flags offered, in preference order (default zlib, gzip). */
+  readonly compression?: ReadonlyArray<number>;
+}
+
+/** Options for `send`. */
+export interface SendOptions {
+  /** Main flag: 0x00 broadcast (default) or 0x02 whisper to each neighbour. */
+  readonly flag?: number;
+  /** Sub-flag: 0x00 by default. */
+  readonly type?: number;
+}
+
+/** The socket's events. */
+export interface MeshSocketEvents {
+  /** The first peer reached the routing table. */
+  connect: [peer: NodeId];
+  /** A message was queued for `recv`. */
+  message: [message: Message];
+  'peer-joined': [peer: PeerInfo];
+  'peer-left': [peer: { id: NodeId; conn: ConnId; reason: CloseReason }];
+  'connection-rejected': [info: { conn: ConnId; remote?: Address; reason: CloseReason }];
+  'slow-peer': [info: { conn: ConnId; queuedBytes: number }];
+  /** Something went wrong that the caller did not wait for (a failed reply nobody observed, …). */
+  error: [error: Error];
+}
+
+/** A user handler: return true to claim the message (later handlers and the queue don't see it). */
+export type Handler = (message: Message, conn: ConnId) => boolean;
+
+/** What the facade needs from a core. */
+export interface MeshDeps<S> {
+  readonly makeCore: (config: NodeConfig) => Core<S>;
+  readonly protocolId: (subnet: string, encryption: string) => string;
+  readonly nodeId: (outAddr: Address, protocolId: string, salt: string) => NodeId;
+  readonly routingTable: (state: S) => ReadonlyArray<PeerInfo>;
+  readonly awaiting: (state: S) => ReadonlyArray<{ conn: ConnId; remote?: Address; outgoing: boolean }>;
+  readonly status: (state: S) => object;
+  readonly isQueuedForUser: (m: DeliveredMessage) => boolean;
+}
+
+const levels: Record<LogLevel | 'silent', number> = { debug: 0, info: 1, warn: 2, silent: 3 };
+
+const stderrLogger: Logger = {
+  debug: (m) => console.error(`[ts2p debug] ${m}`),
+  info: (m) => console.error(`[ts2p] ${m}`),
+  warn: (m) => console.error(`[ts2p warn] ${m}`),
+};
+
+/** The first non-internal IPv4 address, else loopback (the outward address for '0.0.0.0'). */
+export const lanAddress = (): string => {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+};
+
+const isOptions = (v: unknown): v is SendOptions =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Map);
+
+interface Pending {
+  readonly resolve: (v: NodeId) => void;
+  readonly reject: (e: Ts2pError) => void;
+}
+
+/** A node of a mesh network on real sockets. */
+export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
+  /** This node's id (set once `ready` resolves). */
+  id: NodeId = '' as NodeId;
+  /** The subnet, with its id. */
+  readonly protocol: ProtocolInfo;
+  /** The address peers reach us at (set once `ready` resolves). */
+  outAddr: Address = { host: '', port: 0 };
+  /** Resolves when the socket listens; rejects if it cannot. */
+  readonly ready: Promise<void>;
+
+  private readonly runtime: Runtime<S>;
+  private readonly log: (level: LogLevel, m: string) => void;
+  private readonly handlers: Handler[] = [];
+  private readonly queue: Message[] = [];
+  private readonly waiters: Array<(m: Message | undefined) => void> = [];
+  private readonly connects = new Map<CommandId, Pending>();
+  private readonly replies = new Map<CommandId, { resolve: () => void; reject: (e: Error) => void }>();
+  private nextCmd = 1;
+  private closed = false;
+  private readonly counters = { queueDropped: 0, slowPeers: 0, handlerErrors: 0 };
+
+  constructor(
+    private readonly deps: MeshDeps<S>,
+    private readonly options: MeshSocketOptions = {},
+  ) {
+    super();
+    const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
+    if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
+    this.protocol = { subnet: spec.subnet, encryption: spec.encryption, id: deps.protocolId(spec.subnet, spec.encryption) };
+    const logger = options.logger ?? stderrLogger;
+    const floor = levels[options.debugLevel ?? 'warn'];
+    this.log = (level, m) => {
+      if (levels[level] >= floor) logger[level](m);
+    };
+    this.runtime = new Runtime<S>(
+      { sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX },
+      {
+        deliver: (m) => this.onDeliver(m),
+        event: (e) => this.onEvent(e),
+        slowPeer: (conn, queuedBytes) => {
+          this.counters.slowPeers += 1;
+          this.log('warn', `slow peer on ${conn}: ${queuedBytes} bytes unread, disconnecting`);
+          this.emit('slow-peer', { conn, queuedBytes });
+        },
+        log: this.log,
+      },
+    );
+    this.ready = this.start();
+    this.ready.catch(() => undefined);
+  }
+
+  private async start(): Promise<void> {
+    const host = this.options.host ?? '0.0.0.0';
+    const tls = this.protocol.encryption === 'SSL' ? await this.tlsSettings() : undefined;
+    if (tls !== undefined) this.runtime.transport.setTls(tls);
+    const bound = await this.runtime.transport.listen(host, this.options.port ?? 0);
+    const outHost = host === '0.0.0.0' ? lanAddress() : host === '::' ? '::1' : host;
+    this.outAddr = this.options.outAddr ?? { host: outHost, port: bound.port };
+    this.id = this.deps.nodeId(this.outAddr, this.protocol.id, randomUUID());
+    const config: NodeConfig = {
+      id: this.id,
+      protocol: this.protocol,
+      outAddr: this.outAddr,
+      compression: this.options.compression ?? [0x13, 0x11],
+      seed: randomInt(0, 2 ** 32),
+      ...defaultLimits,
+      ...this.options.limits,
+    };
+    this.runtime.start(this.deps.makeCore(config));
+    this.log('info', `listening on ${host}:${bound.port} as ${this.id}`);
+  }
+
+  private async tlsSettings(): Promise<TlsSettings> {
+    const own = this.options.tls;
+    if (own !== undefined) return { key: own.key, cert: own.cert, ...(own.ca === undefined ? {} : { ca: own.ca }), verify: true };
+    const made = await makeSelfSigned();
+    return { ...made, verify: false };
+  }
+
+  /** The port we listen on (once ready). */
+  get port(): number {
+    return this.outAddr.port;
+  }
+
+  private stateOrUndefined(): S | undefined {
+    return this.runtime.current;
+  }
+
+  private command(make: (at: number) => Input): void {
+    if (this.closed) throw new SocketClosed();
+    this.runtime.input(make(this.runtime.now()));
+  }
+
+  /** Connects to a node; resolves with its id once the handshake is done. */
+  async connect(host: string, port: number, id?: NodeId): Promise<NodeId> {
+    if (typeof host !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535) throw new BadArgument(`bad address ${String(host)}:${String(port)}`);
+    await this.ready;
+    if (this.closed) throw new SocketClosed();
+    const cmd = this.nextCmd++;
+    const result = new Promise<NodeId>((resolve, reject) => this.connects.set(cmd, { resolve, reject }));
+    this.command((at) => ({ _tag: 'Connect', at, cmd, address: { host, port }, ...(id === undefined ? {} : { expectedId: id }) }));
+    return result;
+  }
+
+  /** Broadcasts (or whispers, with `flag: 0x02`) packets; a trailing plain object is the options. */
+  send(...args: Array<WireValue | SendOptions>): void {
+    const last = args[args.length - 1];
+    const opts: SendOptions = isOptions(last) ? last : {};
+    const packets = (isOptions(last) ? args.slice(0, -1) : args) as WireValue[];
+    this.command((at) => ({ _tag: 'Send', at, packets, flag: opts.flag ?? 0x00, type: opts.type ?? 0x00 }));
+  }
+
+  /** Takes the oldest queued message, or undefined. */
+  recv(): Message | undefined;
+  /** Takes up to `n` queued messages. */
+  recv(n: number): Message[];
+  recv(n?: number): Message | undefined | Message[] {
+    if (n === undefined) return this.queue.shift();
+    return this.queue.splice(0, Math.max(0, n));
+  }
+
+  /** Waits for the next message (or undefined once closed), at most `timeoutMs`. */
+  next(timeoutMs?: number): Promise<Message | undefined> {
+    const queued = this.queue.shift();
+    if (queued !== undefined || this.closed) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (m: Message | undefined): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(m);
+      };
+      this.waiters.push(waiter);
+      if (timeoutMs !== undefined)
+        timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(undefined);
+        }, timeoutMs);
+    });
+  }
+
+  /** Messages as they arrive, until the socket closes. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    for (;;) {
+      const m = await this.next();
+      if (m === undefined) return;
+      yield m;
+    }
+  }
+
+  /** Adds a handler; handlers run in order and the first to return true claims the message. */
+  registerHandler(handler: Handler): void {
+    if (typeof handler !== 'function') throw new BadArgument('a handler must be a function');
+    this.handlers.push(handler);
+  }
+
+  /** Peers in the routing table. */
+  get routingTable(): ReadonlyArray<PeerInfo> {
+    const s = this.stateOrUndefined();
+    return s === undefined ? [] : this.deps.routingTable(s);
+  }
+
+  /** Ids of peers we dialled. */
+  get outgoing(): ReadonlyArray<NodeId> {
+    return this.routingTable.filter((p) => p.outgoing).map((p) => p.id);
+  }
+
+  /** Ids of peers that dialled us. */
+  get incoming(): ReadonlyArray<NodeId> {
+    return this.routingTable.filter((p) => !p.outgoing).map((p) => p.id);
+  }
+
+  /** Connections waiting for a handshake. */
+  get awaitingIds(): ReadonlyArray<{ conn: ConnId; remote?: Address; outgoing: boolean }> {
+    const s = this.stateOrUndefined();
+    return s === undefined ? [] : this.deps.awaiting(s);
+  }
+
+  /** Disconnects a peer. */
+  disconnect(id: NodeId): void {
+    this.command((at) => ({ _tag: 'Disconnect', at, peer: id }));
+  }
+
+  /** Asks every neighbour for its peers. */
+  requestPeers(): void {
+    this.command((at) => ({ _tag: 'RequestPeers', at }));
+  }
+
+  /** Counters and sizes, from the core and the shell. */
+  get status(): object {
+    const s = this.stateOrUndefined();
+    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.queue.length, ...this.counters, sockets: this.runtime.transport.size };
+  }
+
+  /** Closes every connection and stops listening. Pending calls reject with SocketClosed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ready.catch(() => undefined);
+    await this.runtime.shutdown();
+    for (const p of this.connects.values()) p.reject(new SocketClosed());
+    this.connects.clear();
+    for (const r of this.replies.values()) r.reject(new SocketClosed());
+    this.replies.clear();
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+
+  private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<void> {
+    if (this.closed) return Promise.reject(new SocketClosed());
+    const cmd = this.nextCmd++;
+    const p = new Promise<void>((resolve, reject) => this.replies.set(cmd, { resolve, reject }));
+    p.catch((e: Error) => {
+      this.log('info', e.message);
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
+    this.runtime.input({ _tag: 'Reply', at: this.runtime.now(), cmd, to, packets });
+    return p;
+  }
+
+  private onDeliver(delivered: DeliveredMessage): void {
+    const message = new Message(delivered, { protocol: this.protocol, reply: (to, packets) => this.reply(to, packets) });
+    for (const handler of this.handlers) {
+      let claimed = false;
+      try {
+        claimed = handler(message, delivered.conn) === true;
+      } catch (err) {
+        this.counters.handlerErrors += 1;
+        this.log('warn', `a handler threw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (claimed) return;
+    }
+    if (!this.deps.isQueuedForUser(delivered)) return;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) waiter(message);
+    else {
+      if (this.queue.length >= RECV_QUEUE_MAX) {
+        this.queue.shift();
+        this.counters.queueDropped += 1;
+      }
+      this.queue.push(message);
+    }
+    this.emit('message', message);
+  }
+
+  private onEvent(e: NodeEvent): void {
+    switch (e._tag) {
+      case 'Connected':
+        this.emit('connect', e.peer);
+        return;
+      case 'PeerJoined':
+        this.log('info', `peer ${e.peer} joined on ${e.conn}`);
+        this.emit('peer-joined', { id: e.peer, conn: e.conn, address: e.address, outgoing: e.outgoing });
+        return;
+      case 'PeerLeft':
+        this.log('info', `peer ${e.peer} left: ${e.reason._tag}`);
+        this.emit('peer-left', { id: e.peer, conn: e.conn, reason: e.reason });
+        return;
+      case 'ConnectionRejected':
+        this.log('info', `connection ${e.conn} rejected: ${closeReasonToError(e.reason).message}`);
+        this.emit('connection-rejected', { conn: e.conn, ...(e.remote === undefined ? {} : { remote: e.remote }), reason: e.reason });
+        return;
+      case 'ConnectSucceeded':
+        this.connects.get(e.cmd)?.resolve(e.peer);
+        this.connects.delete(e.cmd);
+        return;
+      case 'ConnectFailed':
+        this.connects.get(e.cmd)?.reject(connectErrorToError(e.error));
+        this.connects.delete(e.cmd);
+        return;
+      case 'ReplySent':
+        this.replies.get(e.cmd)?.resolve();
+        this.replies.delete(e.cmd);
+        return;
+      case 'ReplyFailed':
+        this.replies.get(e.cmd)?.reject(new ReplyFailed(e.to, e.reason));
+        this.replies.delete(e.cmd);
+        return;
+      case 'Dropped':
+        this.log('debug', `dropped${e.conn === undefined ? '' : ` on ${e.conn}`}: ${e.why}`);
+        return;
+    }
+  }
+}

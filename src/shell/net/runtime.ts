@@ -1,0 +1,162 @@
+/**
+ * Runs a pure core on real sockets and a real clock.
+ *
+ * Owns: the core's state (always the one `step` returned last), the input queue, effect execution,
+ * and ONE timer armed for the core's next wake-up. Inputs that arrive while a step runs (a user
+ * call made from inside a delivery, a socket fact) are queued and stepped in order, so `step` is
+ * never re-entered. Writes made while draining the queue leave in one batch per socket.
+ * Deliberately does not: interpret messages or decide anything about the protocol.
+ */
+import type { Address, CloseReason, ConnectError, ConnId, DeliveredMessage, Effect, Input, NodeEvent } from '../../core/types.js';
+import { Transport, type TransportOptions, type TransportSink } from './transport.js';
+
+/** The three functions of a core, bound to its environment. */
+export interface Core<S> {
+  /** A fresh state at this time. */
+  readonly init: (at: number) => S;
+  /** One input in, the next state and the effects out. */
+  readonly step: (state: S, input: Input) => readonly [S, ReadonlyArray<Effect>];
+  /** When the core next wants a Tick, in clock milliseconds. */
+  readonly nextWakeup: (state: S) => number | undefined;
+}
+
+/** Log levels, quietest last. */
+export type LogLevel = 'debug' | 'info' | 'warn';
+
+/** What the runtime tells its owner (the socket facade). */
+export interface RuntimeHooks {
+  readonly deliver: (message: DeliveredMessage) => void;
+  readonly event: (event: NodeEvent) => void;
+  readonly slowPeer: (conn: ConnId, queuedBytes: number) => void;
+  readonly log: (level: LogLevel, message: string) => void;
+}
+
+/** A core running on real sockets. */
+export class Runtime<S> {
+  private state: S | undefined;
+  private core: Core<S> | undefined;
+  private readonly queue: Input[] = [];
+  private stepping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+  private stopped = false;
+  /** The sockets. */
+  readonly transport: Transport;
+
+  constructor(
+    transportOptions: TransportOptions,
+    private readonly hooks: RuntimeHooks,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.transport = new Transport(transportOptions, this.sink());
+  }
+
+  /** Starts the core (once the node knows its id); inputs queued before now are stepped. */
+  start(core: Core<S>): void {
+    if (this.core !== undefined) throw new Error('runtime already started');
+    this.core = core;
+    this.state = core.init(this.clock());
+    const first = this.queue.shift();
+    if (first !== undefined) this.input(first);
+    else this.arm();
+  }
+
+  /** The core's current state (read it, never keep it); undefined before `start`. */
+  get current(): S | undefined {
+    return this.state;
+  }
+
+  /** The clock, in milliseconds. */
+  now(): number {
+    return this.clock();
+  }
+
+  private sink(): TransportSink {
+    const at = (): number => this.clock();
+    return {
+      accepted: (conn: ConnId, remote: Address) => this.input({ _tag: 'ConnectionAccepted', at: at(), conn, remote }),
+      dialed: (conn: ConnId) => this.input({ _tag: 'DialSucceeded', at: at(), conn }),
+      dialFailed: (conn: ConnId, error: ConnectError) => this.input({ _tag: 'DialFailed', at: at(), conn, error }),
+      received: (conn: ConnId, bytes: Uint8Array) => this.input({ _tag: 'BytesReceived', at: at(), conn, bytes }),
+      closed: (conn: ConnId, reason: CloseReason) => this.input({ _tag: 'ConnectionClosed', at: at(), conn, reason }),
+      slowPeer: (conn: ConnId, queuedBytes: number) => this.guard(() => this.hooks.slowPeer(conn, queuedBytes)),
+      log: (level, message) => this.hooks.log(level, message),
+    };
+  }
+
+  /** Feeds one input; steps it (and anything it causes) before returning, unless already stepping. */
+  input(input: Input): void {
+    if (this.stopped) return;
+    this.queue.push(input);
+    const core = this.core;
+    if (this.stepping || core === undefined) return;
+    this.stepping = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        const [state, effects] = core.step(this.state as S, next);
+        this.state = state;
+        for (const effect of effects) this.execute(effect);
+      }
+    } finally {
+      this.stepping = false;
+      this.transport.flush();
+      this.arm();
+    }
+  }
+
+  private execute(effect: Effect): void {
+    switch (effect._tag) {
+      case 'Dial':
+        this.transport.dial(effect.conn, effect.address);
+        return;
+      case 'Write':
+        this.transport.write(effect.conn, effect.bytes);
+        return;
+      case 'Close':
+        this.hooks.log('debug', `closing ${effect.conn}: ${effect.reason._tag}`);
+        this.transport.close(effect.conn);
+        return;
+      case 'Deliver':
+        this.guard(() => this.hooks.deliver(effect.message));
+        return;
+      case 'Emit':
+        this.guard(() => this.hooks.event(effect.event));
+        return;
+    }
+  }
+
+  /** User code runs inside deliveries and events; its exceptions must not stop the node. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.hooks.log('warn', `a listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+
+  private arm(): void {
+    if (this.stopped || this.core === undefined) return;
+    const wake = this.core.nextWakeup(this.state as S);
+    if (wake === this.timerAt && (wake === undefined || this.timer !== undefined)) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = wake;
+    if (wake === undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.input({ _tag: 'Tick', at: this.clock() });
+    }, Math.max(0, wake - this.clock()));
+    this.timer.unref();
+  }
+
+  /** Tells the core to shut down, executes what it says, then closes every socket. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    if (this.core !== undefined) this.input({ _tag: 'Shutdown', at: this.clock() });
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.transport.shutdown();
+  }
+}

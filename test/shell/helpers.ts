@@ -1,0 +1,49 @@
+/**
+ * Bounded waits for loopback tests: every wait ends with a value or a clear timeout error.
+ */
+import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
+
+/** How long any single wait in a shell test may take. */
+export const WAIT_MS = 5_000;
+
+/** Resolves with an event's arguments, or rejects after `ms`. */
+export const waitEvent = async <T extends unknown[]>(emitter: EventEmitter, name: string, ms = WAIT_MS): Promise<T> =>
+  (await once(emitter, name, { signal: AbortSignal.timeout(ms) })) as T;
+
+/** Resolves once `check` holds, re-checking whenever `emitter` emits one of `names`; rejects after `ms`. */
+export const waitUntil = (emitter: EventEmitter, names: ReadonlyArray<string>, check: () => boolean, what: string, ms = WAIT_MS): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (check()) return resolve();
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const listener = (): void => {
+      if (check()) {
+        done();
+        resolve();
+      }
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const n of names) emitter.off(n, listener);
+    };
+    for (const n of names) emitter.on(n, listener);
+  });
+
+/** Rejects with a clear error if `p` has not settled after `ms`. */
+export const within = <T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });

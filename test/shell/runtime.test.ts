@@ -1,0 +1,184 @@
+/**
+ * The shell on its own, on loopback, driving a stand-in core: effects executed, inputs fed back,
+ * one timer, typed connect errors, the user queue and handlers, and the send-queue bound.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Input } from '../../src/core/types.js';
+import { defaultLimits, type NodeConfig } from '../../src/core/config.js';
+import { NodeId } from '../../src/core/types.js';
+import { GenericMeshSocket, type MeshSocketOptions } from '../../src/shell/api/socket.js';
+import { ConnectionRefused, Ts2pError } from '../../src/shell/api/errors.js';
+import { Runtime } from '../../src/shell/net/runtime.js';
+import { standinCore, standinDeps, type StandinState } from './standin-core.js';
+import { waitEvent, within } from './helpers.js';
+
+const open: Array<GenericMeshSocket<StandinState>> = [];
+const node = async (options: MeshSocketOptions = {}): Promise<GenericMeshSocket<StandinState>> => {
+  const s = new GenericMeshSocket(standinDeps, { host: '127.0.0.1', debugLevel: 'silent', ...options });
+  open.push(s);
+  await within(s.ready, 'listen');
+  return s;
+};
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+const frameOf = (v: unknown): Buffer => {
+  const body = Buffer.from(JSON.stringify(v));
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+};
+
+describe('shell on a stand-in core', () => {
+  it('connects, resolves with the peer id, and moves messages both ways', async () => {
+    const a = await node();
+    const b = await node();
+    const joined = waitEvent(b, 'peer-joined');
+    const peer = await within(a.connect('127.0.0.1', b.port), 'connect');
+    expect(peer).toBe(b.id);
+    await joined;
+    expect(a.outgoing).toEqual([b.id]);
+    expect(b.incoming).toEqual([a.id]);
+    a.send('hello', 7, { type: 0 });
+    const got = await within(b.next(), 'message');
+    expect(got?.sender).toBe(a.id);
+    expect(got?.packets).toEqual(['hello', 7]);
+    b.send('back');
+    const back = await within(a.next(), 'reply');
+    expect(back?.packets).toEqual(['back']);
+  });
+
+  it('lets the first handler that claims a message keep it from the queue', async () => {
+    const a = await node();
+    const b = await node();
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    const seen: string[] = [];
+    b.registerHandler((m) => {
+      seen.push(`first:${String(m.packets[0])}`);
+      return m.packets[0] === 'mine';
+    });
+    b.registerHandler((m) => {
+      seen.push(`second:${String(m.packets[0])}`);
+      return false;
+    });
+    a.send('mine');
+    a.send('yours');
+    const m = await within(b.next(), 'unclaimed message');
+    expect(m?.packets).toEqual(['yours']);
+    expect(seen).toEqual(['first:mine', 'first:yours', 'second:yours']);
+    expect(b.recv()).toBeUndefined();
+  });
+
+  it('iterates messages with for await, ending on close', async () => {
+    const a = await node();
+    const b = await node();
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    for (let i = 0; i < 3; i++) a.send(i);
+    const got: unknown[] = [];
+    for await (const m of b) {
+      got.push(m.packets[0]);
+      if (got.length === 3) break;
+    }
+    expect(got).toEqual([0, 1, 2]);
+  });
+
+  it('rejects a refused connect with a typed error and leaves nothing behind', async () => {
+    const a = await node();
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const err = await within(a.connect('127.0.0.1', port).then(() => undefined, (e: unknown) => e), 'refusal');
+    expect(err).toBeInstanceOf(ConnectionRefused);
+    expect((err as Ts2pError).code).toBe('ConnectionRefused');
+    expect(a.awaitingIds).toEqual([]);
+    expect(a.routingTable).toEqual([]);
+    expect((a.status as { sockets: number }).sockets).toBe(0);
+  });
+
+  it('reports a peer that leaves mid-frame, and keeps serving the others', async () => {
+    const a = await node();
+    const b = await node();
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    const raw = net.connect(a.port, '127.0.0.1');
+    await waitEvent(raw, 'connect');
+    const joined = waitEvent(a, 'peer-joined');
+    raw.write(frameOf({ hello: 'raw' }));
+    await joined;
+    const left = waitEvent<[{ id: string; reason: { _tag: string } }]>(a, 'peer-left');
+    raw.end(Buffer.from([0, 0, 0, 50, 1, 2, 3]));
+    const [info] = await left;
+    expect(info.id).toBe('raw');
+    expect(info.reason._tag).toBe('PeerClosed');
+    b.send('still here');
+    expect((await within(a.next(), 'message after the fault'))?.packets).toEqual(['still here']);
+  });
+
+  it('drops a peer that stops reading once its queue passes the bound', async () => {
+    const a = await node({ sendQueueBytesMax: 256 * 1024 });
+    const raw = net.connect(a.port, '127.0.0.1');
+    await waitEvent(raw, 'connect');
+    const joined = waitEvent(a, 'peer-joined');
+    raw.write(frameOf({ hello: 'sleepy' }));
+    await joined;
+    raw.pause();
+    const slow = waitEvent<[{ queuedBytes: number }]>(a, 'slow-peer');
+    const left = waitEvent<[{ reason: { _tag: string } }]>(a, 'peer-left');
+    const chunk = 'x'.repeat(1024 * 1024);
+    // Bounded: loopback buffers hold a few MiB at most, so the bound is passed well before this ends.
+    for (let i = 0; i < 200 && a.routingTable.length > 0; i++) {
+      a.send(chunk);
+      await new Promise((r) => setImmediate(r));
+    }
+    const [{ queuedBytes }] = await slow;
+    expect(queuedBytes).toBeGreaterThan(256 * 1024);
+    expect((await left)[0].reason._tag).toBe('SlowPeer');
+    expect(a.routingTable).toEqual([]);
+    raw.destroy();
+  });
+});
+
+describe('runtime', () => {
+  it('arms one timer for the next wake-up and delivers a Tick then', async () => {
+    const config = { id: NodeId('t'), ...defaultLimits } as unknown as NodeConfig;
+    const inner = standinCore(config);
+    const seen: Input[] = [];
+    const ticked = new Promise<void>((resolve) => {
+      const rt = new Runtime<StandinState>({ sendQueueBytesMax: 1024 }, { deliver: () => undefined, event: () => undefined, slowPeer: () => undefined, log: () => undefined });
+      rt.start({
+        init: (at) => ({ ...inner.init(at), wakeAt: at + 30 }),
+        step: (s, i) => {
+          seen.push(i);
+          if (i._tag === 'Tick') resolve();
+          return inner.step(s, i);
+        },
+        nextWakeup: inner.nextWakeup,
+      });
+    });
+    await within(ticked, 'tick');
+    expect(seen.map((i) => i._tag)).toEqual(['Tick']);
+  });
+
+  it('steps inputs made from inside a step after it, never re-entering the core', async () => {
+    const a = await node();
+    const b = await node();
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    b.registerHandler((m) => {
+      if (m.packets[0] === 'ping') b.send('pong');
+      return m.packets[0] === 'ping';
+    });
+    a.send('ping');
+    expect((await within(a.next(), 'pong'))?.packets).toEqual(['pong']);
+  });
+});
+
+describe('errors', () => {
+  it('reject bad connect arguments with BadArgument', async () => {
+    const a = await node();
+    await expect(a.connect('127.0.0.1', 0)).rejects.toMatchObject({ code: 'BadArgument' });
+    await expect(a.connect('127.0.0.1', 70_000)).rejects.toMatchObject({ code: 'BadArgument' });
+  });
+});
