@@ -1,0 +1,160 @@
+/**
+ * The local chord tables: what this node holds for the five hash tables, and which of it to hand
+ * over when the ring changes.
+ *
+ * - `store` writes a value; a nil value deletes, and deleting really removes the entry (py2p's
+ *   KeyError on deleting a missing slot is a bug; here it is a no-op).
+ * - `applyDelta` merges a map into the stored map, creating `{}` when absent (§5.1 delta).
+ * - `dumpData(start, end)` selects what a newly storing peer at `start` now owns: each item at k
+ *   with `distance(start, k) < distance(end, k)`, `end` being self (§5.1 meta flow, migration).
+ * - `handoff` gives every item back and empties the tables (py2p's `unjoin`: re-store all, clear).
+ *
+ * Keys are key58 text, normalised to the canonical base58 of their position, so "1z" and "z"
+ * (same number) are one key. Values are msgpack values compared as in vote.ts.
+ *
+ * Inputs: table names, key58 text, values from peers. Effects: none; every function returns a new
+ * store and leaves its argument untouched. A write copies only the table it touches, so its
+ * cost grows with that table's size; the per-table bound (`STORE_ENTRIES_MAX`) caps it.
+ * Bad input (bad key58, a delta on a non-map, a full table) is a typed `StoreError`.
+ * Deliberately not here: routing (routing.ts), messages, notify key sets.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as O from 'fp-ts/lib/Option.js';
+import type { WireValue } from '../wire/value.js';
+import { distance, key58Of, positionOf, TABLES, type PositionError, type TableName } from './ring.js';
+import { canonicalKey } from './vote.js';
+
+/** Entries one table holds at most by default; a store of a new key beyond it is refused. */
+export const STORE_ENTRIES_MAX = 65_536;
+
+/** One stored value and the ring position its key58 names. */
+export interface StoredEntry {
+  readonly position: bigint;
+  readonly value: WireValue;
+}
+
+/** The local tables: per table, canonical key58 → entry. Treat as opaque; use the functions. */
+export interface ChordStore {
+  readonly tables: ReadonlyMap<TableName, ReadonlyMap<string, StoredEntry>>;
+  readonly entriesMax: number;
+}
+
+/** One (table, key, value) item, as handed over on migration or unjoin. */
+export interface StoreItem {
+  readonly table: TableName;
+  readonly key58: string;
+  readonly value: WireValue;
+}
+
+/** Why a store operation was refused. */
+export type StoreError =
+  | { readonly _tag: 'BadKey'; readonly key58: string; readonly reason: PositionError }
+  | { readonly _tag: 'NotAMap'; readonly table: TableName; readonly key58: string }
+  | { readonly _tag: 'TableFull'; readonly table: TableName; readonly entriesMax: number };
+
+/** An empty store holding at most `entriesMax` entries per table. */
+export const emptyStore = (entriesMax: number = STORE_ENTRIES_MAX): ChordStore => ({
+  tables: new Map(TABLES.map((t) => [t, new Map<string, StoredEntry>()] as const)),
+  entriesMax,
+});
+
+/** The entries of one table (empty if none). */
+const tableOf = (st: ChordStore, table: TableName): ReadonlyMap<string, StoredEntry> =>
+  st.tables.get(table) ?? new Map<string, StoredEntry>();
+
+/** A copy of the store with one table replaced. */
+const withTable = (st: ChordStore, table: TableName, entries: ReadonlyMap<string, StoredEntry>): ChordStore => {
+  const tables = new Map(st.tables);
+  tables.set(table, entries);
+  return { tables, entriesMax: st.entriesMax };
+};
+
+/** A key58 parsed to its position and canonical text. */
+const parseKey = (key58: string): E.Either<StoreError, { readonly key: string; readonly position: bigint }> => {
+  const p = positionOf(key58);
+  return E.isLeft(p)
+    ? E.left({ _tag: 'BadKey', key58, reason: p.left })
+    : E.right({ key: key58Of(p.right), position: p.right });
+};
+
+/** Writes `value` under (table, key58); a null value deletes the entry (absent stays absent). */
+export const store = (st: ChordStore, table: TableName, key58: string, value: WireValue): E.Either<StoreError, ChordStore> => {
+  const parsed = parseKey(key58);
+  if (E.isLeft(parsed)) return parsed;
+  const { key, position } = parsed.right;
+  const entries = tableOf(st, table);
+  if (value === null) {
+    if (!entries.has(key)) return E.right(st);
+    const next = new Map(entries);
+    next.delete(key);
+    return E.right(withTable(st, table, next));
+  }
+  if (!entries.has(key) && entries.size >= st.entriesMax) {
+    return E.left({ _tag: 'TableFull', table, entriesMax: st.entriesMax });
+  }
+  const next = new Map(entries);
+  next.set(key, { position, value });
+  return E.right(withTable(st, table, next));
+};
+
+/** The value under (table, key58), if any; a malformed key58 simply holds nothing. */
+export const retrieve = (st: ChordStore, table: TableName, key58: string): O.Option<WireValue> => {
+  const parsed = parseKey(key58);
+  if (E.isLeft(parsed)) return O.none;
+  const entry = tableOf(st, table).get(parsed.right.key);
+  return entry === undefined ? O.none : O.some(entry.value);
+};
+
+/**
+ * Merges the map `delta` into the map stored under (table, key58), creating it when absent. An
+ * entry of `delta` replaces the stored entry whose key is equal as a msgpack value (so a bin key
+ * and a str key stay distinct, and two equal bin keys are one key). A stored non-map is refused.
+ */
+export const applyDelta = (
+  st: ChordStore,
+  table: TableName,
+  key58: string,
+  delta: ReadonlyMap<WireValue, WireValue>,
+): E.Either<StoreError, ChordStore> => {
+  const parsed = parseKey(key58);
+  if (E.isLeft(parsed)) return parsed;
+  const current = tableOf(st, table).get(parsed.right.key)?.value ?? new Map<WireValue, WireValue>();
+  if (!(current instanceof Map)) return E.left({ _tag: 'NotAMap', table, key58 });
+  return store(st, table, key58, mergeMaps(current as ReadonlyMap<WireValue, WireValue>, delta));
+};
+
+/** `base` updated with every entry of `delta`, keys matched by msgpack equality. */
+export const mergeMaps = (
+  base: ReadonlyMap<WireValue, WireValue>,
+  delta: ReadonlyMap<WireValue, WireValue>,
+): ReadonlyMap<WireValue, WireValue> => {
+  const byKey = new Map<string, readonly [WireValue, WireValue]>();
+  for (const [k, v] of base) byKey.set(canonicalKey(k), [k, v]);
+  for (const [k, v] of delta) byKey.set(canonicalKey(k), [k, v]);
+  return new Map([...byKey.values()]);
+};
+
+/** Every item held, table by table in canonical order, each table in insertion order. */
+export const items = (st: ChordStore): ReadonlyArray<StoreItem> =>
+  TABLES.flatMap((table) => [...tableOf(st, table)].map(([key58, e]) => ({ table, key58, value: e.value })));
+
+/** How many entries one table holds. */
+export const size = (st: ChordStore, table: TableName): number => tableOf(st, table).size;
+
+/**
+ * What to migrate to a peer that has just become storing (§5.1, `dump_data(start = peer,
+ * end = self)`): each item at k with `distance(start, k) < distance(end, k)`, i.e. the peer sits
+ * in (self, k] and is now the nearer predecessor. Local copies are not removed (as in the seeds).
+ */
+export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyArray<StoreItem> =>
+  TABLES.flatMap((table) =>
+    [...tableOf(st, table)]
+      .filter(([, e]) => distance(start, e.position) < distance(end, e.position))
+      .map(([key58, e]) => ({ table, key58, value: e.value })),
+  );
+
+/** On unjoin: every item to re-store through the ring, and the emptied store that remains. */
+export const handoff = (st: ChordStore): { readonly items: ReadonlyArray<StoreItem>; readonly store: ChordStore } => ({
+  items: items(st),
+  store: emptyStore(st.entriesMax),
+});
