@@ -1,0 +1,119 @@
+/**
+ * Stream framing (PROTOCOL.md §1.1, §1.5): `LEN (4 bytes, big-endian) || BODY (LEN bytes)`.
+ *
+ * Input: byte chunks as they arrive, split anywhere. Output: the complete frame bodies, in order,
+ * without their headers. Invariants: the result does not depend on how the stream is chunked; a
+ * header above `maxBodyBytes` is refused as soon as its 4 bytes are present (the body is never
+ * buffered); after an error the decoder is dead and every later push returns that error.
+ *
+ * The decoder is used linearly: `pushBytes` may reuse the state object it was given, so always
+ * continue with the returned `decoder`. Frames that lie inside one chunk are returned as views of
+ * that chunk (no copy); callers must not mutate chunks after pushing them. This module does not
+ * decompress or checksum; that is `packets.ts`.
+ */
+import type { DecodeError } from './errors.js';
+
+/** Incremental frame decoder state. */
+export interface FrameDecoder {
+  readonly maxBodyBytes: number;
+  /** Header bytes collected so far (0–4) when no body is in progress. */
+  headerFill: number;
+  readonly header: Uint8Array;
+  /** Body being assembled across chunks, or undefined between frames. */
+  body: Uint8Array | undefined;
+  bodyFill: number;
+  error: DecodeError | undefined;
+}
+
+/** The result of feeding a chunk. */
+export interface PushResult {
+  readonly decoder: FrameDecoder;
+  readonly frames: ReadonlyArray<Uint8Array>;
+  readonly error?: DecodeError;
+}
+
+/** Size of the length header. */
+export const HEADER_BYTES = 4;
+
+/** A fresh decoder refusing bodies above `maxBodyBytes`. */
+export const frameDecoder = (maxBodyBytes: number): FrameDecoder => ({
+  maxBodyBytes,
+  headerFill: 0,
+  header: new Uint8Array(HEADER_BYTES),
+  body: undefined,
+  bodyFill: 0,
+  error: undefined,
+});
+
+const readLength = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+
+const tooLarge = (d: FrameDecoder, length: number, frames: Uint8Array[]): PushResult => {
+  d.error = { _tag: 'FrameTooLarge', length, max: d.maxBodyBytes };
+  return { decoder: d, frames, error: d.error };
+};
+
+/** Feed one chunk; returns the frames it completed and, on a bad header, the error. */
+export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
+  if (d.error !== undefined) return { decoder: d, frames: [], error: d.error };
+  const frames: Uint8Array[] = [];
+  let at = 0;
+  const end = chunk.length;
+  while (at < end) {
+    if (d.body !== undefined) {
+      // Continue a body started in an earlier chunk.
+      const take = Math.min(d.body.length - d.bodyFill, end - at);
+      d.body.set(chunk.subarray(at, at + take), d.bodyFill);
+      d.bodyFill += take;
+      at += take;
+      if (d.bodyFill === d.body.length) {
+        frames.push(d.body);
+        d.body = undefined;
+        d.bodyFill = 0;
+      }
+      continue;
+    }
+    let length: number;
+    if (d.headerFill === 0 && end - at >= HEADER_BYTES) {
+      length = readLength(chunk, at);
+      at += HEADER_BYTES;
+    } else {
+      const take = Math.min(HEADER_BYTES - d.headerFill, end - at);
+      d.header.set(chunk.subarray(at, at + take), d.headerFill);
+      d.headerFill += take;
+      at += take;
+      if (d.headerFill < HEADER_BYTES) break;
+      d.headerFill = 0;
+      length = readLength(d.header, 0);
+    }
+    if (length > d.maxBodyBytes) return tooLarge(d, length, frames);
+    if (end - at >= length) {
+      // The whole body is in this chunk: hand out a view, no copy.
+      frames.push(chunk.subarray(at, at + length));
+      at += length;
+    } else {
+      d.body = new Uint8Array(length);
+      d.bodyFill = 0;
+    }
+  }
+  return { decoder: d, frames };
+};
+
+/** True while part of a header or body is held (a peer stalled mid-frame). */
+export const midFrame = (d: FrameDecoder): boolean => d.headerFill > 0 || d.body !== undefined;
+
+/** Prepend the 4-byte big-endian length to a body. */
+export const frame = (body: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(HEADER_BYTES + body.length);
+  writeLength(out, body.length);
+  out.set(body, HEADER_BYTES);
+  return out;
+};
+
+/** Write a body length into the first 4 bytes of `out`. */
+export const writeLength = (out: Uint8Array, length: number): void => {
+  out[0] = length >>> 24;
+  out[1] = (length >>> 16) & 0xff;
+  out[2] = (length >>> 8) & 0xff;
+  out[3] = length & 0xff;
+};

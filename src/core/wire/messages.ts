@@ -1,0 +1,519 @@
+/**
+ * Typed messages (PROTOCOL.md §4–6): io-ts codecs between a payload (list[3:]) and a tagged union
+ * with one variant per built-in message, and builders for our own outgoing payloads.
+ *
+ * `classify` dispatches on (msgType, sub-flag, payload length) straight to one codec, since it
+ * runs for every received message. Ambiguous sub-flags are split as the seeds split them: 0x05 is
+ * a handshake at length 5 and chord meta at length 2; 0x0B is a chord store at length 4, a sync
+ * set at 3 and a sync state at 5; 0x11 is a chord delta at 4 and a sync delta at 3; 0x08 is a
+ * peers request at length 2 and a route request at 3. A known sub-flag with the wrong shape is a
+ * `BadMessage`; a sub-flag no built-in owns is `User`.
+ *
+ * Every id field accepts str or bin. Decoded messages carry the canonical text (bin read as
+ * latin1) for comparison and, where a reply must echo a field, the original value (`…Raw`), so the
+ * echo is byte-identical. Builders use the typing of §10: our node id as str, the protocol id and
+ * '*' as bin. This module does not decide anything about the messages; the mesh and chord do.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { msgTypes, subFlags } from '../flags.js';
+import { idText, latin1Bytes } from '../ids.js';
+import type { Address, NodeId } from '../types.js';
+import type { DecodeError } from './errors.js';
+import type { InternalMessage } from './packets.js';
+import type { WireValue } from './value.js';
+
+/** An id as it travels: msgpack str or bin. */
+export type IdValue = string | Uint8Array;
+/** A msgpack map. */
+export type WireMap = ReadonlyMap<WireValue, WireValue>;
+/** One entry of a peers list. */
+export interface PeerEntry {
+  readonly address: Address;
+  readonly id: NodeId;
+}
+
+/** Every message the built-in handlers own, plus `User` for the rest. */
+export type WireMessage =
+  | { readonly _tag: 'Handshake'; readonly id: NodeId; readonly protocolId: string; readonly address: Address; readonly compression: ReadonlyArray<number> }
+  | { readonly _tag: 'Peers'; readonly peers: ReadonlyArray<PeerEntry> }
+  | { readonly _tag: 'PeersRequest' }
+  | { readonly _tag: 'RouteRequest'; readonly requestId: string; readonly requestIdRaw: IdValue; readonly target: NodeId; readonly targetRaw: IdValue }
+  | {
+      readonly _tag: 'RouteResponse';
+      readonly requestId: string;
+      readonly requestIdRaw: IdValue;
+      readonly address: Address;
+      readonly target: NodeId;
+      readonly targetRaw: IdValue;
+    }
+  | { readonly _tag: 'RenegotiateCompression'; readonly methods: ReadonlyArray<number> }
+  | { readonly _tag: 'RenegotiateResend' }
+  | { readonly _tag: 'ChordMeta'; readonly leeching: boolean }
+  | { readonly _tag: 'ChordNotify'; readonly key: string; readonly keyRaw: IdValue; readonly deleted: boolean }
+  | { readonly _tag: 'ChordStore'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
+  | { readonly _tag: 'ChordRetrieve'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue }
+  | { readonly _tag: 'ChordRetrieved'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
+  | { readonly _tag: 'ChordDelta'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly delta: WireMap }
+  | { readonly _tag: 'SyncStore'; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
+  | {
+      readonly _tag: 'SyncState';
+      readonly key: string;
+      readonly keyRaw: IdValue;
+      readonly value: WireValue;
+      readonly owner: NodeId;
+      readonly ownerRaw: IdValue;
+      readonly timestamp: number;
+    }
+  | { readonly _tag: 'SyncDelta'; readonly key: string; readonly keyRaw: IdValue; readonly delta: WireMap }
+  | { readonly _tag: 'User'; readonly subFlag: number | undefined };
+
+/** The variant of WireMessage with tag K. */
+export type WireMessageOf<K extends WireMessage['_tag']> = Extract<WireMessage, { readonly _tag: K }>;
+
+// ---------------------------------------------------------------------------------------------
+// Field codecs
+
+const isId = (u: unknown): u is IdValue => typeof u === 'string' || u instanceof Uint8Array;
+
+/** An id field: str or bin, kept as given. */
+export const IdValue = new t.Type<IdValue, IdValue, unknown>(
+  'IdValue',
+  isId,
+  (u, c) => (isId(u) ? t.success(u) : t.failure(u, c, 'expected an id (str or bin)')),
+  t.identity,
+);
+
+const isInt = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u);
+
+/** A TCP port number. */
+export const Port = new t.Type<number, number, unknown>(
+  'Port',
+  (u): u is number => isInt(u) && u >= 0 && u <= 65535,
+  (u, c) => (isInt(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c, 'expected a port number')),
+  t.identity,
+);
+
+/** `[host, port]` with host as str (bin accepted and read as latin1). */
+export const AddressCodec = new t.Type<Address, WireValue, unknown>(
+  'Address',
+  (u): u is Address => typeof u === 'object' && u !== null && typeof (u as Address).host === 'string' && isInt((u as Address).port),
+  (u, c) => {
+    if (!Array.isArray(u) || u.length !== 2 || !isId(u[0])) return t.failure(u, c, 'expected [host, port]');
+    const port = Port.validate(u[1], c);
+    return E.isLeft(port) ? port : t.success({ host: idText(u[0]), port: port.right });
+  },
+  (a) => [a.host, a.port],
+);
+
+/** A list of integer flags (a compression list). */
+export const FlagList = new t.Type<ReadonlyArray<number>, WireValue, unknown>(
+  'FlagList',
+  (u): u is ReadonlyArray<number> => Array.isArray(u) && u.every(isInt),
+  (u, c) => (Array.isArray(u) && u.every(isInt) ? t.success(u as ReadonlyArray<number>) : t.failure(u, c, 'expected a list of integers')),
+  (a) => [...a],
+);
+
+/** `[[host, port], id]`. */
+export const PeerEntryCodec = new t.Type<PeerEntry, WireValue, unknown>(
+  'PeerEntry',
+  (u): u is PeerEntry => typeof u === 'object' && u !== null && 'address' in u && 'id' in u,
+  (u, c) => {
+    if (!Array.isArray(u) || u.length !== 2 || !isId(u[1])) return t.failure(u, c, 'expected [[host, port], id]');
+    const address = AddressCodec.validate(u[0], c);
+    return E.isLeft(address) ? address : t.success({ address: address.right, id: idText(u[1]) as NodeId });
+  },
+  (p) => [AddressCodec.encode(p.address), p.id],
+);
+
+const isMap = (u: unknown): u is WireMap => u instanceof Map;
+
+/** A msgpack map (a delta). */
+export const WireMapCodec = new t.Type<WireMap, WireValue, unknown>(
+  'WireMap',
+  isMap,
+  (u, c) => (isMap(u) ? t.success(u) : t.failure(u, c, 'expected a map')),
+  t.identity,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Message codecs: payload (list[3:], sub-flag first) <-> variant
+
+type Payload = ReadonlyArray<WireValue>;
+type Fields<K extends WireMessage['_tag']> = Omit<WireMessageOf<K>, '_tag'>;
+type V<A> = t.Validation<A>;
+
+/** A codec between a payload of fixed length and one WireMessage variant. */
+export type MessageCodec<K extends WireMessage['_tag']> = t.Type<WireMessageOf<K>, Payload, Payload>;
+
+const messageCodec = <K extends WireMessage['_tag']>(
+  tag: K,
+  length: number,
+  decode: (p: Payload, c: t.Context) => V<Fields<K>>,
+  encode: (m: WireMessageOf<K>) => Payload,
+): MessageCodec<K> =>
+  new t.Type<WireMessageOf<K>, Payload, Payload>(
+    tag,
+    (u): u is WireMessageOf<K> => typeof u === 'object' && u !== null && (u as { _tag?: unknown })._tag === tag,
+    (p, c) => {
+      if (p.length !== length) return t.failure(p, c, `${tag} needs a payload of ${length}, got ${p.length}`);
+      const fields = decode(p, c);
+      return E.isLeft(fields) ? fields : t.success({ _tag: tag, ...fields.right } as WireMessageOf<K>);
+    },
+    encode,
+  );
+
+const id = (p: Payload, i: number, c: t.Context): V<IdValue> => IdValue.validate(p[i], c);
+
+/** A field of a chord message: the table name and key58, each as text and as received. */
+const tableKey = (p: Payload, c: t.Context): V<{ table: string; tableRaw: IdValue; key: string; keyRaw: IdValue }> => {
+  const table = id(p, 1, c);
+  if (E.isLeft(table)) return table;
+  const key = id(p, 2, c);
+  if (E.isLeft(key)) return key;
+  return t.success({ table: idText(table.right), tableRaw: table.right, key: idText(key.right), keyRaw: key.right });
+};
+
+const keyField = (p: Payload, c: t.Context): V<{ key: string; keyRaw: IdValue }> => {
+  const key = id(p, 1, c);
+  return E.isLeft(key) ? key : t.success({ key: idText(key.right), keyRaw: key.right });
+};
+
+/** `[0x05, id, protocolId, [host, port], [compression…]]` (§4.2). */
+export const Handshake = messageCodec(
+  'Handshake',
+  5,
+  (p, c) => {
+    const nodeId = id(p, 1, c);
+    if (E.isLeft(nodeId)) return nodeId;
+    const proto = id(p, 2, c);
+    if (E.isLeft(proto)) return proto;
+    const address = AddressCodec.validate(p[3], c);
+    if (E.isLeft(address)) return address;
+    const compression = FlagList.validate(p[4], c);
+    if (E.isLeft(compression)) return compression;
+    return t.success({ id: idText(nodeId.right) as NodeId, protocolId: idText(proto.right), address: address.right, compression: compression.right });
+  },
+  (m) => [subFlags.handshake, m.id, latin1Bytes(m.protocolId), AddressCodec.encode(m.address), FlagList.encode(m.compression)],
+);
+
+/** `[0x07, [[[host, port], id], …]]` (§4.4). */
+export const Peers = messageCodec(
+  'Peers',
+  2,
+  (p, c) => {
+    const list = p[1];
+    if (!Array.isArray(list)) return t.failure(list, c, 'expected a list of peers');
+    const peers: PeerEntry[] = [];
+    for (const entry of list as Payload) {
+      const r = PeerEntryCodec.validate(entry, c);
+      if (E.isLeft(r)) return r;
+      peers.push(r.right);
+    }
+    return t.success({ peers });
+  },
+  (m) => [subFlags.peers, m.peers.map((e) => PeerEntryCodec.encode(e))],
+);
+
+const STAR = latin1Bytes('*');
+
+/** `[0x08, '*']`, '*' as str or bin (§4.7). */
+export const PeersRequest = messageCodec(
+  'PeersRequest',
+  2,
+  (p, c) => (isId(p[1]) && idText(p[1]) === '*' ? t.success({}) : t.failure(p[1], c, "expected '*'")),
+  () => [subFlags.request, STAR],
+);
+
+/** `[0x08, requestId, targetId]` (§4.7). */
+export const RouteRequest = messageCodec(
+  'RouteRequest',
+  3,
+  (p, c) => {
+    const req = id(p, 1, c);
+    if (E.isLeft(req)) return req;
+    const target = id(p, 2, c);
+    if (E.isLeft(target)) return target;
+    return t.success({ requestId: idText(req.right), requestIdRaw: req.right, target: idText(target.right) as NodeId, targetRaw: target.right });
+  },
+  (m) => [subFlags.request, m.requestIdRaw, m.targetRaw],
+);
+
+/** `[0x0A, requestId, [[host, port], targetId]]` (§4.7). */
+export const RouteResponse = messageCodec(
+  'RouteResponse',
+  3,
+  (p, c) => {
+    const req = id(p, 1, c);
+    if (E.isLeft(req)) return req;
+    const pair = p[2];
+    if (!Array.isArray(pair) || pair.length !== 2) return t.failure(pair, c, 'expected [[host, port], target]');
+    const address = AddressCodec.validate(pair[0], c);
+    if (E.isLeft(address)) return address;
+    const target = IdValue.validate(pair[1], c);
+    if (E.isLeft(target)) return target;
+    return t.success({
+      requestId: idText(req.right),
+      requestIdRaw: req.right,
+      address: address.right,
+      target: idText(target.right) as NodeId,
+      targetRaw: target.right,
+    });
+  },
+  (m) => [subFlags.response, m.requestIdRaw, [AddressCodec.encode(m.address), m.targetRaw]],
+);
+
+/** Renegotiate `[0x01, [methods…]]` (§4.8). */
+export const RenegotiateCompression = messageCodec(
+  'RenegotiateCompression',
+  2,
+  (p, c) => {
+    const methods = FlagList.validate(p[1], c);
+    return E.isLeft(methods) ? methods : t.success({ methods: methods.right });
+  },
+  (m) => [subFlags.compression, FlagList.encode(m.methods)],
+);
+
+/** Renegotiate `[0x09]` (§4.8). */
+export const RenegotiateResend = messageCodec('RenegotiateResend', 1, () => t.success({}), () => [subFlags.resend]);
+
+/** Chord meta `[0x05, '1' | '0']`: '1' = leeching (§5.1). */
+export const ChordMeta = messageCodec(
+  'ChordMeta',
+  2,
+  (p, c) => {
+    const v = isId(p[1]) ? idText(p[1]) : undefined;
+    return v === '1' || v === '0' ? t.success({ leeching: v === '1' }) : t.failure(p[1], c, "expected '1' or '0'");
+  },
+  (m) => [subFlags.handshake, m.leeching ? '1' : '0'],
+);
+
+const chordNotify = (length: 2 | 3): MessageCodec<'ChordNotify'> =>
+  messageCodec(
+    'ChordNotify',
+    length,
+    (p, c) => {
+      const key = keyField(p, c);
+      return E.isLeft(key) ? key : t.success({ ...key.right, deleted: length === 3 });
+    },
+    (m) => (m.deleted ? [subFlags.notify, m.keyRaw, 'del'] : [subFlags.notify, m.keyRaw]),
+  );
+/** Chord notify add `[0x06, key]`. */
+export const ChordNotifyAdd = chordNotify(2);
+/** Chord notify delete `[0x06, key, 'del']` (receivers look only at the length). */
+export const ChordNotifyDelete = chordNotify(3);
+
+/** Chord store `[0x0B, table, key58, value]`. */
+export const ChordStore = messageCodec(
+  'ChordStore',
+  4,
+  (p, c) => {
+    const tk = tableKey(p, c);
+    return E.isLeft(tk) ? tk : t.success({ ...tk.right, value: p[3]! });
+  },
+  (m) => [subFlags.store, m.tableRaw, m.keyRaw, m.value],
+);
+
+/** Chord retrieve `[0x0C, table, key58]`. */
+export const ChordRetrieve = messageCodec('ChordRetrieve', 3, tableKey, (m) => [subFlags.retrieve, m.tableRaw, m.keyRaw]);
+
+/** Chord retrieved `[0x0D, table, key58, value]` (table and key58 echoed as received). */
+export const ChordRetrieved = messageCodec(
+  'ChordRetrieved',
+  4,
+  (p, c) => {
+    const tk = tableKey(p, c);
+    return E.isLeft(tk) ? tk : t.success({ ...tk.right, value: p[3]! });
+  },
+  (m) => [subFlags.retrieved, m.tableRaw, m.keyRaw, m.value],
+);
+
+/** Chord delta `[0x11, table, key58, {map}]`. */
+export const ChordDelta = messageCodec(
+  'ChordDelta',
+  4,
+  (p, c) => {
+    const tk = tableKey(p, c);
+    if (E.isLeft(tk)) return tk;
+    const delta = WireMapCodec.validate(p[3], c);
+    return E.isLeft(delta) ? delta : t.success({ ...tk.right, delta: delta.right });
+  },
+  (m) => [subFlags.delta, m.tableRaw, m.keyRaw, m.delta],
+);
+
+/** Sync set `[0x0B, key, value]` (a broadcast; value nil = delete) (§6). */
+export const SyncStore = messageCodec(
+  'SyncStore',
+  3,
+  (p, c) => {
+    const key = keyField(p, c);
+    return E.isLeft(key) ? key : t.success({ ...key.right, value: p[2]! });
+  },
+  (m) => [subFlags.store, m.keyRaw, m.value],
+);
+
+/** Sync state `[0x0B, key, value, owner, timestamp]` (a whisper after peers) (§6). */
+export const SyncState = messageCodec(
+  'SyncState',
+  5,
+  (p, c) => {
+    const key = keyField(p, c);
+    if (E.isLeft(key)) return key;
+    const owner = id(p, 3, c);
+    if (E.isLeft(owner)) return owner;
+    const ts = p[4];
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(ts, c, 'expected a timestamp');
+    return t.success({ ...key.right, value: p[2]!, owner: idText(owner.right) as NodeId, ownerRaw: owner.right, timestamp: ts });
+  },
+  (m) => [subFlags.store, m.keyRaw, m.value, m.ownerRaw, m.timestamp],
+);
+
+/** Sync delta `[0x11, key, {map}]` (§6). */
+export const SyncDelta = messageCodec(
+  'SyncDelta',
+  3,
+  (p, c) => {
+    const key = keyField(p, c);
+    if (E.isLeft(key)) return key;
+    const delta = WireMapCodec.validate(p[2], c);
+    return E.isLeft(delta) ? delta : t.success({ ...key.right, delta: delta.right });
+  },
+  (m) => [subFlags.delta, m.keyRaw, m.delta],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
+type AnyCodec = t.Type<WireMessage, Payload, Payload>;
+const as = <K extends WireMessage['_tag']>(codec: MessageCodec<K>): AnyCodec => codec as unknown as AnyCodec;
+
+/** Sub-flag → codec by payload length, for every sub-flag a built-in owns (renegotiate apart). */
+const bySubFlag: ReadonlyMap<number, ReadonlyMap<number, AnyCodec>> = new Map([
+  [subFlags.handshake, new Map([[5, as(Handshake)], [2, as(ChordMeta)]])],
+  [subFlags.notify, new Map([[2, as(ChordNotifyAdd)], [3, as(ChordNotifyDelete)]])],
+  [subFlags.peers, new Map([[2, as(Peers)]])],
+  [subFlags.request, new Map([[2, as(PeersRequest)], [3, as(RouteRequest)]])],
+  [subFlags.response, new Map([[3, as(RouteResponse)]])],
+  [subFlags.store, new Map([[4, as(ChordStore)], [3, as(SyncStore)], [5, as(SyncState)]])],
+  [subFlags.retrieve, new Map([[3, as(ChordRetrieve)]])],
+  [subFlags.retrieved, new Map([[4, as(ChordRetrieved)]])],
+  [subFlags.delta, new Map([[4, as(ChordDelta)], [3, as(SyncDelta)]])],
+]);
+
+const renegotiateOps: ReadonlyMap<number, AnyCodec> = new Map([
+  [subFlags.compression, as(RenegotiateCompression)],
+  [subFlags.resend, as(RenegotiateResend)],
+]);
+
+const badMessage = (msgType: number, subFlag: number | undefined, detail: string): E.Either<DecodeError, WireMessage> =>
+  E.left({ _tag: 'BadMessage', msgType, subFlag, detail });
+
+const describeErrors = (errors: t.Errors): string => {
+  const first = errors[0];
+  if (first === undefined) return 'invalid';
+  return first.message ?? `unexpected value at ${first.context.map((c) => c.key).join('.')}`;
+};
+
+/** Decide which message a packet list is and decode it (one codec, chosen by type, sub-flag and length). */
+export const classifyPayload = (msgType: number, payload: Payload): E.Either<DecodeError, WireMessage> => {
+  const sub = payload[0];
+  if (typeof sub !== 'number' || !Number.isInteger(sub)) return E.right({ _tag: 'User', subFlag: undefined });
+  let codec: AnyCodec | undefined;
+  if (msgType === msgTypes.renegotiate) codec = renegotiateOps.get(sub);
+  if (codec === undefined) {
+    const byLength = bySubFlag.get(sub);
+    if (byLength === undefined) return E.right({ _tag: 'User', subFlag: sub });
+    codec = byLength.get(payload.length);
+    if (codec === undefined) {
+      const lengths = [...byLength.keys()].join(' or ');
+      return badMessage(msgType, sub, `sub-flag 0x${sub.toString(16)} needs a payload of ${lengths}, got ${payload.length}`);
+    }
+  }
+  const r = codec.decode(payload);
+  return E.isRight(r) ? r : badMessage(msgType, sub, `${codec.name}: ${describeErrors(r.left)}`);
+};
+
+/** Classify a received message. */
+export const classify = (msg: InternalMessage): E.Either<DecodeError, WireMessage> => classifyPayload(msg.msgType, msg.payload);
+
+const codecByTag: { readonly [K in WireMessage['_tag']]: (m: WireMessageOf<K>) => Payload } = {
+  Handshake: Handshake.encode,
+  Peers: Peers.encode,
+  PeersRequest: PeersRequest.encode,
+  RouteRequest: RouteRequest.encode,
+  RouteResponse: RouteResponse.encode,
+  RenegotiateCompression: RenegotiateCompression.encode,
+  RenegotiateResend: RenegotiateResend.encode,
+  ChordMeta: ChordMeta.encode,
+  ChordNotify: ChordNotifyAdd.encode,
+  ChordStore: ChordStore.encode,
+  ChordRetrieve: ChordRetrieve.encode,
+  ChordRetrieved: ChordRetrieved.encode,
+  ChordDelta: ChordDelta.encode,
+  SyncStore: SyncStore.encode,
+  SyncState: SyncState.encode,
+  SyncDelta: SyncDelta.encode,
+  User: (m) => (m.subFlag === undefined ? [] : [m.subFlag]),
+};
+
+/** The payload of a message (the encode direction of the codecs); `User` gives just its sub-flag. */
+export const encodeMessage = (m: WireMessage): Payload =>
+  (codecByTag[m._tag] as (m: WireMessage) => Payload)(m);
+
+// ---------------------------------------------------------------------------------------------
+// Builders for our own payloads (§10 typing)
+
+/** Our handshake: node id as str, protocol id as bin, `[host, port]`, compression list. */
+export const handshakePayload = (nodeId: NodeId, protoId: string, address: Address, compression: ReadonlyArray<number>): Payload =>
+  Handshake.encode({ _tag: 'Handshake', id: nodeId, protocolId: protoId, address, compression });
+
+/** A peers list, ids as str. */
+export const peersPayload = (peers: ReadonlyArray<PeerEntry>): Payload => Peers.encode({ _tag: 'Peers', peers });
+
+/** A peers request, '*' as bin. */
+export const peersRequestPayload = (): Payload => PeersRequest.encode({ _tag: 'PeersRequest' });
+
+/** A route request for `target` (ids as given: ours are str). */
+export const routeRequestPayload = (requestId: IdValue, target: IdValue): Payload =>
+  [subFlags.request, requestId, target];
+
+/** A route response: echo the request id and target exactly as the request carried them. */
+export const routeResponsePayload = (requestId: IdValue, address: Address, target: IdValue): Payload =>
+  [subFlags.response, requestId, [AddressCodec.encode(address), target]];
+
+/** Renegotiate compression to `methods`. */
+export const renegotiateCompressionPayload = (methods: ReadonlyArray<number>): Payload =>
+  RenegotiateCompression.encode({ _tag: 'RenegotiateCompression', methods });
+
+/** Renegotiate resend. */
+export const renegotiateResendPayload = (): Payload => [subFlags.resend];
+
+/** Chord meta: '1' when leeching, '0' when storing. */
+export const chordMetaPayload = (leeching: boolean): Payload => ChordMeta.encode({ _tag: 'ChordMeta', leeching });
+
+/** Chord notify: the user key (bin), with 'del' when deleted. */
+export const chordNotifyPayload = (key: IdValue, deleted: boolean): Payload =>
+  deleted ? [subFlags.notify, key, 'del'] : [subFlags.notify, key];
+
+/** Chord store of `value` (nil deletes) at `key58` in `table`. */
+export const chordStorePayload = (table: IdValue, key58: IdValue, value: WireValue): Payload => [subFlags.store, table, key58, value];
+
+/** Chord retrieve of `key58` in `table`. */
+export const chordRetrievePayload = (table: IdValue, key58: IdValue): Payload => [subFlags.retrieve, table, key58];
+
+/** Chord retrieved: `table` and `key58` must be the received values, echoed as they came. */
+export const chordRetrievedPayload = (table: IdValue, key58: IdValue, value: WireValue): Payload =>
+  [subFlags.retrieved, table, key58, value];
+
+/** Chord delta: merge `delta` into the map at `key58` in `table`. */
+export const chordDeltaPayload = (table: IdValue, key58: IdValue, delta: WireMap): Payload => [subFlags.delta, table, key58, delta];
+
+/** Sync set (broadcast): `value` nil deletes. */
+export const syncStorePayload = (key: IdValue, value: WireValue): Payload => [subFlags.store, key, value];
+
+/** Sync state (whisper): a value with its owner and timestamp. */
+export const syncStatePayload = (key: IdValue, value: WireValue, owner: IdValue, timestamp: number): Payload =>
+  [subFlags.store, key, value, owner, timestamp];
+
+/** Sync delta (broadcast). */
+export const syncDeltaPayload = (key: IdValue, delta: WireMap): Payload => [subFlags.delta, key, delta];

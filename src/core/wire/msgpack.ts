@@ -1,0 +1,144 @@
+/**
+ * msgpack for packet lists (PROTOCOL.md §1.3), on top of msgpackr.
+ *
+ * Encoding keeps str and bin apart and writes every integer as an integer: msgpackr would write a
+ * number outside int32/uint32 as float64, so safe integers there are turned into bigint first
+ * (msgpackr then writes int64 `d3`, or uint64 `cf` at 2^63 and above; both decode as integers
+ * everywhere), and a bigint that fits 32 bits is written in the smallest int form. Decoding goes through `scanMsgpack` first, a structural walk
+ * that accepts exactly one well-formed value and refuses extension types, the unused 0xc1 byte,
+ * truncation, trailing bytes and nesting deeper than a bound; only then does msgpackr decode, so
+ * its extension handlers (dates, sets, records…) are never reached and the result is a WireValue.
+ * Maps decode to `Map` (keys may be bin), int64 to number when safe and bigint otherwise.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import type { DecodeError } from './errors.js';
+import type { WireValue } from './value.js';
+
+/** Deepest nesting of arrays and maps accepted from a peer. */
+export const MSGPACK_DEPTH_MAX = 64;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false });
+// 'auto' (number when safe, else bigint) exists in msgpackr but is missing from its option types.
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: false,
+  moreTypes: false,
+  int64AsType: 'auto' as unknown as 'bigint',
+});
+
+const INT32_MIN = -0x80000000;
+const UINT32_END = 0x100000000;
+
+const isWideInt = (n: number): boolean =>
+  (n < INT32_MIN || n >= UINT32_END) && Number.isSafeInteger(n);
+
+// A bigint that fits 32 bits is written in the smallest int form, as a number would be.
+const isNarrowBigInt = (n: bigint): boolean => n >= INT32_MIN_N && n < UINT32_END_N;
+const INT32_MIN_N = -0x80000000n;
+const UINT32_END_N = 0x100000000n;
+
+/** Whether a value holds a number msgpackr would write as a float although it is an integer. */
+const needsWidening = (v: WireValue): boolean => {
+  if (typeof v === 'number') return isWideInt(v);
+  if (typeof v === 'bigint') return isNarrowBigInt(v);
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
+  if (Array.isArray(v)) return (v as ReadonlyArray<WireValue>).some(needsWidening);
+  for (const [k, x] of v as ReadonlyMap<WireValue, WireValue>) if (needsWidening(k) || needsWidening(x)) return true;
+  return false;
+};
+
+const widen = (v: WireValue): unknown => {
+  if (typeof v === 'number') return isWideInt(v) ? BigInt(v) : v;
+  if (typeof v === 'bigint') return isNarrowBigInt(v) ? Number(v) : v;
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return (v as ReadonlyArray<WireValue>).map(widen);
+  const m = new Map<unknown, unknown>();
+  for (const [k, x] of v as ReadonlyMap<WireValue, WireValue>) m.set(widen(k), widen(x));
+  return m;
+};
+
+/**
+ * msgpack bytes of a value. Throws RangeError for a bigint outside int64/uint64 (msgpack cannot
+ * hold it): that is a local misuse, never a peer's doing.
+ */
+export const packValue = (v: WireValue): Uint8Array => {
+  try {
+    return packr.pack(needsWidening(v) ? widen(v) : v);
+  } catch (e) {
+    throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
+const fail = (detail: string): DecodeError => ({ _tag: 'NotMsgpack', detail });
+
+// Extra bytes after the type byte for fixed-size forms, indexed by type byte - 0xc0; -1 = special.
+const FIXED_EXTRA: Readonly<Record<number, number>> = {
+  0xc0: 0, 0xc2: 0, 0xc3: 0, 0xca: 4, 0xcb: 8, 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8,
+  0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8,
+};
+
+const be = (b: Uint8Array, at: number, size: number): number =>
+  size === 1 ? b[at]! : size === 2 ? (b[at]! << 8) | b[at + 1]! : ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+
+/**
+ * Check that `b` is exactly one msgpack value of the kinds the protocol uses, nested at most
+ * `depthMax` deep. Runs in one pass with no allocation beyond a small stack.
+ */
+export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX): DecodeError | undefined => {
+  const n = b.length;
+  const stack: number[] = [1];
+  let pos = 0;
+  while (stack.length > 0) {
+    const top = stack.length - 1;
+    if (stack[top] === 0) {
+      stack.pop();
+      continue;
+    }
+    stack[top]!--;
+    if (pos >= n) return fail(`truncated at byte ${pos}`);
+    const t = b[pos++]!;
+    let skip = 0;
+    let items = 0;
+    if (t <= 0x7f || t >= 0xe0) skip = 0;
+    else if (t <= 0x8f) items = (t & 0x0f) * 2;
+    else if (t <= 0x9f) items = t & 0x0f;
+    else if (t <= 0xbf) skip = t & 0x1f;
+    else if (FIXED_EXTRA[t] !== undefined) skip = FIXED_EXTRA[t];
+    else if (t === 0xc1) return fail(`reserved byte 0xc1 at ${pos - 1}`);
+    else if ((t >= 0xc7 && t <= 0xc9) || (t >= 0xd4 && t <= 0xd8)) return { _tag: 'ExtensionType', offset: pos - 1 };
+    else {
+      // bin8/16/32 (c4–c6), str8/16/32 (d9–db), array16/32 (dc, dd), map16/32 (de, df).
+      const size = t === 0xc4 || t === 0xd9 ? 1 : t === 0xc5 || t === 0xda || t === 0xdc || t === 0xde ? 2 : 4;
+      if (pos + size > n) return fail(`truncated at byte ${pos}`);
+      const len = be(b, pos, size);
+      pos += size;
+      if (t >= 0xdc) items = t >= 0xde ? len * 2 : len;
+      else skip = len;
+    }
+    if (skip > 0) {
+      if (pos + skip > n) return fail(`truncated at byte ${pos}`);
+      pos += skip;
+    }
+    if (items > 0) {
+      // Every element needs at least one byte: refuse impossible counts before anything allocates.
+      if (items > n - pos) return fail(`container of ${items} elements in ${n - pos} bytes`);
+      if (stack.length > depthMax) return { _tag: 'TooDeep', depthMax };
+      stack.push(items);
+    }
+  }
+  return pos === n ? undefined : fail(`${n - pos} trailing bytes`);
+};
+
+/** Decode bytes already accepted by `scanMsgpack`. Bin values are views into `b`. */
+export const unpackScanned = (b: Uint8Array): WireValue => unpackr.unpack(b) as WireValue;
+
+/** Decode one msgpack value from a peer: scanned first, never throws. */
+export const unpackValue = (b: Uint8Array): { readonly value: WireValue } | { readonly error: DecodeError } => {
+  const error = scanMsgpack(b);
+  if (error !== undefined) return { error };
+  try {
+    return { value: unpackScanned(b) };
+  } catch (e) {
+    return { error: fail(e instanceof Error ? e.message : String(e)) };
+  }
+};

@@ -1,0 +1,179 @@
+/**
+ * Packet lists, checksum and compression (PROTOCOL.md §1.2–1.4, §3.4).
+ *
+ * A frame body is `C(SHA-256(msgpack) || msgpack)` where msgpack is the array
+ * `[msgType, sender, time, ...payload]` and C is the sender's compressor or none. Outgoing: the
+ * sender uses the first method of its own list that the peer also offers. Incoming: try each
+ * method the peer offers (in its order) that we support and take the first output whose checksum
+ * holds; else the raw bytes if their checksum holds; else `ChecksumMismatch`. Decompression is
+ * capped at the frame maximum, so a bomb stops at the limit.
+ *
+ * A message keeps the exact msgpack bytes it was decoded from (or encoded to): relays resend
+ * those bytes, never a re-encoding, so the id (= checksum) is the same on every hop. Nothing here
+ * throws on peer input; every failure is a `DecodeError`.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { Capabilities } from '../caps.js';
+import { idText, latin1 } from '../ids.js';
+import type { NodeId } from '../types.js';
+import type { DecodeError } from './errors.js';
+import { HEADER_BYTES, writeLength } from './framing.js';
+import { packValue, scanMsgpack, unpackScanned } from './msgpack.js';
+import type { WireValue } from './value.js';
+
+/** Size of the SHA-256 checksum in front of the msgpack bytes. */
+export const CHECKSUM_BYTES = 32;
+
+/** One message as it travels between nodes. */
+export interface InternalMessage {
+  readonly msgType: number;
+  /** The originator exactly as decoded: str or bin. */
+  readonly sender: string | Uint8Array;
+  /** The originator's canonical text (bin read as latin1). */
+  readonly senderId: NodeId;
+  /** Seconds as decoded (a float time stays a number). */
+  readonly time: number;
+  /** list[3:]; payload[0] is the sub-flag. */
+  readonly payload: ReadonlyArray<WireValue>;
+  /** The whole packet list. */
+  readonly packets: ReadonlyArray<WireValue>;
+  /** The exact msgpack bytes. */
+  readonly msgpack: Uint8Array;
+  /** SHA-256 of `msgpack`: the checksum and message id. */
+  readonly id: Uint8Array;
+  /** The id as a 32-character string, for Map keys. */
+  readonly idKey: string;
+}
+
+/** Build an outgoing message. Throws RangeError only for values msgpack cannot hold (local misuse). */
+export const makeMessage = (
+  caps: Capabilities,
+  msgType: number,
+  sender: string | Uint8Array,
+  payload: ReadonlyArray<WireValue>,
+  time: number,
+): InternalMessage => {
+  const packets: WireValue[] = [msgType, sender, time];
+  for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
+  const msgpack = packValue(packets);
+  const id = caps.sha256(msgpack);
+  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey: latin1(id) };
+};
+
+/** The first method of ours that they also offer, or undefined for none. */
+export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
+  for (const m of ours) if (theirs.includes(m)) return m;
+  return undefined;
+};
+
+/**
+ * The whole frame (header included) for a message, compressed with `compression` if given.
+ * Throws if `compression` is not among `caps.compressors` (callers pick it with `chooseCompression`).
+ */
+export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compression: number | undefined): Uint8Array => {
+  const bodyLength = CHECKSUM_BYTES + msg.msgpack.length;
+  if (compression === undefined) {
+    const out = new Uint8Array(HEADER_BYTES + bodyLength);
+    writeLength(out, bodyLength);
+    out.set(msg.id, HEADER_BYTES);
+    out.set(msg.msgpack, HEADER_BYTES + CHECKSUM_BYTES);
+    return out;
+  }
+  const compressor = caps.compressors.get(compression);
+  if (compressor === undefined) throw new RangeError(`compression 0x${compression.toString(16)} is not available`);
+  const plain = new Uint8Array(bodyLength);
+  plain.set(msg.id, 0);
+  plain.set(msg.msgpack, CHECKSUM_BYTES);
+  const packed = compressor.compress(plain);
+  const out = new Uint8Array(HEADER_BYTES + packed.length);
+  writeLength(out, packed.length);
+  out.set(packed, HEADER_BYTES);
+  return out;
+};
+
+const checksumHolds = (caps: Capabilities, plain: Uint8Array): Uint8Array | undefined => {
+  if (plain.length < CHECKSUM_BYTES) return undefined;
+  const digest = caps.sha256(plain.subarray(CHECKSUM_BYTES));
+  for (let i = 0; i < CHECKSUM_BYTES; i++) if (digest[i] !== plain[i]) return undefined;
+  return digest;
+};
+
+/** Decompress-and-verify per the receive rule; the checksummed plain body and its digest. */
+const openBody = (
+  caps: Capabilities,
+  body: Uint8Array,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+): E.Either<DecodeError, { readonly plain: Uint8Array; readonly id: Uint8Array }> => {
+  const tried: string[] = [];
+  for (const method of peerCompression) {
+    const compressor = caps.compressors.get(method);
+    if (compressor === undefined) continue;
+    let plain: Uint8Array;
+    try {
+      plain = compressor.decompress(body, maxBytes);
+    } catch (e) {
+      tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    const id = checksumHolds(caps, plain);
+    if (id !== undefined) return E.right({ plain, id });
+    tried.push(`0x${method.toString(16)}: checksum`);
+  }
+  const id = checksumHolds(caps, body);
+  if (id !== undefined) return E.right({ plain: body, id });
+  if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
+    return E.left({ _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES });
+  }
+  tried.push('raw');
+  return E.left({ _tag: 'ChecksumMismatch', tried });
+};
+
+/** Check the packet list's fixed fields and build the message. */
+const toMessage = (msgpack: Uint8Array, id: Uint8Array, value: WireValue): E.Either<DecodeError, InternalMessage> => {
+  if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
+  const packets = value as ReadonlyArray<WireValue>;
+  if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
+  const [msgType, sender, time] = packets;
+  if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return E.left({ _tag: 'BadField', index: 0, expected: 'an integer message type' });
+  if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return E.left({ _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' });
+  if (typeof time !== 'number' || !Number.isFinite(time)) return E.left({ _tag: 'BadField', index: 2, expected: 'a finite time' });
+  return E.right({
+    msgType,
+    sender,
+    senderId: idText(sender) as NodeId,
+    time,
+    payload: packets.slice(3),
+    packets,
+    msgpack,
+    id,
+    idKey: latin1(id),
+  });
+};
+
+const describeKind = (v: WireValue): string =>
+  v === null ? 'nil' : v instanceof Uint8Array ? 'bin' : v instanceof Map ? 'map' : typeof v;
+
+/**
+ * Decode a frame body (header already stripped) from a peer that advertised `peerCompression`.
+ * Never throws: every failure is a typed DecodeError.
+ */
+export const decodeBody = (
+  caps: Capabilities,
+  body: Uint8Array,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+): E.Either<DecodeError, InternalMessage> => {
+  const opened = openBody(caps, body, peerCompression, maxBytes);
+  if (E.isLeft(opened)) return opened;
+  const msgpack = opened.right.plain.subarray(CHECKSUM_BYTES);
+  const scanError = scanMsgpack(msgpack);
+  if (scanError !== undefined) return E.left(scanError);
+  let value: WireValue;
+  try {
+    value = unpackScanned(msgpack);
+  } catch (e) {
+    return E.left({ _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) });
+  }
+  return toMessage(msgpack, opened.right.id, value);
+};
