@@ -9,6 +9,8 @@
 export type DecodeError =
   /** A length header above the configured maximum, refused before the body is read. */
   | { readonly _tag: 'FrameTooLarge'; readonly length: number; readonly max: number }
+  /** A whole frame whose length header disagrees with its size. */
+  | { readonly _tag: 'LengthMismatch'; readonly declared: number; readonly actual: number }
   /** A body too short to hold the 32-byte checksum. */
   | { readonly _tag: 'TooShort'; readonly length: number; readonly need: number }
   /** No decompression (nor the raw bytes) matched the checksum. */
@@ -33,6 +35,8 @@ export const describeDecodeError = (e: DecodeError): string => {
   switch (e._tag) {
     case 'FrameTooLarge':
       return `frame length ${e.length} exceeds the maximum of ${e.max} bytes`;
+    case 'LengthMismatch':
+      return `frame header says ${e.declared} bytes but ${e.actual} follow`;
     case 'TooShort':
       return `frame body of ${e.length} bytes is shorter than ${e.need}`;
     case 'ChecksumMismatch':
