@@ -1,0 +1,107 @@
+/**
+ * The receive path: bytes → frames → messages → waterfall → built-in handlers → user.
+ *
+ * Inputs: BytesReceived. Effects: whatever the handlers emit, `Deliver` for every message no
+ * built-in handler claims (mesh handler order: handshake, peers, response, request; renegotiate
+ * before them all), `Close` with a typed reason for bad input.
+ * Invariants:
+ * - a frame that fails to decode closes its connection (BadFrame); so does a point-to-point
+ *   message of the wrong shape for its sub-flag (BadMessage). A malformed broadcast relayed by a
+ *   neighbour that did not write it is dropped unrelayed instead: the neighbour is not at fault;
+ * - the first message on a connection must be a handshake (both seeds send theirs first, before
+ *   anything else, on every transport), else IllegalMessage;
+ * - a fresh broadcast is relayed before it is dispatched locally;
+ * - one connection's bad input never touches another connection.
+ * Deliberately not: user handlers (the shell runs them on `Deliver`).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { msgTypes } from '../flags.js';
+import type { ConnId } from '../types.js';
+import { describeDecodeError } from '../wire/errors.js';
+import { midFrame, pushBytes } from '../wire/framing.js';
+import { classify, type WireMessage } from '../wire/messages.js';
+import { decodeBody, type InternalMessage } from '../wire/packets.js';
+import { closeConn } from './connections.js';
+import { onHandshake } from './handshake.js';
+import { onPeers, sendPeers } from './peers.js';
+import { onCompression, onResend } from './renegotiate.js';
+import { onRouteRequest, onRouteResponse } from './request.js';
+import { emit, type Conn, type Ctx } from './state.js';
+import { admit, relay } from './waterfall.js';
+
+const open = (ctx: Ctx, c: Conn): boolean => ctx.st.conns.get(c.conn) === c;
+
+/** Bytes arrived on a connection. */
+export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
+  const c = ctx.st.conns.get(connId);
+  if (c === undefined || c.phase === 'dialing') return;
+  const r = pushBytes(c.decoder, bytes);
+  c.decoder = r.decoder;
+  for (const body of r.frames) {
+    onFrame(ctx, c, body);
+    if (!open(ctx, c)) return;
+  }
+  if (r.error !== undefined) {
+    closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(r.error) }, true);
+    return;
+  }
+  c.stallAt = midFrame(c.decoder) ? ctx.at + ctx.env.config.frameStallTimeoutMs : undefined;
+};
+
+const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
+  const decoded = decodeBody(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
+  if (E.isLeft(decoded)) {
+    closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(decoded.left) }, true);
+    return;
+  }
+  const msg = decoded.right;
+  ctx.st.counters.framesReceived++;
+  if (c.phase !== 'ready') return onFirst(ctx, c, msg);
+  const broadcast = msg.msgType === msgTypes.broadcast;
+  if (broadcast && admit(ctx, msg) !== 'fresh') return;
+  const w = classify(msg);
+  if (E.isLeft(w)) {
+    if (broadcast && msg.senderId !== c.peer) {
+      ctx.st.counters.badBroadcastsDropped++;
+      emit(ctx, { _tag: 'Dropped', conn: c.conn, why: describeDecodeError(w.left) });
+    } else {
+      closeConn(ctx, c, { _tag: 'BadMessage', detail: describeDecodeError(w.left) }, true);
+    }
+    return;
+  }
+  if (broadcast) relay(ctx, msg, c.conn);
+  dispatch(ctx, c, msg, w.right);
+};
+
+/** Before its handshake a connection may send nothing but its handshake. */
+const onFirst = (ctx: Ctx, c: Conn, msg: InternalMessage): void => {
+  const w = classify(msg);
+  if (E.isLeft(w)) closeConn(ctx, c, { _tag: 'BadMessage', detail: describeDecodeError(w.left) }, true);
+  else if (w.right._tag === 'Handshake') onHandshake(ctx, c, w.right);
+  else closeConn(ctx, c, { _tag: 'IllegalMessage', detail: `${w.right._tag} before the handshake` }, true);
+};
+
+const dispatch = (ctx: Ctx, c: Conn, msg: InternalMessage, w: WireMessage): void => {
+  switch (w._tag) {
+    case 'RenegotiateCompression':
+      return onCompression(ctx, c, w.methods);
+    case 'RenegotiateResend':
+      return onResend(ctx, c);
+    case 'Handshake':
+      return onHandshake(ctx, c, w);
+    case 'Peers':
+      return onPeers(ctx, w.peers);
+    case 'RouteResponse':
+      return onRouteResponse(ctx, w.requestId, w.address, w.target);
+    case 'PeersRequest':
+      return sendPeers(ctx, c);
+    case 'RouteRequest':
+      return onRouteRequest(ctx, c, w);
+    default:
+      ctx.st.counters.delivered++;
+      ctx.out.push({
+        _tag: 'Deliver',
+        message: { conn: c.conn, msgType: msg.msgType, sender: msg.senderId, time: msg.time, packets: msg.payload, id: msg.id },
+      });
+  }
+};

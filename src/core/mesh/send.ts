@@ -1,0 +1,61 @@
+/**
+ * Writing messages to connections.
+ *
+ * Owns: stamping our own messages (one time, one id per message), framing per link compression,
+ * and fan-out with a per-method frame cache so N peers on one method cost one compression.
+ * Effects: `Write`. Records each connection's last sent message (for a renegotiate resend).
+ * Deliberately not: deciding who receives what (waterfall, request and peers decide that).
+ */
+import type { ConnId, NodeId } from '../types.js';
+import { timeSeconds } from '../ids.js';
+import { encodeFrame, makeMessage, type InternalMessage } from '../wire/packets.js';
+import type { WireValue } from '../wire/value.js';
+import type { Conn, Ctx } from './state.js';
+
+/** A message from us, stamped with the step's clock (wire time = floor(at / 1000)). */
+export const ownMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage =>
+  makeMessage(ctx.env.caps, msgType, ctx.env.config.id, payload, timeSeconds(ctx.at));
+
+/** Write one message to one connection; `plain` sends it uncompressed (handshakes). */
+export const writeMessage = (ctx: Ctx, c: Conn, msg: InternalMessage, plain = false): void => {
+  const bytes = encodeFrame(ctx.env.caps, msg, plain ? undefined : c.sendMethod);
+  ctx.out.push({ _tag: 'Write', conn: c.conn, bytes });
+  c.lastSent = { msg, plain };
+};
+
+/**
+ * Write one message to every ready routed connection except the ones `skip` names. The frame
+ * for each compression method is built once. Returns how many connections got it.
+ */
+export const fanOut = (
+  ctx: Ctx,
+  msg: InternalMessage,
+  skipPeer: NodeId | undefined,
+  skipConn: ConnId | undefined,
+): number => {
+  const { st } = ctx;
+  let plainFrame: Uint8Array | undefined;
+  let byMethod: Map<number, Uint8Array> | undefined;
+  let n = 0;
+  for (const [peer, connId] of st.routing) {
+    if (peer === skipPeer || connId === skipConn) continue;
+    const c = st.conns.get(connId);
+    if (c === undefined) continue;
+    const method = c.sendMethod;
+    let bytes: Uint8Array | undefined;
+    if (method === undefined) {
+      bytes = plainFrame ??= encodeFrame(ctx.env.caps, msg, undefined);
+    } else {
+      byMethod ??= new Map();
+      bytes = byMethod.get(method);
+      if (bytes === undefined) {
+        bytes = encodeFrame(ctx.env.caps, msg, method);
+        byMethod.set(method, bytes);
+      }
+    }
+    ctx.out.push({ _tag: 'Write', conn: connId, bytes });
+    c.lastSent = { msg, plain: false };
+    n++;
+  }
+  return n;
+};

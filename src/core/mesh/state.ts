@@ -1,0 +1,131 @@
+/**
+ * The mesh node's state and the context every mesh reducer works in.
+ *
+ * Owns: the shape of a node (connections, routing table, seen-set, pending replies, counters)
+ * and the small helpers all concerns share (emit an event, count a close).
+ * Invariants:
+ * - every connection in `routing` is in `conns`, in phase `ready`, with `peer` equal to its key;
+ * - a connection is in at most one phase; `conns.size <= connectionsMax`;
+ * - `seen` is in arrival order, so its first entry expires first.
+ * Deliberately not: immutable. For speed `step` mutates the previous state's Maps and returns
+ * it (linear use); `cloneNode` in node.ts copies a state for tests that branch.
+ */
+import type { Capabilities } from '../caps.js';
+import type { NodeConfig } from '../config.js';
+import type { Address, CommandId, ConnId, Effect, NodeEvent, NodeId } from '../types.js';
+import type { FrameDecoder } from '../wire/framing.js';
+import type { InternalMessage } from '../wire/packets.js';
+import type { WireValue } from '../wire/value.js';
+import type { Rng } from '../rng.js';
+
+/** What the core is run with: who it is and what it may call. */
+export interface Env {
+  readonly config: NodeConfig;
+  readonly caps: Capabilities;
+}
+
+/** Where a connection is in its life. */
+export type Phase = 'dialing' | 'awaiting' | 'ready';
+
+/** One connection, from dial or accept to close. Mutable: owned by the node state alone. */
+export interface Conn {
+  readonly conn: ConnId;
+  readonly outgoing: boolean;
+  /** The dialled address, or the accepted socket's remote address. */
+  readonly remote: Address | undefined;
+  phase: Phase;
+  /** The peer's id, once its handshake arrived. */
+  peer: NodeId | undefined;
+  /** The address the peer advertised in its handshake. */
+  peerAddr: Address | undefined;
+  /** The id this dial is meant to reach (from a peers list, a route response or a Connect). */
+  readonly expectedId: NodeId | undefined;
+  /** The Connect command waiting on this connection. */
+  cmd: CommandId | undefined;
+  /** Methods to try when decompressing what the peer sends (its handshake list, peer order). */
+  recvCompression: ReadonlyArray<number>;
+  /** The peer's current list as far as our sending goes (renegotiate may change it). */
+  sendList: ReadonlyArray<number>;
+  /** The method we compress with, chosen from our list and `sendList`. */
+  sendMethod: number | undefined;
+  decoder: FrameDecoder;
+  /** The last message written here, and whether it went uncompressed (a handshake). */
+  lastSent: { readonly msg: InternalMessage; readonly plain: boolean } | undefined;
+  /** Dial or handshake deadline, ms. */
+  deadlineAt: number | undefined;
+  /** Set while a frame is half received: when it counts as stalled, ms. */
+  stallAt: number | undefined;
+}
+
+/** A reply waiting for a route to its target. */
+export interface PendingReply {
+  readonly cmd: CommandId;
+  readonly to: NodeId;
+  readonly packets: ReadonlyArray<WireValue>;
+  readonly deadlineAt: number;
+}
+
+/** Counts kept for observability (`nodeStatus`). */
+export interface Counters {
+  framesReceived: number;
+  broadcastsRelayed: number;
+  duplicatesDropped: number;
+  staleDropped: number;
+  badBroadcastsDropped: number;
+  delivered: number;
+  repliesSent: number;
+  repliesFailed: number;
+  /** Connections closed, by reason tag (ours and theirs). */
+  readonly closedByReason: Record<string, number>;
+}
+
+/** The whole mesh node. */
+export interface MeshState {
+  closed: boolean;
+  rng: Rng;
+  dialSeq: number;
+  readonly conns: Map<ConnId, Conn>;
+  readonly routing: Map<NodeId, ConnId>;
+  /** Message id key → forget-at (ms), arrival order. */
+  readonly seen: Map<string, number>;
+  /** Request id → replies waiting on it (several replies to one target in one second share one). */
+  readonly pending: Map<string, PendingReply[]>;
+  pendingCount: number;
+  readonly counters: Counters;
+}
+
+/** One step's working set: environment, state, clock and the effects emitted so far. */
+export interface Ctx {
+  readonly env: Env;
+  readonly st: MeshState;
+  readonly at: number;
+  readonly out: Effect[];
+}
+
+/** Emit an event for the user. */
+export const emit = (ctx: Ctx, event: NodeEvent): void => {
+  ctx.out.push({ _tag: 'Emit', event });
+};
+
+/** Count a close by its reason tag. */
+export const countClose = (st: MeshState, tag: string): void => {
+  st.counters.closedByReason[tag] = (st.counters.closedByReason[tag] ?? 0) + 1;
+};
+
+/** The number of outgoing connections in any phase. */
+export const outgoingCount = (st: MeshState): number => {
+  let n = 0;
+  for (const c of st.conns.values()) if (c.outgoing) n++;
+  return n;
+};
+
+/** The number of connections still waiting for a handshake. */
+export const awaitingCount = (st: MeshState): number => {
+  let n = 0;
+  for (const c of st.conns.values()) if (c.phase === 'awaiting') n++;
+  return n;
+};
+
+/** Two addresses name the same endpoint. */
+export const sameAddress = (a: Address | undefined, b: Address | undefined): boolean =>
+  a !== undefined && b !== undefined && a.host === b.host && a.port === b.port;

@@ -1,0 +1,75 @@
+/**
+ * The waterfall (PROTOCOL.md §4.5): flooding broadcasts exactly once per node.
+ *
+ * Inputs: a decoded broadcast (msg_type 0x00) from a connection; our own outgoing messages.
+ * Effects: `Write` of the original msgpack bytes (re-framed per link compression, one frame per
+ * method) to every routed peer except the originator and the connection it came on.
+ * Invariants:
+ * - a message id is admitted at most once while remembered; the id is the SHA-256 of the
+ *   msgpack bytes, which include the time, so it stands for the seeds' (id, time) pair;
+ * - broadcasts older than `broadcastExpiryMs` (by their own stamp) are dropped unrelayed;
+ * - the seen-set forgets by arrival time (`seenTtlMs`) and holds at most `seenMax` ids, so a
+ *   future-dated broadcast cannot pin memory;
+ * - everything we send as a broadcast is remembered, so we never relay our own traffic back.
+ * Deliberately not: delivering (node.ts dispatches after the relay) or checking shapes.
+ */
+import { msgTypes } from '../flags.js';
+import type { ConnId, NodeId } from '../types.js';
+import type { InternalMessage } from '../wire/packets.js';
+import type { WireValue } from '../wire/value.js';
+import { fanOut, ownMessage } from './send.js';
+import type { Ctx, MeshState } from './state.js';
+
+/** What the waterfall makes of an arriving broadcast. */
+export type Admission = 'fresh' | 'stale' | 'duplicate';
+
+/** Forget seen ids whose time is up, then the oldest beyond `seenMax`. */
+export const purgeSeen = (ctx: Ctx): void => {
+  const { seen } = ctx.st;
+  for (const [key, until] of seen) {
+    if (until > ctx.at && seen.size <= ctx.env.config.seenMax) break;
+    seen.delete(key);
+  }
+};
+
+/** Remember a message id as seen. */
+export const remember = (ctx: Ctx, msg: InternalMessage): void => {
+  ctx.st.seen.set(msg.idKey, ctx.at + ctx.env.config.seenTtlMs);
+  if (ctx.st.seen.size > ctx.env.config.seenMax) purgeSeen(ctx);
+};
+
+/** Decide an arriving broadcast's fate, remembering it when fresh. */
+export const admit = (ctx: Ctx, msg: InternalMessage): Admission => {
+  const oldestSeconds = Math.floor((ctx.at - ctx.env.config.broadcastExpiryMs) / 1000);
+  if (msg.time < oldestSeconds) {
+    ctx.st.counters.staleDropped++;
+    return 'stale';
+  }
+  if (ctx.st.seen.has(msg.idKey)) {
+    ctx.st.counters.duplicatesDropped++;
+    return 'duplicate';
+  }
+  remember(ctx, msg);
+  const first = ctx.st.seen.values().next();
+  if (!first.done && first.value <= ctx.at) purgeSeen(ctx);
+  return 'fresh';
+};
+
+/** Relay a fresh broadcast to every peer but its originator and the connection it came on. */
+export const relay = (ctx: Ctx, msg: InternalMessage, from: ConnId): void => {
+  ctx.st.counters.broadcastsRelayed += fanOut(ctx, msg, msg.senderId as NodeId, from);
+};
+
+/** Broadcast a message of ours to every peer: stamped once, remembered, then sent. */
+export const broadcastOwn = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage => {
+  const msg = ownMessage(ctx, msgType, payload);
+  if (msgType === msgTypes.broadcast) remember(ctx, msg);
+  fanOut(ctx, msg, undefined, undefined);
+  return msg;
+};
+
+/** When the oldest seen id is due to be forgotten, ms. */
+export const seenWakeup = (st: MeshState): number | undefined => {
+  const first = st.seen.values().next();
+  return first.done ? undefined : first.value;
+};
