@@ -1,0 +1,178 @@
+/**
+ * The real mesh core on real loopback sockets: joining, broadcast, whisper, reply (direct and
+ * routed two hops), TLS, typed connect errors, and bad peers that lose only their own connection.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeId } from '../../src/core/types.js';
+import { MeshSocket } from '../../src/shell/api/mesh.js';
+import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
+import { ConnectionRefused, SelfConnection, WrongSubnet } from '../../src/shell/api/errors.js';
+import { waitEvent, waitUntil, within } from './helpers.js';
+
+const open: MeshSocket[] = [];
+const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
+  const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
+  open.push(s);
+  await within(s.ready, 'listen');
+  return s;
+};
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+const hasPeer = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) => p.id === id);
+const joinedBoth = async (a: MeshSocket, b: MeshSocket): Promise<void> => {
+  await within(a.connect('127.0.0.1', b.port), 'connect');
+  await waitUntil(b, ['peer-joined'], () => hasPeer(b, a.id), 'the accepting side to route the dialler');
+};
+
+describe('mesh on loopback', () => {
+  it('joins, broadcasts, whispers and replies directly', async () => {
+    const a = await node();
+    const b = await node();
+    expect(await within(a.connect('127.0.0.1', b.port), 'connect')).toBe(b.id);
+    await waitUntil(b, ['peer-joined'], () => hasPeer(b, a.id), 'b to route a');
+    a.send('hello', 42n, new Uint8Array([1, 2]));
+    const m = await within(b.next(), 'broadcast');
+    expect(m?.sender).toBe(a.id);
+    expect(m?.packets.slice(0, 3)).toEqual([0, 'hello', 42]);
+    expect([...(m?.packets[3] as Uint8Array)]).toEqual([1, 2]);
+    expect(m?.protocol.subnet).toBe('mesh');
+    expect(m?.id).toHaveLength(32);
+    b.send('psst', { flag: 0x02, type: 0x02 });
+    expect((await within(a.next(), 'whisper'))?.packets).toEqual([2, 'psst']);
+    await within(m!.reply('answer'), 'reply');
+    const r = await within(a.next(), 'reply arrival');
+    expect(r?.packets).toEqual([2, 'answer']);
+    expect(r?.sender).toBe(b.id);
+  });
+
+  it('meshes a third node from the peer list and delivers each broadcast once', async () => {
+    const a = await node();
+    const b = await node();
+    const c = await node();
+    await joinedBoth(a, b);
+    await joinedBoth(c, b);
+    await waitUntil(c, ['peer-joined'], () => hasPeer(c, a.id), 'c to mesh with a');
+    await waitUntil(a, ['peer-joined'], () => hasPeer(a, c.id), 'a to route c');
+    a.send('one');
+    expect((await within(b.next(), 'b'))?.packets).toEqual([0, 'one']);
+    expect((await within(c.next(), 'c'))?.packets).toEqual([0, 'one']);
+    c.send('marker');
+    expect((await within(b.next(), 'marker at b'))?.packets).toEqual([0, 'marker']);
+    expect(b.recv()).toBeUndefined();
+  });
+
+  it('routes a reply to a node two hops away', async () => {
+    const noMesh = { limits: { outgoingMax: 0 } };
+    const a = await node(noMesh);
+    const b = await node(noMesh);
+    const c = await node(noMesh);
+    await joinedBoth(a, b);
+    await joinedBoth(c, b);
+    expect(hasPeer(c, a.id)).toBe(false);
+    a.send('who is there');
+    const atC = await within(c.next(), 'relayed broadcast at c');
+    expect(atC?.sender).toBe(a.id);
+    await within(atC!.reply('c here'), 'routed reply', 8_000);
+    const back = await within(a.next(), 'routed reply at a', 8_000);
+    expect(back?.packets).toEqual([2, 'c here']);
+    expect(back?.sender).toBe(c.id);
+  });
+
+  it('works over TLS with self-signed certificates', async () => {
+    const ssl = { protocol: { subnet: 'mesh', encryption: 'SSL' } };
+    const a = await node(ssl);
+    const b = await node(ssl);
+    expect(a.protocol.id).toBe('EkE9cS4dwjZ8uo8H1pxYe7WrJ3wXgaHfozHQUkb99eHm');
+    await joinedBoth(a, b);
+    b.send('over tls');
+    expect((await within(a.next(), 'tls broadcast'))?.packets).toEqual([0, 'over tls']);
+  });
+
+  it('rejects connects with typed errors and leaves nothing behind', async () => {
+    const a = await node();
+    const other = await node({ protocol: { subnet: 'elsewhere', encryption: 'Plaintext' } });
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const deadPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await expect(within(a.connect('127.0.0.1', deadPort), 'refusal')).rejects.toBeInstanceOf(ConnectionRefused);
+    await expect(within(a.connect('127.0.0.1', other.port), 'wrong subnet')).rejects.toBeInstanceOf(WrongSubnet);
+    await expect(within(a.connect('127.0.0.1', a.port), 'self')).rejects.toBeInstanceOf(SelfConnection);
+    await waitUntil(a, ['connection-rejected', 'peer-left'], () => a.awaitingIds.length === 0, 'no connection left awaiting');
+    expect(a.routingTable).toEqual([]);
+  });
+});
+
+/** A raw loopback client. */
+const raw = async (port: number): Promise<net.Socket> => {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => undefined);
+  await waitEvent(s, 'connect');
+  return s;
+};
+
+describe('bad peers lose only their own connection', () => {
+  const faults: Array<[string, (s: net.Socket) => void, string]> = [
+    ['garbage', (s) => s.write(Buffer.concat([Buffer.from([0, 0, 0, 40]), Buffer.alloc(40, 0xab)])), 'BadFrame'],
+    ['an oversized length', (s) => s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff])), 'BadFrame'],
+    ['a stalled half frame', (s) => s.write(Buffer.from([0, 0, 0, 100, 1, 2, 3])), 'StalledFrame'],
+    ['a disconnect mid-frame', (s) => s.end(Buffer.from([0, 0, 0, 100, 1, 2, 3])), 'PeerClosed'],
+  ];
+  for (const [what, fault, tag] of faults) {
+    it(`drops a peer that sends ${what}`, async () => {
+      const a = await node({ limits: { frameStallTimeoutMs: 300, frameBytesMax: 1024 * 1024 } });
+      const b = await node();
+      await joinedBoth(b, a);
+      const bad = await raw(a.port);
+      await waitUntil(a, [], () => a.awaitingIds.length === 1, 'the raw client to be accepted').catch(() => undefined);
+      const rejected = waitEvent<[{ reason: { _tag: string } }]>(a, 'connection-rejected');
+      fault(bad);
+      const [{ reason }] = await rejected;
+      expect(reason._tag).toBe(tag);
+      expect(a.routingTable.map((p) => p.id)).toEqual([b.id]);
+      b.send('still fine');
+      expect((await within(a.next(), 'message from the good peer'))?.packets).toEqual([0, 'still fine']);
+      bad.destroy();
+    });
+  }
+});
+
+/** §9.3: py2p's handshake (bin ids, sender NODEID, mesh protocol, 127.0.0.1:4444). */
+const PY2P_HANDSHAKE =
+  '0000007a5a8ee83701ae9363bf27c367d4ecf6a99a104ed3af6c4b8a54a68271ed6198629802c4064e4f44454944ce59682f0005c4064e4f44454944c42c4570416d795a577639725a554b6d6a51675533465455443447724a4876564558697a6d67685642633865474492a93132372e302e302e31cd115c952013111012';
+
+describe('py2p byte vectors', () => {
+  it('accepts py2p’s handshake over a raw socket and answers as §10 says', async () => {
+    const a = await node();
+    const s = await raw(a.port);
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    const joined = waitEvent<[{ id: string }]>(a, 'peer-joined');
+    s.write(Buffer.from(PY2P_HANDSHAKE, 'hex'));
+    expect((await joined)[0].id).toBe('NODEID');
+    expect(a.routingTable.map((p) => p.id)).toEqual(['NODEID']);
+    expect(a.routingTable[0]?.address).toEqual({ host: '127.0.0.1', port: 4444 });
+    await waitUntil(s, ['data'], () => Buffer.concat(chunks).length >= 4 && Buffer.concat(chunks).length >= 4 + Buffer.concat(chunks).readUInt32BE(0), 'our handshake');
+    const all = Buffer.concat(chunks);
+    const body = all.subarray(4, 4 + all.readUInt32BE(0));
+    const msgpack = body.subarray(32);
+    const { createHash } = await import('node:crypto');
+    expect(Buffer.from(createHash('sha256').update(msgpack).digest()).equals(body.subarray(0, 32))).toBe(true);
+    const { unpack } = await import('msgpackr');
+    const list = unpack(msgpack) as unknown[];
+    // [0x02, id (str), time, 0x05, id (str), protocol id (bin), [host, port], compression]
+    expect(list[0]).toBe(2);
+    expect(list[1]).toBe(a.id);
+    expect(list[3]).toBe(5);
+    expect(list[4]).toBe(a.id);
+    expect(Buffer.isBuffer(list[5]) || list[5] instanceof Uint8Array).toBe(true);
+    expect(Buffer.from(list[5] as Uint8Array).toString()).toBe(a.protocol.id);
+    expect(list[6]).toEqual(['127.0.0.1', a.port]);
+    expect(list[7]).toEqual(expect.arrayContaining([0x13, 0x11]));
+    s.destroy();
+  });
+});
