@@ -5,3 +5,32 @@ export { describeDecodeError, type DecodeError } from './core/wire/errors.js';
 export type { WireValue } from './core/wire/value.js';
 export { Protocol, InternalMessage } from './shell/base.js';
 export { nodeCapabilities, nodeCompression } from './shell/caps.js';
+
+// --- API: mesh sockets on real sockets
+export { MeshSocket } from './shell/api/mesh.js';
+export {
+  RECV_QUEUE_MAX,
+  type MeshSocketOptions,
+  type MeshSocketEvents,
+  type SendOptions,
+  type Handler,
+  type PeerInfo,
+  type ProtocolSpec,
+  type Logger,
+} from './shell/api/socket.js';
+export { Message } from './shell/api/message.js';
+export {
+  Ts2pError,
+  WrongSubnet,
+  ConnectionRefused,
+  Unreachable,
+  Timeout,
+  SelfConnection,
+  AlreadyConnected,
+  ConnectionClosed,
+  SocketClosed,
+  ReplyFailed,
+  BadArgument,
+  type Ts2pErrorCode,
+} from './shell/api/errors.js';
+export { SEND_QUEUE_BYTES_MAX } from './shell/net/transport.js';
