@@ -74,3 +74,26 @@ export const zlib = compressionFlags.zlib;
 export const gzip = compressionFlags.gzip;
 export const snappy = compressionFlags.snappy;
 export type { NodeId };
+
+import { initNode, step, type NodeState } from '../../src/core/node.js';
+import { latin1Bytes } from '../../src/core/ids.js';
+import { ConnId, type Input } from '../../src/core/types.js';
+
+/** Step and return just the effects (state is linear: it is mutated in place). */
+export const go = (env: Env, st: NodeState, input: Input) => step(env, st, input)[1];
+
+/** The handshake frame node `peer` would send (js2p typing: str ids), compression list as given. */
+export const handshakeFrom = (peer: Env, compression: ReadonlyArray<number> = [], protocolId = peer.config.protocol.id, at = T0) =>
+  frameFrom(peer.config.id, 2, [5, peer.config.id, latin1Bytes(protocolId), [peer.config.outAddr.host, peer.config.outAddr.port], [...compression]], at);
+
+/** A node with peers handshaken in on incoming connections a1, a2, …; returns [state, conn ids]. */
+export const withPeers = (env: Env, peers: ReadonlyArray<Env>, compression: ReadonlyArray<number> = [], at = T0): [NodeState, ConnId[]] => {
+  const st = initNode(env, at);
+  const conns = peers.map((peer, i) => {
+    const conn = ConnId(`a${i + 1}`);
+    step(env, st, { _tag: 'ConnectionAccepted', at, conn, remote: peer.config.outAddr });
+    step(env, st, { _tag: 'BytesReceived', at, conn, bytes: handshakeFrom(peer, compression) });
+    return conn;
+  });
+  return [st, conns];
+};

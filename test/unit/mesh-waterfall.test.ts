@@ -1,0 +1,97 @@
+// The waterfall: relay original bytes, de-duplicate, expire, bound the seen-set, stamp once.
+import { describe, expect, it } from 'vitest';
+import { nodeStatus, step } from '../../src/core/node.js';
+import { ConnId } from '../../src/core/types.js';
+import { decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
+
+const me = mkEnv(1, { compression: [zlib, gzip] });
+const [bob, carol, dave, erin] = [2, 3, 4, 5].map((i) => mkEnv(i));
+const [a1, a2, a3, a4] = ['a1', 'a2', 'a3', 'a4'].map(ConnId);
+
+describe('waterfall', () => {
+  it('relays the original bytes to every peer but the originator and the sender link, then delivers', () => {
+    const [st] = withPeers(me, [bob!, carol!, dave!]);
+    // Erin originated it; Bob relays it to us.
+    const frame = frameFrom(erin!.config.id, 0, [0, 'news']);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame });
+    expect(fx.map((e) => e._tag)).toEqual(['Write', 'Write', 'Deliver']);
+    // Uncompressed links: the relayed frame is byte-identical to the one received.
+    expect(only(fx, 'Write')).toEqual([
+      { _tag: 'Write', conn: a2, bytes: frame },
+      { _tag: 'Write', conn: a3, bytes: frame },
+    ]);
+    const msg = msgOf(erin!.config.id, 0, [0, 'news']);
+    expect(only(fx, 'Deliver')).toEqual([
+      { _tag: 'Deliver', message: { conn: a1, msgType: 0, sender: erin!.config.id, time: T0 / 1000, packets: [0, 'news'], id: msg.id } },
+    ]);
+  });
+
+  it('never relays back to the originator', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a2!, bytes: frameFrom(bob!.config.id, 0, [0, 'x']) });
+    // Bob wrote it and Carol relayed it: nobody is left to relay to.
+    expect(only(fx, 'Write')).toEqual([]);
+    expect(only(fx, 'Deliver')).toHaveLength(1);
+  });
+
+  it('drops a duplicate, whichever link it comes on', () => {
+    const [st] = withPeers(me, [bob!, carol!, dave!]);
+    const frame = frameFrom(erin!.config.id, 0, [0, 'once']);
+    go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame });
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 5, conn: a2!, bytes: frame })).toEqual([]);
+    expect(nodeStatus(st).duplicatesDropped).toBe(1);
+  });
+
+  it('drops broadcasts older than the expiry, unrelayed', () => {
+    const [st] = withPeers(me, [bob!, carol!], [], T0 + 61_000);
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 61_000, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'old']) })).toEqual([]);
+    expect(nodeStatus(st).staleDropped).toBe(1);
+    // Exactly 60 s old is still accepted, as in the seeds (time < now - 60 is stale).
+    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0 + 60_999, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'edge']) }), 'Deliver')).toHaveLength(1);
+  });
+
+  it('bounds the seen-set by capacity and by arrival time, even for future-dated broadcasts', () => {
+    const env = mkEnv(1, { seenMax: 3, seenTtlMs: 1000 });
+    const [st] = withPeers(env, [bob!]);
+    const future = T0 + 3_600_000;
+    for (let i = 0; i < 5; i++) go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, i], future) });
+    expect(nodeStatus(st).seen).toBe(3);
+    expect(go(env, st, { _tag: 'Tick', at: T0 + 1000 })).toEqual([]);
+    expect(nodeStatus(st).seen).toBe(0);
+  });
+
+  it('stamps a broadcast of ours once: one frame for every peer on a method, remembered as seen', () => {
+    const [st] = withPeers(me, [bob!, carol!, dave!], [zlib]);
+    go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: a4!, remote: erin!.config.outAddr });
+    go(me, st, { _tag: 'BytesReceived', at: T0, conn: a4!, bytes: frameFrom(erin!.config.id, 2, [5, erin!.config.id, new TextEncoder().encode(me.config.protocol.id), ['10.0.0.5', 4444], []]) });
+    const fx = go(me, st, { _tag: 'Send', at: T0 + 999, packets: ['hi'], flag: 0, type: 0 });
+    const ws = only(fx, 'Write');
+    expect(ws.map((w) => w.conn)).toEqual([a1, a2, a3, a4]);
+    // The three zlib links share one compressed frame; Erin (no compression) gets the plain one.
+    expect(ws[1]!.bytes).toBe(ws[0]!.bytes);
+    expect(ws[2]!.bytes).toBe(ws[0]!.bytes);
+    expect(ws[3]!.bytes).not.toBe(ws[0]!.bytes);
+    const [z] = decodeWrite(ws[0]!.bytes, [zlib]);
+    const [plain] = decodeWrite(ws[3]!.bytes);
+    expect(z!.id).toEqual(plain!.id);
+    expect(writes([ws[3]!])).toEqual([{ conn: a4, msgType: 0, sender: me.config.id, payload: [0, 'hi'] }]);
+    // Our own broadcast echoed back is dropped.
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 999, conn: a1!, bytes: ws[3]!.bytes })).toEqual([]);
+  });
+
+  it('never relays a whisper', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(bob!.config.id, 2, [2, 'secret']) });
+    expect(fx.map((e) => e._tag)).toEqual(['Deliver']);
+  });
+
+  it('drops a malformed broadcast relayed by a neighbour that did not write it, and closes its author', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const bad = frameFrom(erin!.config.id, 0, [10, 'req-id', 'not an address pair']);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: bad });
+    expect(fx.map((e) => e._tag)).toEqual(['Emit']);
+    expect(nodeStatus(st).connections).toBe(2);
+    const own = frameFrom(bob!.config.id, 0, [10, 'req-id', 'not an address pair']);
+    expect(only(step(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: own })[1], 'Close').map((c) => c.reason._tag)).toEqual(['BadMessage']);
+  });
+});
