@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { frame, frameDecoder, midFrame, pushBytes, type FrameDecoder } from '../../src/core/wire/framing.js';
+
+const bytes = (...xs: number[]): Uint8Array => new Uint8Array(xs);
+const feed = (d: FrameDecoder, chunks: ReadonlyArray<Uint8Array>): { frames: Uint8Array[]; error: unknown; d: FrameDecoder } => {
+  const frames: Uint8Array[] = [];
+  let error: unknown;
+  for (const c of chunks) {
+    const r = pushBytes(d, c);
+    d = r.decoder;
+    frames.push(...r.frames);
+    error ??= r.error;
+  }
+  return { frames, error, d };
+};
+
+describe('framing', () => {
+  it('frame prepends a big-endian length', () => {
+    expect(frame(bytes(7, 8, 9))).toEqual(bytes(0, 0, 0, 3, 7, 8, 9));
+    expect(frame(new Uint8Array(0x01020304 & 0xffff))).toHaveLength(4 + 0x0304);
+    expect([...frame(new Uint8Array(0x010203)).subarray(0, 4)]).toEqual([0, 1, 2, 3]);
+  });
+
+  it('decodes several frames from one chunk, as views of it', () => {
+    const chunk = new Uint8Array([...frame(bytes(1)), ...frame(bytes()), ...frame(bytes(2, 3))]);
+    const r = pushBytes(frameDecoder(100), chunk);
+    expect(r.frames).toEqual([bytes(1), bytes(), bytes(2, 3)]);
+    expect(r.frames[0]!.buffer).toBe(chunk.buffer);
+    expect(r.error).toBeUndefined();
+    expect(midFrame(r.decoder)).toBe(false);
+  });
+
+  it('reassembles a frame split byte by byte and reports being mid-frame', () => {
+    const wire = frame(bytes(1, 2, 3, 4, 5));
+    let d = frameDecoder(100);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < wire.length; i++) {
+      const r = pushBytes(d, wire.subarray(i, i + 1));
+      d = r.decoder;
+      out.push(...r.frames);
+      expect(midFrame(d)).toBe(i < wire.length - 1);
+    }
+    expect(out).toEqual([bytes(1, 2, 3, 4, 5)]);
+  });
+
+  it('handles the split that trips py2p: frame1 + header2, then body2', () => {
+    const f1 = frame(bytes(9));
+    const f2 = frame(bytes(8, 7));
+    const r = feed(frameDecoder(100), [new Uint8Array([...f1, ...f2.subarray(0, 4)]), f2.subarray(4)]);
+    expect(r.frames).toEqual([bytes(9), bytes(8, 7)]);
+  });
+
+  it('refuses an oversized header as soon as its 4 bytes arrive, and stays dead', () => {
+    let d = frameDecoder(10);
+    let r = pushBytes(d, bytes(0, 0));
+    expect(r.error).toBeUndefined();
+    d = r.decoder;
+    r = pushBytes(d, bytes(0, 11));
+    expect(r.error).toEqual({ _tag: 'FrameTooLarge', length: 11, max: 10 });
+    r = pushBytes(r.decoder, frame(bytes(1)));
+    expect(r.frames).toEqual([]);
+    expect(r.error).toEqual({ _tag: 'FrameTooLarge', length: 11, max: 10 });
+  });
+
+  it('returns the frames completed before a bad header in the same chunk', () => {
+    const r = pushBytes(frameDecoder(10), new Uint8Array([...frame(bytes(1)), 0xff, 0xff, 0xff, 0xff]));
+    expect(r.frames).toEqual([bytes(1)]);
+    expect(r.error).toEqual({ _tag: 'FrameTooLarge', length: 0xffffffff, max: 10 });
+  });
+
+  it('accepts a body of exactly the maximum', () => {
+    const r = pushBytes(frameDecoder(5), frame(bytes(1, 2, 3, 4, 5)));
+    expect(r.frames).toHaveLength(1);
+    expect(r.error).toBeUndefined();
+  });
+
+  it('does not allocate the body of a huge header (refused first)', () => {
+    const r = pushBytes(frameDecoder(16 * 1024 * 1024), bytes(0x7f, 0xff, 0xff, 0xff));
+    expect(r.error?._tag).toBe('FrameTooLarge');
+    expect(r.decoder.body).toBeUndefined();
+  });
+});

@@ -1,0 +1,157 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { deflateSync } from 'node:zlib';
+import snappy from 'snappyjs';
+import { describe, expect, it } from 'vitest';
+import type { DecodeError } from '../../src/core/wire/errors.js';
+import { describeDecodeError } from '../../src/core/wire/errors.js';
+import { packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
+import { chooseCompression, decodeBody, encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import type { WireValue } from '../../src/core/wire/value.js';
+import { nodeCapabilities as caps } from '../../src/shell/caps.js';
+
+const MAX = 1 << 20;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+/** A body with a correct checksum over arbitrary msgpack bytes. */
+const checked = (msgpack: Uint8Array): Uint8Array => new Uint8Array([...caps.sha256(msgpack), ...msgpack]);
+const errorOf = (body: Uint8Array, compression: ReadonlyArray<number> = [], max = MAX): DecodeError => {
+  const r = decodeBody(caps, body, compression, max);
+  if (E.isRight(r)) throw new Error('expected a decode error');
+  expect(describeDecodeError(r.left).length).toBeGreaterThan(0);
+  return r.left;
+};
+
+describe('integers stay integers', () => {
+  const cases: ReadonlyArray<readonly [WireValue, string]> = [
+    [2 ** 31 - 1, 'ce7fffffff'],
+    [2 ** 31, 'ce80000000'], // js2p would write float64 here
+    [2 ** 32 - 1, 'ceffffffff'],
+    [2 ** 32, 'd30000000100000000'],
+    [Number.MAX_SAFE_INTEGER, 'd3001fffffffffffff'],
+    [-(2 ** 31), 'd280000000'],
+    [-(2 ** 31) - 1, 'd3ffffffff7fffffff'],
+    [2n ** 63n, 'cf8000000000000000'],
+    [2n ** 64n - 1n, 'cfffffffffffffffff'],
+    [-(2n ** 63n), 'd38000000000000000'],
+    [5n, '05'],
+    [1.5, 'cb3ff8000000000000'],
+  ];
+  it.each(cases)('%s -> %s', (v, h) => {
+    expect(hex(packValue(v))).toBe(h);
+  });
+  it('inside containers too', () => {
+    expect(hex(packValue([2 ** 40, new Map<WireValue, WireValue>([[2 ** 40, 1]])]))).toBe('92d3000001000000000081d300000100000000000001');
+  });
+  it('refuses a bigint msgpack cannot hold (local misuse)', () => {
+    expect(() => packValue(2n ** 64n)).toThrow(RangeError);
+  });
+  it('decodes int64 to bigint when unsafe and number when safe, and float times', () => {
+    const m = makeMessage(caps, 0, 'S', [0, 2n ** 63n, 2 ** 40, -(2n ** 60n)], 1500000000.5);
+    const r = decodeBody(caps, encodeFrame(caps, m, undefined).subarray(4), [], MAX);
+    expect(E.isRight(r) && r.right.packets).toEqual([0, 'S', 1500000000.5, 0, 2n ** 63n, 2 ** 40, -(2n ** 60n)]);
+    expect(E.isRight(r) && r.right.time).toBe(1500000000.5);
+  });
+  it('keeps a returned msgpack buffer intact across later encodings', () => {
+    const a = makeMessage(caps, 0, 'A', [0, 'first'], 1);
+    const before = hex(a.msgpack);
+    for (let i = 0; i < 3000; i++) makeMessage(caps, 0, 'B', [0, 'x'.repeat(i % 50)], 2);
+    expect(hex(a.msgpack)).toBe(before);
+  });
+});
+
+describe('decodeBody', () => {
+  it('keeps str/bin typing, maps with bin keys, and the exact bytes', () => {
+    const key = new Uint8Array([1, 2]);
+    const m = makeMessage(caps, 2, new Uint8Array([65]), [0, new Map<WireValue, WireValue>([[key, 'v'], ['k', null]]), true], 7);
+    const r = decodeBody(caps, encodeFrame(caps, m, undefined).subarray(4), [], MAX);
+    if (E.isLeft(r)) throw new Error('decode failed');
+    expect(r.right.sender).toBeInstanceOf(Uint8Array);
+    expect(r.right.senderId).toBe('A');
+    const map = r.right.payload[1] as ReadonlyMap<WireValue, WireValue>;
+    expect(map).toBeInstanceOf(Map);
+    expect([...map.keys()]).toEqual([key, 'k']);
+    expect(hex(r.right.msgpack)).toBe(hex(m.msgpack));
+    expect(r.right.idKey).toBe(m.idKey);
+    expect(r.right.idKey).toHaveLength(32);
+  });
+
+  it('tries the peer\'s methods in order, then raw', () => {
+    const m = makeMessage(caps, 0, 'S', [0, 'z'.repeat(200)], 1);
+    for (const sent of [0x13, 0x11, 0x20, undefined]) {
+      const body = encodeFrame(caps, m, sent).subarray(4);
+      const r = decodeBody(caps, body, [0x20, 0x10, 0x11, 0x13], MAX);
+      expect(E.isRight(r) && r.right.idKey).toBe(m.idKey);
+    }
+  });
+
+  it('accepts a raw frame that also happens to snappy-decompress (checksum decides)', () => {
+    // 0x35 0xd0 … is the py2p snappy frame; the same bytes raw fail the checksum, snappy passes.
+    const m = makeMessage(caps, 0, 'SENDER', [0, 'hello'], 1500000000);
+    const raw = encodeFrame(caps, m, undefined).subarray(4);
+    expect(E.isRight(decodeBody(caps, raw, [0x20], MAX))).toBe(true);
+  });
+
+  it('types every failure', () => {
+    expect(errorOf(new Uint8Array(31))).toEqual({ _tag: 'TooShort', length: 31, need: 32 });
+    expect(errorOf(new Uint8Array(40))).toEqual({ _tag: 'ChecksumMismatch', tried: ['raw'] });
+    expect(errorOf(new Uint8Array(40), [0x13, 0x99])._tag).toBe('ChecksumMismatch');
+    expect(errorOf(checked(unhex('92cd01')))).toEqual({ _tag: 'NotMsgpack', detail: 'truncated at byte 2' });
+    expect(errorOf(checked(unhex('0101')))).toEqual({ _tag: 'NotMsgpack', detail: '1 trailing bytes' });
+    expect(errorOf(checked(unhex('c1')))._tag).toBe('NotMsgpack');
+    expect(errorOf(checked(unhex('dd7fffffff00')))._tag).toBe('NotMsgpack');
+    expect(errorOf(checked(unhex('93d6ff000000000102')))).toEqual({ _tag: 'ExtensionType', offset: 1 });
+    expect(errorOf(checked(unhex('c70100ff')))).toEqual({ _tag: 'ExtensionType', offset: 0 });
+    expect(errorOf(checked(new Uint8Array([...new Array(70).fill(0x91), 0])))).toEqual({ _tag: 'TooDeep', depthMax: 64 });
+    expect(errorOf(checked(unhex('81a161a162')))._tag).toBe('NotAnArray');
+    expect(errorOf(checked(unhex('920001')))._tag).toBe('NotAnArray');
+    expect(errorOf(checked(packValue(['0', 'S', 1])))).toEqual({ _tag: 'BadField', index: 0, expected: 'an integer message type' });
+    expect(errorOf(checked(packValue([0, 5, 1])))).toMatchObject({ _tag: 'BadField', index: 1 });
+    expect(errorOf(checked(packValue([0, 'S', '1'])))).toMatchObject({ _tag: 'BadField', index: 2 });
+    expect(errorOf(checked(packValue([0, 'S', NaN])))).toMatchObject({ _tag: 'BadField', index: 2 });
+  });
+
+  it('stops a zlib bomb at the limit instead of inflating it', () => {
+    const inner = new Uint8Array(64 * 1024 * 1024); // 64 MiB of zeros, a few KiB compressed
+    const bomb = deflateSync(inner);
+    expect(bomb.length).toBeLessThan(100_000);
+    const before = process.memoryUsage().arrayBuffers;
+    const e = errorOf(bomb, [0x13], MAX);
+    expect(e._tag).toBe('ChecksumMismatch');
+    expect(JSON.stringify(e)).toMatch(/0x13: .*(larger|buffer|length)/i);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('refuses a snappy stream declaring more than the limit before allocating', () => {
+    const big = snappy.compress(new Uint8Array(MAX + 1));
+    const e = errorOf(big, [0x20], MAX);
+    expect(JSON.stringify(e)).toMatch(/0x20: .*too big/);
+  });
+
+  it('decompresses output of exactly the limit', () => {
+    const m = makeMessage(caps, 0, 'S', [0, 'q'.repeat(1000)], 1);
+    const body = encodeFrame(caps, m, 0x13).subarray(4);
+    const size = 32 + m.msgpack.length;
+    expect(E.isRight(decodeBody(caps, body, [0x13], size))).toBe(true);
+    expect(E.isLeft(decodeBody(caps, body, [0x13], size - 1))).toBe(true);
+  });
+});
+
+describe('scanMsgpack', () => {
+  it('accepts every form the protocol uses', () => {
+    const v: WireValue = [null, true, false, 0, -1, 127, 128, -33, 65536, -70000, 2n ** 63n, 1.25, 'a', 'b'.repeat(40), 'c'.repeat(300), 'd'.repeat(70000),
+      new Uint8Array(3), new Uint8Array(300), new Uint8Array(70000), new Array(20).fill(1), new Array(70000).fill(0),
+      new Map<WireValue, WireValue>([[1, 2]]), new Map<WireValue, WireValue>(Array.from({ length: 20 }, (_, i) => [i, i]))];
+    expect(scanMsgpack(packValue(v))).toBeUndefined();
+  });
+});
+
+describe('chooseCompression', () => {
+  it('picks our first method that they offer', () => {
+    expect(chooseCompression([0x13, 0x11, 0x20], [0x20, 0x11])).toBe(0x11);
+    expect(chooseCompression([0x13], [0x20])).toBeUndefined();
+    expect(chooseCompression([], [0x13])).toBeUndefined();
+  });
+  it('encodeFrame refuses a method we do not have', () => {
+    expect(() => encodeFrame(caps, makeMessage(caps, 0, 'S', [0], 1), 0x12)).toThrow(RangeError);
+  });
+});
