@@ -60,7 +60,7 @@ export interface MeshSocketOptions {
   /** Own TLS key, certificate and CA; peers are then verified. Default: a self-signed certificate, unverified. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca?: string | Buffer };
   /** Overrides for the core's bounds. */
-  readonly limits?: Partial<typeof defaultLimits>;
+  readonly limits?: Partial<Record<keyof typeof defaultLimits, number>>;
   /** Per-peer send-queue bound in bytes. */
   readonly sendQueueBytesMax?: number;
   /** Compression flags offered, in preference order (default zlib, gzip). */
