@@ -18,7 +18,7 @@ export {
   type ProtocolSpec,
   type Logger,
 } from './shell/api/socket.js';
-export { Message } from './shell/api/message.js';
+export { Message, type ReplyOutcome } from './shell/api/message.js';
 export {
   Ts2pError,
   WrongSubnet,

@@ -43,7 +43,7 @@ describe('mesh on loopback', () => {
     expect(m?.id).toHaveLength(32);
     b.send('psst', { flag: 0x02, type: 0x02 });
     expect((await within(a.next(), 'whisper'))?.packets).toEqual([2, 'psst']);
-    await within(m!.reply('answer'), 'reply');
+    expect(await within(m!.reply('answer'), 'reply')).toEqual({ routed: false });
     const r = await within(a.next(), 'reply arrival');
     expect(r?.packets).toEqual([2, 'answer']);
     expect(r?.sender).toBe(b.id);
@@ -76,7 +76,7 @@ describe('mesh on loopback', () => {
     a.send('who is there');
     const atC = await within(c.next(), 'relayed broadcast at c');
     expect(atC?.sender).toBe(a.id);
-    await within(atC!.reply('c here'), 'routed reply', 8_000);
+    expect(await within(atC!.reply('c here'), 'routed reply', 8_000)).toEqual({ routed: true });
     const back = await within(a.next(), 'routed reply at a', 8_000);
     expect(back?.packets).toEqual([2, 'c here']);
     expect(back?.sender).toBe(c.id);

@@ -7,11 +7,16 @@ import type { ProtocolInfo } from '../../core/config.js';
 import type { ConnId, DeliveredMessage, NodeId } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
 
+/** How a reply reached its target: directly, or through a route found by request/response. */
+export interface ReplyOutcome {
+  readonly routed: boolean;
+}
+
 /** What a message needs from its socket to reply. */
 export interface ReplyChannel {
   readonly protocol: ProtocolInfo;
   /** Sends a reply; settles when it reached the target or failed. */
-  readonly reply: (to: NodeId, packets: ReadonlyArray<WireValue>) => Promise<void>;
+  readonly reply: (to: NodeId, packets: ReadonlyArray<WireValue>) => Promise<ReplyOutcome>;
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -54,10 +59,11 @@ export class Message {
   }
 
   /**
-   * Answers the sender with a whisper `[0x02, ...packets]`. Resolves once sent (directly or by a
-   * found route); rejects with `ReplyFailed` otherwise. An unobserved failure is logged, not thrown.
+   * Answers the sender with a whisper `[0x02, ...packets]`. Resolves once sent, saying whether a
+   * route had to be found; rejects with `ReplyFailed` otherwise. An unobserved failure is logged,
+   * not thrown.
    */
-  reply(...packets: WireValue[]): Promise<void> {
+  reply(...packets: WireValue[]): Promise<ReplyOutcome> {
     return this.channel.reply(this.sender, packets);
   }
 

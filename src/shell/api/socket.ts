@@ -16,7 +16,7 @@ import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
 import { BadArgument, closeReasonToError, connectErrorToError, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
-import { Message } from './message.js';
+import { Message, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
 /** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
@@ -144,7 +144,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly queue: Message[] = [];
   private readonly waiters: Array<(m: Message | undefined) => void> = [];
   private readonly connects = new Map<CommandId, Pending>();
-  private readonly replies = new Map<CommandId, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly replies = new Map<CommandId, { resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
   private nextCmd = 1;
   private closed = false;
   private readonly counters = { queueDropped: 0, slowPeers: 0, handlerErrors: 0 };
@@ -335,10 +335,10 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     for (const w of this.waiters.splice(0)) w(undefined);
   }
 
-  private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<void> {
+  private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
     if (this.closed) return Promise.reject(new SocketClosed());
     const cmd = this.nextCmd++;
-    const p = new Promise<void>((resolve, reject) => this.replies.set(cmd, { resolve, reject }));
+    const p = new Promise<ReplyOutcome>((resolve, reject) => this.replies.set(cmd, { resolve, reject }));
     p.catch((e: Error) => {
       this.log('info', e.message);
       if (this.listenerCount('error') > 0) this.emit('error', e);
@@ -398,7 +398,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
         this.connects.delete(e.cmd);
         return;
       case 'ReplySent':
-        this.replies.get(e.cmd)?.resolve();
+        this.replies.get(e.cmd)?.resolve({ routed: e.routed });
         this.replies.delete(e.cmd);
         return;
       case 'ReplyFailed':
