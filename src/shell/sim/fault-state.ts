@@ -1,0 +1,127 @@
+/**
+ * The faults in force: partitions (cuts between groups, symmetric or one-way), holds on single
+ * directions between two nodes, and the data they hold back. Node-level faults (crash, restart,
+ * pause, skew) are carried out through hooks the simulation provides.
+ */
+import type { Fault } from './faults.js';
+import { cutBlocks, type Cut, type HeldItem, type Link, type NodeRec } from './network.js';
+
+/** What the fault state needs from the simulation. */
+export interface FaultHooks {
+  readonly node: (name: string) => NodeRec;
+  readonly nodes: () => ReadonlyArray<NodeRec>;
+  readonly now: () => number;
+  readonly crash: (n: NodeRec) => void;
+  readonly restart: (n: NodeRec, rejoin: ReadonlyArray<string>) => void;
+  readonly reset: (link: Link) => void;
+  readonly resume: (n: NodeRec) => void;
+  readonly reskew: (n: NodeRec) => void;
+  /** Sends a held item on again, now that its direction is open. */
+  readonly resend: (link: Link, toSide: 0 | 1, item: HeldItem) => void;
+}
+
+/** Cuts, holds and held data. */
+export class FaultState {
+  private cuts: Cut[] = [];
+  private readonly holds = new Set<number>();
+  private readonly heldLinks = new Set<Link>();
+
+  /** Fault state acting through the simulation's hooks. */
+  constructor(private readonly hooks: FaultHooks) {}
+
+  /** Whether data from node index `from` to `to` is stopped. */
+  blocked(from: number, to: number): boolean {
+    if (this.holds.size > 0 && this.holds.has(from * 65536 + to)) return true;
+    for (const c of this.cuts) if (cutBlocks(c, from, to)) return true;
+    return false;
+  }
+
+  /** Holds an item for the receiving side of a link until its direction opens. */
+  hold(link: Link, toSide: 0 | 1, item: HeldItem): void {
+    link.held[toSide].push(item);
+    this.heldLinks.add(link);
+  }
+
+  /** Whether any cut or hold is in force. */
+  get faulty(): boolean {
+    return this.cuts.length > 0 || this.holds.size > 0;
+  }
+
+  /** Carries out a fault. */
+  apply(f: Fault): void {
+    const h = this.hooks;
+    switch (f._tag) {
+      case 'Reset': {
+        const a = h.node(f.a);
+        const b = f.b === undefined ? undefined : h.node(f.b);
+        const links = [...a.conns.values()].map((e) => e.link);
+        for (const l of links) {
+          const other = l.ends[0].node === a ? l.ends[1]?.node : l.ends[0].node;
+          if (b === undefined || other === b) h.reset(l);
+        }
+        return;
+      }
+      case 'Partition':
+        return this.partition(f.groups, f.oneWay ?? false, f.reset ?? false);
+      case 'Heal':
+        this.cuts = [];
+        return this.flush();
+      case 'Crash':
+        return h.crash(h.node(f.node));
+      case 'Restart':
+        return h.restart(h.node(f.node), f.rejoin);
+      case 'Pause': {
+        const n = h.node(f.node);
+        if (n.alive) n.paused = true;
+        return;
+      }
+      case 'Resume':
+        return h.resume(h.node(f.node));
+      case 'Skew': {
+        const n = h.node(f.node);
+        n.skewMs = f.skewMs;
+        if (n.alive && !n.paused) h.reskew(n);
+        return;
+      }
+      case 'Hold':
+        this.holds.add(h.node(f.from).index * 65536 + h.node(f.to).index);
+        return;
+      case 'Release':
+        this.holds.delete(h.node(f.from).index * 65536 + h.node(f.to).index);
+        return this.flush();
+    }
+  }
+
+  private partition(groups: ReadonlyArray<ReadonlyArray<string>>, oneWay: boolean, reset: boolean): void {
+    const groupOf = new Map<number, number>();
+    groups.forEach((g, i) => g.forEach((name) => groupOf.set(this.hooks.node(name).index, i)));
+    const cut: Cut = { groupOf, rest: groups.length, oneWay };
+    this.cuts.push(cut);
+    if (!reset) return;
+    const crossing = new Set<Link>();
+    for (const n of this.hooks.nodes()) {
+      for (const e of n.conns.values()) {
+        const a = e.link.ends[0].node.index;
+        const b = e.link.ends[1]?.node.index;
+        if (b !== undefined && (cutBlocks(cut, a, b) || cutBlocks(cut, b, a))) crossing.add(e.link);
+      }
+    }
+    for (const l of crossing) this.hooks.reset(l);
+  }
+
+  /** Sends on whatever held data its direction now lets through, in order. */
+  private flush(): void {
+    for (const link of [...this.heldLinks]) {
+      for (const side of [0, 1] as const) {
+        const to = link.ends[side];
+        const from = link.ends[(1 - side) as 0 | 1];
+        const held = link.held[side];
+        if (held.length === 0 || to === undefined || from === undefined) continue;
+        if (this.blocked(from.node.index, to.node.index)) continue;
+        const items = held.splice(0);
+        for (const item of items) this.hooks.resend(link, side, item);
+      }
+      if (link.held[0].length === 0 && link.held[1].length === 0) this.heldLinks.delete(link);
+    }
+  }
+}

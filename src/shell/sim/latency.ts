@@ -1,0 +1,51 @@
+/**
+ * Link latency models: how long a write takes to reach the other end of a virtual link.
+ * Links stay FIFO whatever is drawn: the network never lets a later write overtake an earlier one
+ * on the same connection, as TCP would not.
+ */
+import type { Prng } from './prng.js';
+
+/** A one-way latency distribution, in milliseconds. */
+export type Latency =
+  | { readonly _tag: 'Constant'; readonly ms: number }
+  | { readonly _tag: 'Uniform'; readonly minMs: number; readonly maxMs: number }
+  /** `minMs` plus an exponential tail with mean `meanMs`, cut at `capMs` if given. */
+  | { readonly _tag: 'Exponential'; readonly minMs: number; readonly meanMs: number; readonly capMs?: number };
+
+/** Constructors for the latency models. */
+export const latency = {
+  /** Always `ms`. */
+  constant: (ms: number): Latency => ({ _tag: 'Constant', ms }),
+  /** Uniform on [minMs, maxMs]. */
+  uniform: (minMs: number, maxMs: number): Latency => ({ _tag: 'Uniform', minMs, maxMs }),
+  /** `minMs` plus an exponential tail of mean `meanMs` (cut at `capMs` if given). */
+  exponential: (minMs: number, meanMs: number, capMs?: number): Latency =>
+    capMs === undefined ? { _tag: 'Exponential', minMs, meanMs } : { _tag: 'Exponential', minMs, meanMs, capMs },
+} as const;
+
+/** Draws one latency, in whole milliseconds (at least 0). */
+export const drawLatency = (model: Latency, rng: Prng): number => {
+  switch (model._tag) {
+    case 'Constant':
+      return Math.max(0, Math.round(model.ms));
+    case 'Uniform':
+      return Math.max(0, Math.round(model.minMs + rng.float() * (model.maxMs - model.minMs)));
+    case 'Exponential': {
+      const tail = rng.exponential(model.meanMs);
+      const capped = model.capMs === undefined ? tail : Math.min(tail, model.capMs);
+      return Math.max(0, Math.round(model.minMs + capped));
+    }
+  }
+};
+
+/** The largest latency a model can draw (the cap for an uncapped exponential is its mean × 20). */
+export const latencyBoundMs = (model: Latency): number => {
+  switch (model._tag) {
+    case 'Constant':
+      return model.ms;
+    case 'Uniform':
+      return model.maxMs;
+    case 'Exponential':
+      return model.minMs + (model.capMs ?? model.meanMs * 20);
+  }
+};

@@ -1,0 +1,56 @@
+/**
+ * The mesh node kind for the simulator: the real mesh core (`src/core/node.ts`) with Node's
+ * hashing and compression, configured the way a MeshSocket configures it, except that the salt
+ * and the PRNG seed come from the run seed instead of from crypto.
+ */
+import { defaultLimits, type NodeConfig } from '../../core/config.js';
+import { nodeId, protocolId } from '../../core/ids.js';
+import { initNode, isQueuedForUser, nextWakeup, routingTable, step, type Env, type NodeState } from '../../core/node.js';
+import { nodeCapabilities } from '../caps.js';
+import type { NodeKind } from './kind.js';
+
+/** Compression a simulated mesh node offers unless told otherwise (a MeshSocket's default). */
+export const SIM_COMPRESSION: ReadonlyArray<number> = [0x13, 0x11];
+
+const protocolIds = new Map<string, string>();
+const protocolIdOf = (subnet: string): string => {
+  let id = protocolIds.get(subnet);
+  if (id === undefined) protocolIds.set(subnet, (id = protocolId(nodeCapabilities, subnet, 'Plaintext')));
+  return id;
+};
+
+/** The limits a node may override, with their defaults. */
+type Limits = typeof defaultLimits;
+
+/** A mesh node kind offering the given compression methods (none: `[]`). */
+export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, NodeState> => ({
+  name: 'mesh',
+  makeEnv: (p) => {
+    const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
+    const limits: Partial<Record<keyof Limits, number>> = {};
+    for (const k of Object.keys(defaultLimits) as Array<keyof Limits>) {
+      const v = p.limits[k];
+      if (v !== undefined) limits[k] = v;
+    }
+    const config: NodeConfig = {
+      id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
+      protocol,
+      outAddr: p.address,
+      compression,
+      seed: p.seed,
+      ...defaultLimits,
+      ...limits,
+    };
+    return { config, caps: nodeCapabilities };
+  },
+  nodeId: (env) => env.config.id,
+  init: initNode,
+  step,
+  nextWakeup,
+  peers: routingTable,
+  isQueuedForUser,
+  protocol: (env) => env.config.protocol,
+});
+
+/** The mesh node kind, offering zlib and gzip like a MeshSocket. */
+export const meshKind: NodeKind<Env, NodeState> = meshKindWith(SIM_COMPRESSION);

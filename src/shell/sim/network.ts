@@ -1,0 +1,137 @@
+/**
+ * The virtual network's plumbing: links between two nodes' connections, each direction a FIFO
+ * byte stream like a TCP connection, and the cuts (partitions and holds) that stop data without
+ * losing it. This file holds data shapes and pure helpers; the simulation drives them.
+ */
+import type { Address, CloseReason, ConnId, ConnectError, Input } from '../../core/types.js';
+import type { AnyNodeKind } from './kind.js';
+import type { Fault } from './faults.js';
+import type { Handler } from '../api/socket.js';
+import type { Message } from '../api/message.js';
+
+/** One end of a link: a node's connection. */
+export interface End {
+  readonly link: Link;
+  /** 0: the dialling side; 1: the accepting side. */
+  readonly side: 0 | 1;
+  readonly node: NodeRec;
+  readonly conn: ConnId;
+  /** This end has closed (or learned that the link closed): nothing more reaches it. */
+  closed: boolean;
+}
+
+/** Data held in one direction of a link: bytes, or `null` for the end-of-stream. */
+export type HeldItem = Uint8Array | null;
+
+/** A virtual connection between two nodes. */
+export interface Link {
+  readonly id: number;
+  readonly ends: [End, End | undefined];
+  /** Per receiving side: the latest arrival time scheduled (keeps each direction FIFO). */
+  readonly lastArrival: [number, number];
+  /** Per receiving side: data held by a cut, in order. */
+  readonly held: [HeldItem[], HeldItem[]];
+  /** Writes made before the accepting side existed. */
+  readonly early: Uint8Array[];
+  /** When the dial started (for dial timeouts). */
+  readonly dialedAt: number;
+  /** The link was reset: every byte in flight is gone. */
+  reset: boolean;
+}
+
+/** A user handler: the very type a MeshSocket takes. Returning true claims the message. */
+export type SimHandler = Handler;
+
+/** A node as the simulation keeps it. */
+export interface NodeRec {
+  readonly name: string;
+  readonly index: number;
+  readonly kind: AnyNodeKind;
+  readonly subnet: string;
+  readonly address: Address;
+  readonly salt: string;
+  readonly limits: Readonly<Record<string, number>>;
+  env: unknown;
+  state: unknown;
+  id: import('../../core/types.js').NodeId;
+  skewMs: number;
+  /** Bumped by every crash and restart: events of an older incarnation are void. */
+  gen: number;
+  incarnation: number;
+  alive: boolean;
+  paused: boolean;
+  backlog: Ev[];
+  tickAt: number | undefined;
+  readonly conns: Map<ConnId, End>;
+  acceptCount: number;
+  cmdCount: number;
+  readonly handlers: SimHandler[];
+  inbox: Message[];
+  /** Replies awaiting their outcome, by command id. */
+  readonly replies: Map<number, { readonly resolve: () => void; readonly reject: (e: Error) => void }>;
+}
+
+/** Event kinds in the queue. */
+export const EvKind = {
+  Tick: 0,
+  Bytes: 1,
+  Closed: 2,
+  Accepted: 3,
+  DialOk: 4,
+  DialFail: 5,
+  Syn: 6,
+  Command: 7,
+  Fault: 8,
+  Call: 9,
+} as const;
+/** One of the event kinds. */
+export type EvKind = (typeof EvKind)[keyof typeof EvKind];
+
+/** A queued event. Fields beyond the kind's needs are left undefined. */
+export interface Ev {
+  readonly time: number;
+  readonly seq: number;
+  readonly kind: EvKind;
+  readonly node: NodeRec | undefined;
+  readonly gen: number;
+  readonly end?: End;
+  readonly bytes?: Uint8Array;
+  readonly reason?: CloseReason;
+  readonly error?: ConnectError;
+  readonly remote?: Address;
+  readonly input?: Input;
+  readonly cmd?: number;
+  readonly fault?: Fault;
+  readonly call?: () => void;
+}
+
+/** The key of an address in the listening table. */
+export const addressKey = (a: Address): string => `${a.host}:${a.port}`;
+
+/** A partition in force: group numbers by node index; nodes in no group share the last group. */
+export interface Cut {
+  readonly groupOf: ReadonlyMap<number, number>;
+  readonly rest: number;
+  readonly oneWay: boolean;
+}
+
+/** Whether a cut stops traffic from node `from` to node `to` (by index). */
+export const cutBlocks = (cut: Cut, from: number, to: number): boolean => {
+  const gf = cut.groupOf.get(from) ?? cut.rest;
+  const gt = cut.groupOf.get(to) ?? cut.rest;
+  return gf !== gt && (!cut.oneWay || gf < gt);
+};
+
+/** Splits bytes into chunks at the given sorted cut offsets. */
+export const splitAt = (bytes: Uint8Array, offsets: ReadonlyArray<number>): Uint8Array[] => {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const o of offsets) {
+    if (o > from && o < bytes.length) {
+      out.push(bytes.subarray(from, o));
+      from = o;
+    }
+  }
+  out.push(bytes.subarray(from));
+  return out;
+};

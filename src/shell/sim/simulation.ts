@@ -1,0 +1,850 @@
+/**
+ * The simulator: whole networks of real cores on a virtual network and a virtual clock.
+ *
+ * It is the second shell: it executes the same Effects the socket shell executes (dial, write,
+ * close, deliver, emit) against virtual links, and feeds back the same Inputs (accepted, dial
+ * outcome, bytes, closed, tick). One seed drives every random choice, so a seed and a scenario
+ * give a byte-identical trace. Time is virtual milliseconds since the start; a node's clock is
+ * `startAtMs + now + skewMs`.
+ */
+import type { Address, ConnId, ConnectError, DeliveredMessage, Effect, Input, NodeEvent, NodeId } from '../../core/types.js';
+import type { WireValue } from '../../core/wire/value.js';
+import type { AnyNodeKind, KindPeer } from './kind.js';
+import type { Fault, TimedFault } from './faults.js';
+import { EventQueue } from './queue.js';
+import { Prng, deriveSeed } from './prng.js';
+import { drawLatency, type Latency } from './latency.js';
+import { Trace, type TraceMode } from './trace.js';
+import { BroadcastStats, keyOf, wireKey, idHex, type BroadcastSummary } from './stats.js';
+import {
+  EvKind,
+  addressKey,
+  splitAt,
+  type End,
+  type Ev,
+  type Link,
+  type NodeRec,
+  type SimHandler,
+} from './network.js';
+import { Message } from '../api/message.js';
+import { ReplyFailed } from '../api/errors.js';
+import { FaultState } from './fault-state.js';
+
+/** Where virtual time 0 sits on the nodes' clocks (ms since the epoch): 2023-11-14T22:13:20Z. */
+export const SIM_EPOCH_MS = 1_700_000_000_000;
+/** Messages kept in a node's receive queue before the oldest are dropped. */
+export const INBOX_MAX = 10_000;
+/** How long a dial into a cut waits before it fails, unless configured. */
+export const SIM_DIAL_TIMEOUT_MS = 10_000;
+/** Events `runUntilIdle` processes at most, unless told otherwise. */
+export const RUN_EVENTS_MAX = 100_000_000;
+
+/** How a simulation is set up. */
+export interface SimOptions {
+  /** The run seed: every random choice derives from it. */
+  readonly seed: number;
+  /** The kind of node `addNode` makes unless told otherwise. */
+  readonly kind: AnyNodeKind;
+  /** One-way latency of every link (default uniform 5–50 ms). */
+  readonly latency?: Latency;
+  /** Split each write into up to this many chunks at random points (default 1: no split). */
+  readonly chunksMax?: number;
+  /** The nodes' clock at virtual time 0 (default `SIM_EPOCH_MS`). */
+  readonly startAtMs?: number;
+  /** What to keep of the trace (default `hash`). */
+  readonly trace?: TraceMode;
+  /** Lines kept in `lines` mode. */
+  readonly traceLinesMax?: number;
+  /** Keep every delivery and event per node for inspection (default true). */
+  readonly record?: boolean;
+  /** Messages kept in a node's receive queue (default `INBOX_MAX`). */
+  readonly inboxMax?: number;
+  /** How long a dial into a cut takes to fail (default `SIM_DIAL_TIMEOUT_MS`). */
+  readonly dialTimeoutMs?: number;
+}
+
+/** How a node is added. */
+export interface NodeOptions {
+  /** Its name (default `n<index>`). */
+  readonly name?: string;
+  /** Its subnet (default `mesh`). */
+  readonly subnet?: string;
+  /** Its clock offset in ms (default 0). */
+  readonly skewMs?: number;
+  /** Overrides of its configured bounds, e.g. `{ outgoingMax: 2 }`. */
+  readonly limits?: Readonly<Record<string, number>>;
+  /** Its kind (default the simulation's). */
+  readonly kind?: AnyNodeKind;
+}
+
+/** A user command, as plain data. Nodes are named. */
+export type Command =
+  | { readonly _tag: 'Broadcast'; readonly node: string; readonly packets: ReadonlyArray<WireValue>; readonly type?: number }
+  | { readonly _tag: 'Send'; readonly node: string; readonly packets: ReadonlyArray<WireValue>; readonly flag: number; readonly type: number }
+  /** A whisper to one node: a reply, routed through request/response when not connected. */
+  | { readonly _tag: 'Whisper'; readonly node: string; readonly to: NodeId; readonly packets: ReadonlyArray<WireValue> }
+  | { readonly _tag: 'Connect'; readonly node: string; readonly address: Address; readonly expectedId?: NodeId }
+  | { readonly _tag: 'Disconnect'; readonly node: string; readonly peer: NodeId }
+  | { readonly _tag: 'RequestPeers'; readonly node: string }
+  | { readonly _tag: 'Shutdown'; readonly node: string };
+
+/** A delivery, as recorded. */
+export interface Delivery {
+  readonly at: number;
+  readonly node: string;
+  readonly incarnation: number;
+  readonly message: DeliveredMessage;
+  /** A user handler claimed it. */
+  readonly claimed: boolean;
+  /** It went to the receive queue. */
+  readonly queued: boolean;
+}
+
+/** What observers are told, after it happened. */
+export type Observation =
+  | { readonly _tag: 'Step'; readonly at: number; readonly node: string; readonly input: Input; readonly effects: ReadonlyArray<Effect> }
+  /** A command reached the node's core (issued at `at`, as input `input`). */
+  | { readonly _tag: 'Command'; readonly at: number; readonly node: string; readonly command: Command; readonly input: Input }
+  | { readonly _tag: 'Delivered'; readonly delivery: Delivery }
+  | { readonly _tag: 'Fault'; readonly at: number; readonly fault: Fault }
+  | { readonly _tag: 'LinkDown'; readonly at: number; readonly link: number };
+
+/** A node as callers see it. */
+export interface NodeView {
+  readonly name: string;
+  readonly id: NodeId;
+  readonly address: Address;
+  readonly subnet: string;
+  readonly alive: boolean;
+  readonly paused: boolean;
+  readonly skewMs: number;
+  readonly incarnation: number;
+  /** The core's state (kind-specific). */
+  readonly state: unknown;
+}
+
+/** A simulated network. */
+export class Simulation {
+  /** Virtual time, ms since the start. */
+  now = 0;
+  /** Events processed so far. */
+  eventsProcessed = 0;
+  /** The run seed. */
+  readonly seed: number;
+  /** The trace. */
+  readonly trace: Trace;
+  /** Broadcast statistics. */
+  readonly broadcastStats = new BroadcastStats();
+
+  private readonly queue = new EventQueue<Ev>();
+  private seq = 0;
+  private busy = 0;
+  private linkCount = 0;
+  private readonly nodes: NodeRec[] = [];
+  private readonly byName = new Map<string, NodeRec>();
+  private readonly byId = new Map<NodeId, NodeRec>();
+  private readonly listening = new Map<string, NodeRec>();
+  private readonly faults: FaultState;
+  private readonly latencyRng: Prng;
+  private readonly splitRng: Prng;
+  private readonly latencyModel: Latency;
+  private readonly chunksMax: number;
+  private readonly startAtMs: number;
+  private readonly record: boolean;
+  private readonly inboxMax: number;
+  private readonly dialTimeoutMs: number;
+  private readonly observers: Array<(o: Observation) => void> = [];
+  private readonly deliveries = new Map<string, Delivery[]>();
+  private readonly events = new Map<string, Array<{ readonly at: number; readonly event: NodeEvent }>>();
+  private inboxDropped = 0;
+
+  /** A new, empty network. */
+  constructor(private readonly options: SimOptions) {
+    this.seed = options.seed >>> 0;
+    this.trace = new Trace(options.trace ?? 'hash', options.traceLinesMax);
+    this.latencyRng = Prng.derive(this.seed, 'latency');
+    this.splitRng = Prng.derive(this.seed, 'split');
+    this.latencyModel = options.latency ?? { _tag: 'Uniform', minMs: 5, maxMs: 50 };
+    this.chunksMax = Math.max(1, options.chunksMax ?? 1);
+    this.startAtMs = options.startAtMs ?? SIM_EPOCH_MS;
+    this.record = options.record ?? true;
+    this.inboxMax = options.inboxMax ?? INBOX_MAX;
+    this.dialTimeoutMs = options.dialTimeoutMs ?? SIM_DIAL_TIMEOUT_MS;
+    this.faults = new FaultState(this.hooks());
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Building the network
+
+  /** Adds a node and returns its name. It listens at once; connect it with `connect`. */
+  addNode(opts: NodeOptions = {}): string {
+    const index = this.nodes.length;
+    const name = opts.name ?? `n${index}`;
+    if (this.byName.has(name)) throw new Error(`a node named ${name} already exists`);
+    const host = index + 1;
+    const address: Address = { host: `10.${(host >> 16) & 255}.${(host >> 8) & 255}.${host & 255}`, port: 4444 };
+    const n: NodeRec = {
+      name,
+      index,
+      kind: opts.kind ?? this.options.kind,
+      subnet: opts.subnet ?? 'mesh',
+      address,
+      salt: `${this.seed}/${name}`,
+      limits: opts.limits ?? {},
+      env: undefined,
+      state: undefined,
+      id: '' as NodeId,
+      skewMs: opts.skewMs ?? 0,
+      gen: 0,
+      incarnation: 0,
+      alive: false,
+      paused: false,
+      backlog: [],
+      tickAt: undefined,
+      conns: new Map(),
+      acceptCount: 0,
+      cmdCount: 0,
+      handlers: [],
+      inbox: [],
+      replies: new Map(),
+    };
+    this.nodes.push(n);
+    this.byName.set(name, n);
+    this.listening.set(addressKey(address), n);
+    this.boot(n);
+    this.byId.set(n.id, n);
+    return name;
+  }
+
+  /** Registers a user handler on a node (handlers run in registration order; the first to claim wins). */
+  register(node: string, handler: SimHandler): void {
+    this.rec(node).handlers.push(handler);
+  }
+
+  /** Adds an observer, told of every step, command, delivery, fault and link failure. */
+  observe(fn: (o: Observation) => void): void {
+    this.observers.push(fn);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // User commands (each reaches the node's core at the current virtual time, or at `atMs`)
+
+  /** Issues a command (now, or at virtual time `atMs`). */
+  command(cmd: Command, atMs: number = this.now): void {
+    const n = this.rec(cmd.node);
+    if (cmd._tag === 'Whisper') {
+      void this.whisperCmd(n, cmd.to, cmd.packets, atMs);
+      return;
+    }
+    this.push(Math.max(this.now, atMs), EvKind.Command, n, { command: cmd });
+  }
+
+  /** Broadcasts a payload from a node. */
+  broadcast(node: string, packets: ReadonlyArray<WireValue>, type = 0): void {
+    this.command({ _tag: 'Broadcast', node, packets, type });
+  }
+
+  /**
+   * Whispers to one node (a reply: direct if connected, otherwise through request/response).
+   * The promise settles when the core reports the reply sent or failed; it is there for
+   * inspection after a run, since promise callbacks run outside virtual time.
+   */
+  whisper(node: string, to: string | NodeId, packets: ReadonlyArray<WireValue>): Promise<void> {
+    return this.whisperCmd(this.rec(node), this.idOf(to), packets, this.now);
+  }
+
+  private whisperCmd(n: NodeRec, to: NodeId, packets: ReadonlyArray<WireValue>, atMs: number): Promise<void> {
+    const cmd = ++n.cmdCount;
+    const outcome = new Promise<void>((resolve, reject) => n.replies.set(cmd, { resolve, reject }));
+    outcome.catch(() => undefined);
+    this.push(Math.max(this.now, atMs), EvKind.Command, n, { command: { _tag: 'Whisper', node: n.name, to, packets }, cmd });
+    return outcome;
+  }
+
+  /** Has `node` connect to another node (by name) or to an address. */
+  connect(node: string, to: string | Address): void {
+    const address = typeof to === 'string' ? this.rec(to).address : to;
+    this.command({ _tag: 'Connect', node, address });
+  }
+
+  /** Has `node` disconnect from a peer (by name or id). */
+  disconnect(node: string, peer: string | NodeId): void {
+    this.command({ _tag: 'Disconnect', node, peer: this.idOf(peer) });
+  }
+
+  /** Runs a callback at a virtual time (for scripted scenarios). */
+  at(atMs: number, fn: () => void): void {
+    this.push(Math.max(this.now, atMs), EvKind.Call, undefined, { call: fn });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Faults
+
+  /** Applies a fault now, or schedules it at virtual time `atMs`. */
+  fault(fault: Fault, atMs: number = this.now): void {
+    this.push(Math.max(this.now, atMs), EvKind.Fault, undefined, { fault });
+  }
+
+  /** Schedules a whole fault schedule. */
+  schedule(faults: ReadonlyArray<TimedFault>): void {
+    for (const f of faults) this.fault(f.fault, f.atMs);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Running
+
+  /** Processes the next event; false when there is none. */
+  step(): boolean {
+    const ev = this.queue.pop();
+    if (ev === undefined) return false;
+    if (ev.kind !== EvKind.Tick) this.busy--;
+    if (ev.time > this.now) this.now = ev.time;
+    this.eventsProcessed++;
+    this.dispatch(ev);
+    return true;
+  }
+
+  /** Runs every event due up to virtual time `tMs`, then sets the clock there. */
+  runUntil(tMs: number): void {
+    for (let ev = this.queue.peek(); ev !== undefined && ev.time <= tMs; ev = this.queue.peek()) this.step();
+    if (tMs > this.now) this.now = tMs;
+  }
+
+  /** Runs for `ms` of virtual time. */
+  runFor(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  /**
+   * Runs until nothing but timers is pending (no data in flight, no command or fault queued),
+   * or until `maxMs` of virtual time or `maxEvents` events have passed. True when idle.
+   */
+  runUntilIdle(opts: { readonly maxMs?: number; readonly maxEvents?: number } = {}): boolean {
+    const limit = this.now + (opts.maxMs ?? 3_600_000);
+    const eventsMax = this.eventsProcessed + (opts.maxEvents ?? RUN_EVENTS_MAX);
+    while (this.busy > 0 && this.eventsProcessed < eventsMax) {
+      const next = this.queue.peek();
+      if (next === undefined || next.time > limit) break;
+      this.step();
+    }
+    return this.busy === 0;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Inspection
+
+  /** Every node's name, in the order added. */
+  names(): ReadonlyArray<string> {
+    return this.nodes.map((n) => n.name);
+  }
+
+  /** A node's current view. */
+  node(name: string): NodeView {
+    const n = this.rec(name);
+    return {
+      name: n.name,
+      id: n.id,
+      address: n.address,
+      subnet: n.subnet,
+      alive: n.alive,
+      paused: n.paused,
+      skewMs: n.skewMs,
+      incarnation: n.incarnation,
+      state: n.state,
+    };
+  }
+
+  /** The node's name for an id, if it is one of ours. */
+  nameOf(id: NodeId): string | undefined {
+    return this.byId.get(id)?.name;
+  }
+
+  /** A node's routing table (empty when it is down). */
+  routingTable(name: string): ReadonlyArray<KindPeer> {
+    const n = this.rec(name);
+    return n.alive ? n.kind.peers(n.state) : [];
+  }
+
+  /** The names of a node's routing-table peers. */
+  peersOf(name: string): ReadonlyArray<string> {
+    return this.routingTable(name).map((p) => this.byId.get(p.id)?.name ?? `?${p.id}`);
+  }
+
+  /** The link a node's connection runs on, while it is open. */
+  linkOf(name: string, conn: ConnId): number | undefined {
+    return this.rec(name).conns.get(conn)?.link.id;
+  }
+
+  /** Everything a node delivered (handlers and queue alike), oldest first. */
+  delivered(name: string): ReadonlyArray<Delivery> {
+    this.rec(name);
+    return this.deliveries.get(name) ?? [];
+  }
+
+  /** Every event a node emitted, with its virtual time. */
+  eventsOf(name: string): ReadonlyArray<{ readonly at: number; readonly event: NodeEvent }> {
+    this.rec(name);
+    return this.events.get(name) ?? [];
+  }
+
+  /** Takes up to `max` messages from a node's receive queue. */
+  recv(name: string, max = Infinity): ReadonlyArray<Message> {
+    const n = this.rec(name);
+    return n.inbox.splice(0, Math.min(max, n.inbox.length));
+  }
+
+  /** Broadcast figures since the last `resetStats`, plus queue drops. */
+  stats(): BroadcastSummary & { readonly events: number; readonly inboxDropped: number } {
+    return { ...this.broadcastStats.summary(), events: this.eventsProcessed, inboxDropped: this.inboxDropped };
+  }
+
+  /** Starts a new measurement window. */
+  resetStats(): void {
+    this.broadcastStats.reset();
+  }
+
+  /** The trace hash so far. */
+  traceHash(): string {
+    return this.trace.digest();
+  }
+
+  /** The line that replays this run from its seed, for failure messages. */
+  replayHint(testFile = '<test file>'): string {
+    return `seed ${this.seed}: replay with TS2P_SIM_SEED=${this.seed} npx vitest run ${testFile}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals: events
+
+  private push(time: number, kind: EvKind, node: NodeRec | undefined, extra: Partial<Ev> & { command?: Command } = {}): void {
+    if (kind !== EvKind.Tick) this.busy++;
+    const ev = { time, seq: this.seq++, kind, node, gen: node?.gen ?? 0, ...extra } as Ev;
+    this.queue.push(ev);
+  }
+
+  private dispatch(ev: Ev): void {
+    if (ev.kind === EvKind.Fault) return this.applyFault(ev.fault as Fault);
+    if (ev.kind === EvKind.Call) return (ev.call as () => void)();
+    if (ev.kind === EvKind.Syn) return this.onSyn(ev.end as End, ev.remote as Address);
+    const n = ev.node as NodeRec;
+    if (ev.gen !== n.gen || !n.alive) return;
+    if (n.paused) {
+      n.backlog.push(ev);
+      return;
+    }
+    const at = this.clock(n);
+    switch (ev.kind) {
+      case EvKind.Tick:
+        if (n.tickAt !== ev.time) return;
+        n.tickAt = undefined;
+        return this.stepNode(n, { _tag: 'Tick', at }, true);
+      case EvKind.Bytes: {
+        const end = ev.end as End;
+        if (end.closed || end.link.reset) return;
+        return this.stepNode(n, { _tag: 'BytesReceived', at, conn: end.conn, bytes: ev.bytes as Uint8Array });
+      }
+      case EvKind.Closed: {
+        const end = ev.end as End;
+        if (end.closed) return;
+        end.closed = true;
+        n.conns.delete(end.conn);
+        return this.stepNode(n, { _tag: 'ConnectionClosed', at, conn: end.conn, reason: ev.reason ?? { _tag: 'PeerClosed' } });
+      }
+      case EvKind.Accepted: {
+        const end = ev.end as End;
+        if (end.closed) return;
+        return this.stepNode(n, { _tag: 'ConnectionAccepted', at, conn: end.conn, remote: ev.remote as Address });
+      }
+      case EvKind.DialOk: {
+        const end = ev.end as End;
+        if (end.closed || end.link.reset) return;
+        return this.stepNode(n, { _tag: 'DialSucceeded', at, conn: end.conn });
+      }
+      case EvKind.DialFail: {
+        const end = ev.end as End;
+        if (end.closed) return;
+        end.closed = true;
+        n.conns.delete(end.conn);
+        return this.stepNode(n, { _tag: 'DialFailed', at, conn: end.conn, error: ev.error as ConnectError });
+      }
+      case EvKind.Command:
+        return this.runCommand(n, (ev as Ev & { command: Command }).command, at, ev.cmd);
+    }
+  }
+
+  /** The node's own clock now. */
+  private clock(n: NodeRec): number {
+    return this.startAtMs + this.now + n.skewMs;
+  }
+
+  private stepNode(n: NodeRec, input: Input, wasTick = false): void {
+    const [state, effects] = n.kind.step(n.env, n.state, input);
+    n.state = state;
+    if (this.trace.on) this.traceStep(n, input, effects);
+    for (const e of effects) this.execute(n, e);
+    this.armTick(n, wasTick);
+    if (this.observers.length > 0) this.tell({ _tag: 'Step', at: this.now, node: n.name, input, effects });
+  }
+
+  private armTick(n: NodeRec, afterTick: boolean): void {
+    if (!n.alive) return;
+    const w = n.kind.nextWakeup(n.state);
+    if (w === undefined) return;
+    let t = w - this.startAtMs - n.skewMs;
+    // A core that still wants a tick right after one gets it a millisecond later, not in a loop.
+    t = Math.max(t, afterTick ? this.now + 1 : this.now);
+    if (n.tickAt !== undefined && n.tickAt <= t && n.tickAt >= this.now) return;
+    n.tickAt = t;
+    this.push(t, EvKind.Tick, n);
+  }
+
+  private tell(o: Observation): void {
+    for (const f of this.observers) f(o);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals: executing effects
+
+  private execute(n: NodeRec, e: Effect): void {
+    switch (e._tag) {
+      case 'Write': {
+        this.broadcastStats.onWrite(e.bytes.length);
+        const end = n.conns.get(e.conn);
+        if (end !== undefined && !end.closed) this.transmit(end, e.bytes);
+        return;
+      }
+      case 'Dial':
+        return this.dial(n, e.conn, e.address);
+      case 'Close': {
+        const end = n.conns.get(e.conn);
+        if (end === undefined || end.closed) return;
+        end.closed = true;
+        n.conns.delete(e.conn);
+        this.linkDown(end.link);
+        this.finish(end, { _tag: 'PeerClosed' });
+        return;
+      }
+      case 'Deliver':
+        return this.deliver(n, e.message);
+      case 'Emit':
+        if (e.event._tag === 'ReplySent' || e.event._tag === 'ReplyFailed') this.settleReply(n, e.event);
+        if (this.record) this.listFor(this.events, n.name).push({ at: this.now, event: e.event });
+        return;
+    }
+  }
+
+  private dial(n: NodeRec, conn: ConnId, address: Address): void {
+    const link: Link = {
+      id: this.linkCount++,
+      ends: [undefined as unknown as End, undefined],
+      lastArrival: [0, 0],
+      held: [[], []],
+      early: [],
+      dialedAt: this.now,
+      reset: false,
+    };
+    const end: End = { link, side: 0, node: n, conn, closed: false };
+    link.ends[0] = end;
+    n.conns.set(conn, end);
+    const target = this.listening.get(addressKey(address));
+    if (target !== undefined && this.faults.blocked(n.index, target.index)) {
+      this.push(this.now + this.dialTimeoutMs, EvKind.DialFail, n, { end, error: { _tag: 'Timeout', afterMs: this.dialTimeoutMs } });
+      return;
+    }
+    this.push(this.now + this.latency(), EvKind.Syn, undefined, { end, remote: address });
+  }
+
+  /** A dial reaches its address. */
+  private onSyn(dialer: End, address: Address): void {
+    const n = dialer.node;
+    const link = dialer.link;
+    if (dialer.closed || !n.alive) return;
+    const ev = this.listening.get(addressKey(address));
+    if (ev === undefined || !ev.alive) {
+      this.push(this.now + this.latency(), EvKind.DialFail, n, {
+        end: dialer,
+        error: { _tag: 'ConnectionRefused', detail: 'nothing listens there' },
+      });
+      return;
+    }
+    if (this.faults.blocked(n.index, ev.index) || this.faults.blocked(ev.index, n.index)) {
+      this.push(link.dialedAt + this.dialTimeoutMs, EvKind.DialFail, n, {
+        end: dialer,
+        error: { _tag: 'Timeout', afterMs: this.dialTimeoutMs },
+      });
+      return;
+    }
+    const conn = `a${++ev.acceptCount}` as ConnId;
+    const accepted: End = { link, side: 1, node: ev, conn, closed: false };
+    link.ends[1] = accepted;
+    ev.conns.set(conn, accepted);
+    const okAt = this.now + this.latency();
+    link.lastArrival[0] = okAt;
+    link.lastArrival[1] = this.now;
+    this.push(this.now, EvKind.Accepted, ev, { end: accepted, remote: n.address });
+    this.push(okAt, EvKind.DialOk, n, { end: dialer });
+    for (const bytes of link.early.splice(0)) this.transmit(dialer, bytes);
+  }
+
+  /** Sends bytes from `from` to the other end, FIFO, or holds them at a cut. */
+  private transmit(from: End, bytes: Uint8Array): void {
+    const link = from.link;
+    if (link.reset) return;
+    const to = link.ends[(1 - from.side) as 0 | 1];
+    if (to === undefined) {
+      link.early.push(bytes);
+      return;
+    }
+    if (to.closed) return;
+    if (this.faults.blocked(from.node.index, to.node.index)) {
+      this.faults.hold(link, to.side, bytes);
+      return;
+    }
+    const arrival = Math.max(this.now + this.latency(), link.lastArrival[to.side]);
+    link.lastArrival[to.side] = arrival;
+    if (this.chunksMax > 1 && bytes.length > 1) {
+      const k = this.splitRng.int(Math.min(this.chunksMax, bytes.length));
+      const offsets: number[] = [];
+      for (let i = 0; i < k; i++) offsets.push(1 + this.splitRng.int(bytes.length - 1));
+      offsets.sort((a, b) => a - b);
+      for (const chunk of splitAt(bytes, offsets)) this.push(arrival, EvKind.Bytes, to.node, { end: to, bytes: chunk });
+      return;
+    }
+    this.push(arrival, EvKind.Bytes, to.node, { end: to, bytes });
+  }
+
+  /** Tells the other end that this end is gone (after the data already sent), or holds that news at a cut. */
+  private finish(from: End, reason: { readonly _tag: 'PeerClosed'; readonly detail?: string }): void {
+    const link = from.link;
+    const to = link.ends[(1 - from.side) as 0 | 1];
+    if (to === undefined || to.closed || link.reset) return;
+    if (this.faults.blocked(from.node.index, to.node.index)) {
+      this.faults.hold(link, to.side, null);
+      return;
+    }
+    const arrival = Math.max(this.now + this.latency(), link.lastArrival[to.side]);
+    link.lastArrival[to.side] = arrival;
+    this.push(arrival, EvKind.Closed, to.node, { end: to, reason });
+  }
+
+  private deliver(n: NodeRec, message: DeliveredMessage): void {
+    let claimed = false;
+    let msg: Message | undefined;
+    for (const h of n.handlers) {
+      msg ??= this.message(n, message);
+      if (h(msg, message.conn) === true) {
+        claimed = true;
+        break;
+      }
+    }
+    const queued = !claimed && this.inboxMax > 0 && n.kind.isQueuedForUser(message);
+    if (queued) {
+      n.inbox.push(msg ?? this.message(n, message));
+      if (n.inbox.length > this.inboxMax) {
+        n.inbox.shift();
+        this.inboxDropped++;
+      }
+    }
+    this.broadcastStats.onDeliver(message, this.now);
+    const delivery: Delivery = { at: this.now, node: n.name, incarnation: n.incarnation, message, claimed, queued };
+    if (this.record) this.listFor(this.deliveries, n.name).push(delivery);
+    if (this.observers.length > 0) this.tell({ _tag: 'Delivered', delivery });
+  }
+
+  private settleReply(n: NodeRec, e: Extract<NodeEvent, { _tag: 'ReplySent' | 'ReplyFailed' }>): void {
+    const r = n.replies.get(e.cmd);
+    if (r === undefined) return;
+    n.replies.delete(e.cmd);
+    if (e._tag === 'ReplySent') r.resolve();
+    else r.reject(new ReplyFailed(e.to, e.reason));
+  }
+
+  private message(n: NodeRec, m: DeliveredMessage): Message {
+    const gen = n.gen;
+    return new Message(m, {
+      protocol: n.kind.protocol(n.env),
+      reply: (to, packets) =>
+        n.gen === gen && n.alive ? this.whisperCmd(n, to, packets, this.now) : Promise.reject(new ReplyFailed(to, 'the node restarted')),
+    });
+  }
+
+  private runCommand(n: NodeRec, c: Command, at: number, cmd: number | undefined): void {
+    const input = this.commandInput(n, c, at, cmd);
+    if (c._tag === 'Broadcast') {
+      const expected = this.nodes.filter((x) => x.alive && x !== n && x.subnet === n.subnet).length;
+      this.broadcastStats.onBroadcast(keyOf(n.id, [c.type ?? 0, ...c.packets]), this.now, expected);
+    }
+    if (this.observers.length > 0) this.tell({ _tag: 'Command', at: this.now, node: n.name, command: c, input });
+    this.stepNode(n, input);
+  }
+
+  private commandInput(n: NodeRec, c: Command, at: number, cmd: number | undefined): Input {
+    switch (c._tag) {
+      case 'Broadcast':
+        return { _tag: 'Send', at, packets: c.packets, flag: 0, type: c.type ?? 0 };
+      case 'Send':
+        return { _tag: 'Send', at, packets: c.packets, flag: c.flag, type: c.type };
+      case 'Whisper':
+        return { _tag: 'Reply', at, cmd: cmd ?? ++n.cmdCount, to: c.to, packets: c.packets };
+      case 'Connect':
+        return c.expectedId === undefined
+          ? { _tag: 'Connect', at, cmd: ++n.cmdCount, address: c.address }
+          : { _tag: 'Connect', at, cmd: ++n.cmdCount, address: c.address, expectedId: c.expectedId };
+      case 'Disconnect':
+        return { _tag: 'Disconnect', at, peer: c.peer };
+      case 'RequestPeers':
+        return { _tag: 'RequestPeers', at };
+      case 'Shutdown':
+        return { _tag: 'Shutdown', at };
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals: node lifecycle and faults
+
+  private boot(n: NodeRec): void {
+    const seed = deriveSeed(this.seed, `${n.name}#${n.incarnation}`);
+    n.env = n.kind.makeEnv({ name: n.name, subnet: n.subnet, address: n.address, salt: n.salt, seed, limits: n.limits });
+    n.id = n.kind.nodeId(n.env);
+    n.alive = true;
+    n.paused = false;
+    n.state = n.kind.init(n.env, this.clock(n));
+    if (this.trace.on) this.trace.add(`${this.now} ${n.name} boot ${n.incarnation} ${n.id}`);
+    this.armTick(n, false);
+  }
+
+  private applyFault(f: Fault): void {
+    if (this.trace.on) this.trace.add(`${this.now} fault ${JSON.stringify(f)}`);
+    this.faults.apply(f);
+    if (this.observers.length > 0) this.tell({ _tag: 'Fault', at: this.now, fault: f });
+  }
+
+  private hooks(): ConstructorParameters<typeof FaultState>[0] {
+    return {
+      node: (name) => this.rec(name),
+      nodes: () => this.nodes,
+      now: () => this.now,
+      crash: (n) => this.crash(n),
+      restart: (n, rejoin) => {
+        if (n.alive) return;
+        n.gen++;
+        n.incarnation++;
+        this.boot(n);
+        for (const r of rejoin) this.push(this.now, EvKind.Command, n, { command: { _tag: 'Connect', node: n.name, address: this.rec(r).address } });
+      },
+      reset: (link) => this.resetLink(link),
+      resume: (n) => {
+        if (!n.paused) return;
+        n.paused = false;
+        const backlog = n.backlog;
+        n.backlog = [];
+        for (const ev of backlog) if (ev.kind !== EvKind.Tick) this.requeue(ev);
+        n.tickAt = undefined;
+        this.armTick(n, false);
+      },
+      reskew: (n) => {
+        n.tickAt = undefined;
+        this.armTick(n, false);
+      },
+      resend: (link, side, item) => {
+        const to = link.ends[side];
+        const from = link.ends[(1 - side) as 0 | 1];
+        if (to === undefined || from === undefined) return;
+        if (item === null) this.finish(from, { _tag: 'PeerClosed' });
+        else this.transmit(from, item);
+      },
+    };
+  }
+
+  private requeue(ev: Ev): void {
+    this.busy++;
+    this.queue.push({ ...ev, time: this.now, seq: this.seq++ });
+  }
+
+  private crash(n: NodeRec): void {
+    if (!n.alive) return;
+    for (const end of n.conns.values()) {
+      end.closed = true;
+      this.linkDown(end.link);
+      this.finish(end, { _tag: 'PeerClosed', detail: 'crashed' });
+    }
+    n.conns.clear();
+    n.alive = false;
+    n.paused = false;
+    n.gen++;
+    n.state = undefined;
+    n.tickAt = undefined;
+    n.backlog = [];
+    n.inbox = [];
+    for (const r of n.replies.values()) r.reject(new Error(`${n.name} crashed`));
+    n.replies.clear();
+    if (this.trace.on) this.trace.add(`${this.now} ${n.name} crash`);
+  }
+
+  private resetLink(link: Link): void {
+    if (link.reset) return;
+    link.reset = true;
+    this.linkDown(link);
+    for (const end of link.ends) {
+      if (end === undefined || end.closed || !end.node.alive) continue;
+      this.push(this.now, EvKind.Closed, end.node, { end, reason: { _tag: 'PeerClosed', detail: 'reset' } });
+    }
+  }
+
+  private linkDown(link: Link): void {
+    if (this.observers.length > 0) this.tell({ _tag: 'LinkDown', at: this.now, link: link.id });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals: small helpers
+
+  private latency(): number {
+    return drawLatency(this.latencyModel, this.latencyRng);
+  }
+
+  private rec(name: string): NodeRec {
+    const n = this.byName.get(name);
+    if (n === undefined) throw new Error(`no node named ${name}`);
+    return n;
+  }
+
+  private idOf(nameOrId: string): NodeId {
+    return this.byName.get(nameOrId)?.id ?? (nameOrId as NodeId);
+  }
+
+  private listFor<T>(m: Map<string, T[]>, name: string): T[] {
+    let xs = m.get(name);
+    if (xs === undefined) m.set(name, (xs = []));
+    return xs;
+  }
+
+  private traceStep(n: NodeRec, input: Input, effects: ReadonlyArray<Effect>): void {
+    const t = this.trace;
+    t.add(`${this.now} ${n.name} ${describeInput(input)}`, input._tag === 'BytesReceived' ? input.bytes : undefined);
+    for (const e of effects) t.add(`  ${describeEffect(e)}`, e._tag === 'Write' ? e.bytes : undefined);
+  }
+}
+
+const describeInput = (i: Input): string => {
+  switch (i._tag) {
+    case 'BytesReceived':
+      return `BytesReceived ${i.conn} ${i.bytes.length}B`;
+    case 'Send':
+      return `Send ${i.flag}/${i.type} ${wireKey(i.packets)}`;
+    case 'Reply':
+      return `Reply #${i.cmd} ${i.to} ${wireKey(i.packets)}`;
+    default:
+      return JSON.stringify(i);
+  }
+};
+
+const describeEffect = (e: Effect): string => {
+  switch (e._tag) {
+    case 'Write':
+      return `Write ${e.conn} ${e.bytes.length}B`;
+    case 'Deliver':
+      return `Deliver ${e.message.conn} ${e.message.sender} ${idHex(e.message.id)} ${wireKey(e.message.packets)}`;
+    default:
+      return JSON.stringify(e);
+  }
+};

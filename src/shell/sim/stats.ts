@@ -1,0 +1,150 @@
+/**
+ * Broadcast statistics as gossip measurements report them: messages (writes) sent per broadcast,
+ * delivery latency quantiles, and deliveries lost. Broadcasts are matched to deliveries by their
+ * sender and payload the first time a message id is seen, then by the id.
+ */
+import type { WireValue } from '../../core/wire/value.js';
+import type { DeliveredMessage, NodeId } from '../../core/types.js';
+
+/** A canonical text key for a list of wire values (bin and str stay distinct; safe bigints read as numbers). */
+export const wireKey = (values: ReadonlyArray<WireValue>): string => values.map(valueKey).join(',');
+
+const valueKey = (v: WireValue): string => {
+  if (v === null) return 'z';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return `n${v}`;
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? `n${Number(v)}` : `i${v}`;
+  if (typeof v === 'string') return `s${JSON.stringify(v)}`;
+  if (v instanceof Uint8Array) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  if (v instanceof Map) return `m{${[...v].map(([k, x]) => `${valueKey(k)}:${valueKey(x)}`).join(',')}}`;
+  return `[${(v as ReadonlyArray<WireValue>).map(valueKey).join(',')}]`;
+};
+
+/** A message id as hex text. */
+export const idHex = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+
+/** Latency quantiles in milliseconds of virtual time. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** The broadcast workload's figures since the last reset. */
+export interface BroadcastSummary {
+  /** Broadcasts sent by users. */
+  readonly broadcasts: number;
+  /** Deliveries of those broadcasts, counted at every receiving node. */
+  readonly deliveries: number;
+  /** Deliveries there would be if every node of the sender's subnet alive at send time got each. */
+  readonly expectedDeliveries: number;
+  /** Expected deliveries that did not happen. */
+  readonly lost: number;
+  /** Writes (frames handed to links) of any kind. */
+  readonly writes: number;
+  /** Bytes written. */
+  readonly bytesWritten: number;
+  /** Writes per broadcast (all traffic in the window divided by the broadcasts). */
+  readonly writesPerBroadcast: number;
+  /** Delivery latency: from the send command to each node's delivery. */
+  readonly latencyMs: LatencySummary;
+}
+
+interface BroadcastRecord {
+  readonly sentAt: number;
+  readonly expected: number;
+  delivered: number;
+}
+
+/** Collects broadcast figures. */
+export class BroadcastStats {
+  private byKey = new Map<string, BroadcastRecord>();
+  private byId = new Map<string, BroadcastRecord | null>();
+  private records: BroadcastRecord[] = [];
+  private latencies = new Float64Array(1024);
+  private latencyCount = 0;
+  private deliveries = 0;
+  private writes = 0;
+  private bytes = 0;
+
+  /** Forgets everything (start of a measurement window). */
+  reset(): void {
+    this.byKey = new Map();
+    this.byId = new Map();
+    this.records = [];
+    this.latencies = new Float64Array(1024);
+    this.latencyCount = 0;
+    this.deliveries = 0;
+    this.writes = 0;
+    this.bytes = 0;
+  }
+
+  /** A user broadcast was issued. `key` is the sender id plus `wireKey` of its sub-flag and payload. */
+  onBroadcast(key: string, sentAt: number, expected: number): void {
+    const rec: BroadcastRecord = { sentAt, expected, delivered: 0 };
+    this.byKey.set(key, rec);
+    this.records.push(rec);
+  }
+
+  /** A node delivered a message at virtual time `at`. */
+  onDeliver(message: DeliveredMessage, at: number): void {
+    const hex = idHex(message.id);
+    let rec = this.byId.get(hex);
+    if (rec === undefined) {
+      rec = message.msgType === 0 ? (this.byKey.get(keyOf(message.sender, message.packets)) ?? null) : null;
+      this.byId.set(hex, rec);
+    }
+    if (rec === null) return;
+    rec.delivered++;
+    this.deliveries++;
+    if (this.latencyCount === this.latencies.length) {
+      const bigger = new Float64Array(this.latencies.length * 2);
+      bigger.set(this.latencies);
+      this.latencies = bigger;
+    }
+    this.latencies[this.latencyCount++] = at - rec.sentAt;
+  }
+
+  /** A node wrote bytes to a link. */
+  onWrite(byteCount: number): void {
+    this.writes++;
+    this.bytes += byteCount;
+  }
+
+  /** The figures so far. */
+  summary(): BroadcastSummary {
+    let expected = 0;
+    let lost = 0;
+    for (const r of this.records) {
+      expected += r.expected;
+      lost += Math.max(0, r.expected - r.delivered);
+    }
+    const n = this.records.length;
+    return {
+      broadcasts: n,
+      deliveries: this.deliveries,
+      expectedDeliveries: expected,
+      lost,
+      writes: this.writes,
+      bytesWritten: this.bytes,
+      writesPerBroadcast: n === 0 ? 0 : this.writes / n,
+      latencyMs: quantiles(this.latencies.subarray(0, this.latencyCount)),
+    };
+  }
+}
+
+/** The key a broadcast is matched by: sender id and payload (sub-flag first). */
+export const keyOf = (sender: NodeId, packets: ReadonlyArray<WireValue>): string => `${sender}|${wireKey(packets)}`;
+
+const quantiles = (xs: Float64Array): LatencySummary => {
+  if (xs.length === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const sorted = Float64Array.from(xs).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  let sum = 0;
+  for (const x of sorted) sum += x;
+  return { count: sorted.length, mean: sum / sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+};
