@@ -7,7 +7,7 @@ import type { Address, CloseReason, ConnId, ConnectError, Input } from '../../co
 import type { AnyNodeKind } from './kind.js';
 import type { Fault } from './faults.js';
 import type { Handler } from '../api/socket.js';
-import type { Message } from '../api/message.js';
+import type { Message, ReplyOutcome } from '../api/message.js';
 
 /** One end of a link: a node's connection. */
 export interface End {
@@ -68,7 +68,7 @@ export interface NodeRec {
   readonly handlers: SimHandler[];
   inbox: Message[];
   /** Replies awaiting their outcome, by command id. */
-  readonly replies: Map<number, { readonly resolve: () => void; readonly reject: (e: Error) => void }>;
+  readonly replies: Map<number, { readonly resolve: (o: ReplyOutcome) => void; readonly reject: (e: Error) => void }>;
 }
 
 /** Event kinds in the queue. */

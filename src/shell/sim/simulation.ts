@@ -26,7 +26,7 @@ import {
   type NodeRec,
   type SimHandler,
 } from './network.js';
-import { Message } from '../api/message.js';
+import { Message, type ReplyOutcome } from '../api/message.js';
 import { ReplyFailed } from '../api/errors.js';
 import { FaultState } from './fault-state.js';
 
@@ -249,13 +249,13 @@ export class Simulation {
    * The promise settles when the core reports the reply sent or failed; it is there for
    * inspection after a run, since promise callbacks run outside virtual time.
    */
-  whisper(node: string, to: string | NodeId, packets: ReadonlyArray<WireValue>): Promise<void> {
+  whisper(node: string, to: string | NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
     return this.whisperCmd(this.rec(node), this.idOf(to), packets, this.now);
   }
 
-  private whisperCmd(n: NodeRec, to: NodeId, packets: ReadonlyArray<WireValue>, atMs: number): Promise<void> {
+  private whisperCmd(n: NodeRec, to: NodeId, packets: ReadonlyArray<WireValue>, atMs: number): Promise<ReplyOutcome> {
     const cmd = ++n.cmdCount;
-    const outcome = new Promise<void>((resolve, reject) => n.replies.set(cmd, { resolve, reject }));
+    const outcome = new Promise<ReplyOutcome>((resolve, reject) => n.replies.set(cmd, { resolve, reject }));
     outcome.catch(() => undefined);
     this.push(Math.max(this.now, atMs), EvKind.Command, n, { command: { _tag: 'Whisper', node: n.name, to, packets }, cmd });
     return outcome;
@@ -655,7 +655,7 @@ export class Simulation {
     const r = n.replies.get(e.cmd);
     if (r === undefined) return;
     n.replies.delete(e.cmd);
-    if (e._tag === 'ReplySent') r.resolve();
+    if (e._tag === 'ReplySent') r.resolve({ routed: e.routed });
     else r.reject(new ReplyFailed(e.to, e.reason));
   }
 
