@@ -1,0 +1,118 @@
+// The local tables behave as a model map, and migration hands each key to the node that owns it.
+import { fc, test } from '@fast-check/vitest';
+import * as E from 'fp-ts/lib/Either.js';
+import * as O from 'fp-ts/lib/Option.js';
+import { describe, expect } from 'vitest';
+import { key58Of, onRing, RING_SIZE, TABLES, type TableName } from '../../src/core/chord/ring.js';
+import { find, next } from '../../src/core/chord/routing.js';
+import { applyDelta, dumpData, emptyStore, handoff, items, retrieve, store, type ChordStore } from '../../src/core/chord/store.js';
+import { wireEquals } from '../../src/core/chord/vote.js';
+import type { WireValue } from '../../src/core/wire/value.js';
+import { recopy, wireMap, wireValue } from './chord-values.js';
+
+type Op =
+  | { readonly op: 'store'; readonly table: TableName; readonly key: number; readonly value: WireValue }
+  | { readonly op: 'delta'; readonly table: TableName; readonly key: number; readonly delta: ReadonlyMap<WireValue, WireValue> };
+
+const KEYS = 6;
+const table = fc.constantFrom(...TABLES);
+const key = fc.integer({ min: 0, max: KEYS - 1 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('store' as const), table, key, value: fc.oneof(wireValue, fc.constant(null), wireMap) }),
+  fc.record({ op: fc.constant('delta' as const), table, key, delta: wireMap }),
+);
+
+// Key i is written as the base58 of 1000 + i, sometimes with a leading '1' (the same number).
+const key58 = (i: number, padded: boolean): string => (padded ? '1' : '') + key58Of(1000n + BigInt(i));
+
+/** The model's merge: drop entries whose key equals a delta key, then add the delta's entries. */
+const modelMerge = (base: ReadonlyArray<readonly [WireValue, WireValue]>, delta: ReadonlyMap<WireValue, WireValue>) => {
+  let out = [...base];
+  for (const [k, v] of delta) out = [...out.filter(([k0]) => !wireEquals(k0, k)), [k, v] as const];
+  return out;
+};
+
+describe('chord store', () => {
+  test.prop([fc.array(fc.tuple(opArb, fc.boolean()), { maxLength: 40 }), fc.integer({ min: 1, max: 4 })], { numRuns: 200 })(
+    'store, delete and delta behave as a map (with its size bound)',
+    (ops, entriesMax) => {
+      let st: ChordStore = emptyStore(entriesMax);
+      const model = new Map<string, WireValue>();
+      const countIn = (t: TableName) => [...model.keys()].filter((m) => m.startsWith(`${t}:`)).length;
+      for (const [o, padded] of ops) {
+        const slot = `${o.table}:${o.key}`;
+        const k58 = key58(o.key, padded);
+        const full = !model.has(slot) && countIn(o.table) >= entriesMax;
+        if (o.op === 'store') {
+          const r = store(st, o.table, k58, recopy(o.value));
+          if (o.value === null) model.delete(slot);
+          else if (full) expect(r).toEqual(E.left({ _tag: 'TableFull', table: o.table, entriesMax }));
+          else model.set(slot, o.value);
+          if (E.isRight(r)) st = r.right;
+        } else {
+          const current = model.get(slot);
+          const r = applyDelta(st, o.table, k58, o.delta);
+          if (current !== undefined && !(current instanceof Map)) {
+            expect(r).toEqual(E.left({ _tag: 'NotAMap', table: o.table, key58: k58 }));
+          } else if (full) {
+            expect(r).toEqual(E.left({ _tag: 'TableFull', table: o.table, entriesMax }));
+          } else {
+            model.set(slot, new Map(modelMerge(current === undefined ? [] : [...(current as ReadonlyMap<WireValue, WireValue>)], o.delta)));
+          }
+          if (E.isRight(r)) st = r.right;
+        }
+        // after every step, every slot reads back as the model says, and nothing else is held
+        for (const t of TABLES) {
+          for (let i = 0; i < KEYS; i++) {
+            const got = retrieve(st, t, key58(i, i % 2 === 0));
+            const want = model.get(`${t}:${i}`);
+            expect(O.isSome(got)).toBe(want !== undefined);
+            if (O.isSome(got) && want !== undefined) expect(wireEquals(got.value, want)).toBe(true);
+          }
+        }
+        expect(items(st).length).toBe(model.size);
+      }
+    },
+  );
+
+  const position = fc.oneof(fc.bigInt({ min: 0n, max: RING_SIZE - 1n }), fc.bigInt({ min: 0n, max: 1000n }));
+  test.prop(
+    [
+      fc.uniqueArray(position, { minLength: 2, maxLength: 30, selector: onRing }),
+      fc.array(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 512n) - 1n }), fc.bigInt({ min: 0n, max: 1000n })), { maxLength: 60 }),
+      fc.nat(),
+    ],
+    { numRuns: 300 },
+  )('migration hands each key to exactly the node that owns it once the peer joins', (nodes, keys, pick) => {
+    // The last node is the peer that becomes storing; `self` is one of the others.
+    const peer = nodes[nodes.length - 1] ?? 0n;
+    const before = nodes.slice(0, -1).map((position) => ({ position }));
+    const self = before[pick % before.length]?.position ?? 0n;
+    const after = [...before, { position: peer }];
+    const owner = (k: bigint, ring: ReadonlyArray<{ readonly position: bigint }>) => O.toUndefined(find(k, ring))?.position;
+
+    // self holds exactly the keys it owns before the peer joins
+    const mine = keys.filter((k) => owner(k, before) === self);
+    const st = mine.reduce((s, k, i) => {
+      const r = store(s, 'sha512', key58Of(k), i);
+      if (E.isLeft(r)) throw new Error(r.left._tag);
+      return r.right;
+    }, emptyStore());
+
+    const moved = new Set(dumpData(st, peer, self).map((item) => item.key58));
+    for (const k of mine) {
+      const nowOwner = owner(k, after);
+      expect(moved.has(key58Of(k))).toBe(nowOwner === peer);
+      if (!moved.has(key58Of(k))) expect(nowOwner).toBe(self);
+    }
+
+    // on unjoin, everything is handed off; what self still owns goes to the seeds' `next` of
+    // self (the nearest storing node below it)
+    const out = handoff(st);
+    expect(out.items.length).toBe(items(st).length);
+    expect(items(out.store)).toEqual([]);
+    const rest = after.filter((n) => n.position !== self);
+    const below = O.toUndefined(next(self, rest))?.position;
+    for (const k of mine) if (owner(k, after) === self) expect(owner(k, rest)).toBe(below);
+  });
+});

@@ -1,0 +1,116 @@
+// The local chord tables: store, delete, retrieve, delta, migration selection, hand-off.
+import * as E from 'fp-ts/lib/Either.js';
+import * as O from 'fp-ts/lib/Option.js';
+import { describe, expect, it } from 'vitest';
+import { key58Of } from '../../src/core/chord/ring.js';
+import {
+  applyDelta,
+  dumpData,
+  emptyStore,
+  handoff,
+  items,
+  retrieve,
+  size,
+  store,
+  type ChordStore,
+  type StoreError,
+} from '../../src/core/chord/store.js';
+import type { WireValue } from '../../src/core/wire/value.js';
+
+const ok = (r: E.Either<StoreError, ChordStore>): ChordStore => {
+  if (E.isLeft(r)) throw new Error(`unexpected ${r.left._tag}`);
+  return r.right;
+};
+const k = (n: bigint) => key58Of(n);
+
+describe('store and retrieve', () => {
+  it('keeps a value per table and key', () => {
+    const st = ok(store(ok(store(emptyStore(), 'sha1', k(5n), 'a')), 'sha256', k(5n), 'b'));
+    expect(retrieve(st, 'sha1', k(5n))).toEqual(O.some('a'));
+    expect(retrieve(st, 'sha256', k(5n))).toEqual(O.some('b'));
+    expect(retrieve(st, 'sha384', k(5n))).toEqual(O.none);
+  });
+
+  it('deletes on nil, really removing the entry; deleting nothing is fine', () => {
+    const st = ok(store(emptyStore(), 'sha1', k(5n), 'a'));
+    const gone = ok(store(st, 'sha1', k(5n), null));
+    expect(retrieve(gone, 'sha1', k(5n))).toEqual(O.none);
+    expect(size(gone, 'sha1')).toBe(0);
+    expect(items(gone)).toEqual([]);
+    expect(ok(store(emptyStore(), 'sha1', k(9n), null))).toEqual(emptyStore());
+  });
+
+  it('leaves the previous store untouched', () => {
+    const before = ok(store(emptyStore(), 'sha1', k(5n), 'a'));
+    ok(store(before, 'sha1', k(5n), 'b'));
+    ok(store(before, 'sha1', k(5n), null));
+    expect(retrieve(before, 'sha1', k(5n))).toEqual(O.some('a'));
+  });
+
+  it('treats key58 texts of the same number as one key', () => {
+    const st = ok(store(emptyStore(), 'sha1', '1z', 'a'));
+    expect(retrieve(st, 'sha1', 'z')).toEqual(O.some('a'));
+    expect(items(st)).toEqual([{ table: 'sha1', key58: 'z', value: 'a' }]);
+  });
+
+  it('refuses a malformed key58 and a full table with typed errors', () => {
+    expect(store(emptyStore(), 'sha1', '0OIl', 'a')).toMatchObject(E.left({ _tag: 'BadKey', key58: '0OIl' }));
+    expect(retrieve(emptyStore(), 'sha1', '0OIl')).toEqual(O.none);
+    const full = ok(store(ok(store(emptyStore(2), 'sha1', k(1n), 'a')), 'sha1', k(2n), 'b'));
+    expect(store(full, 'sha1', k(3n), 'c')).toEqual(E.left({ _tag: 'TableFull', table: 'sha1', entriesMax: 2 }));
+    // overwriting or deleting in a full table, or writing another table, still works
+    expect(E.isRight(store(full, 'sha1', k(2n), 'B'))).toBe(true);
+    expect(E.isRight(store(full, 'sha1', k(2n), null))).toBe(true);
+    expect(E.isRight(store(full, 'sha224', k(3n), 'c'))).toBe(true);
+  });
+});
+
+describe('applyDelta', () => {
+  it('creates the map when absent and merges into it', () => {
+    const st1 = ok(applyDelta(emptyStore(), 'sha1', k(7n), new Map([['a', 1]])));
+    expect(retrieve(st1, 'sha1', k(7n))).toEqual(O.some(new Map([['a', 1]])));
+    const st2 = ok(applyDelta(st1, 'sha1', k(7n), new Map<WireValue, WireValue>([['a', 2], ['b', null]])));
+    expect(retrieve(st2, 'sha1', k(7n))).toEqual(O.some(new Map<WireValue, WireValue>([['a', 2], ['b', null]])));
+    expect(retrieve(ok(applyDelta(emptyStore(), 'sha1', k(7n), new Map())), 'sha1', k(7n))).toEqual(O.some(new Map()));
+  });
+
+  it('matches keys as msgpack values: equal bytes are one key, str and bin are two', () => {
+    const bin = () => new TextEncoder().encode('x');
+    const st1 = ok(applyDelta(emptyStore(), 'sha1', k(7n), new Map<WireValue, WireValue>([[bin(), 1]])));
+    const st2 = ok(applyDelta(st1, 'sha1', k(7n), new Map<WireValue, WireValue>([[bin(), 2], ['x', 3]])));
+    const v = retrieve(st2, 'sha1', k(7n));
+    expect(O.isSome(v) && v.value instanceof Map ? [...v.value.values()] : []).toEqual([2, 3]);
+  });
+
+  it('refuses to merge into a value that is not a map', () => {
+    const st = ok(store(emptyStore(), 'sha1', k(7n), 'text'));
+    expect(applyDelta(st, 'sha1', k(7n), new Map([['a', 1]]))).toEqual(E.left({ _tag: 'NotAMap', table: 'sha1', key58: k(7n) }));
+  });
+});
+
+describe('migration and hand-off', () => {
+  // self at 100 holds keys around it; a peer becomes storing somewhere on the ring.
+  const st = [50n, 100n, 120n, 150n, 170n].reduce((s, p) => ok(store(s, 'sha384', k(p), String(p))), emptyStore());
+
+  it('dumpData(peer, self) selects the keys the peer is now nearer to from below', () => {
+    // peer at 150: 150 and 170 are now nearer to it; so is 50, which with only these two nodes
+    // wraps round to 150 (distance(150, 50) = 2^384 − 100 < distance(100, 50) = 2^384 − 50)
+    expect(dumpData(st, 150n, 100n).map((i) => i.value)).toEqual(['50', '150', '170']);
+    // peer at 60: nothing at or above self moves, nor 50, which lies below the peer
+    expect(dumpData(st, 60n, 100n).map((i) => i.value)).toEqual([]);
+    // peer at 40: 50 moves, since the peer now sits between self and that key going clockwise
+    expect(dumpData(st, 40n, 100n).map((i) => i.value)).toEqual(['50']);
+  });
+
+  it('does not remove what it selects (the seeds keep local copies)', () => {
+    dumpData(st, 150n, 100n);
+    expect(items(st)).toHaveLength(5);
+  });
+
+  it('hands everything off on unjoin and keeps nothing', () => {
+    const h = handoff(st);
+    expect(h.items.map((i) => i.value)).toEqual(['50', '100', '120', '150', '170']);
+    expect(items(h.store)).toEqual([]);
+    expect(h.store.entriesMax).toBe(st.entriesMax);
+  });
+});
