@@ -157,13 +157,15 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
     );
   }
   const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
+  const onSignal = (): void => lines.close();
   await new Promise<void>((resolve) => {
     lines.on('line', (line) => {
       if (line.length > 0) socket.send(line);
     });
     lines.on('close', resolve);
-    process.once('SIGINT', () => lines.close());
+    process.once('SIGINT', onSignal);
   });
+  process.off('SIGINT', onSignal);
   await socket.close();
   return 0;
 };
