@@ -10,20 +10,12 @@
 // is what a four-connection policy without fingers amounts to. js2p has no figure here: its chord
 // works for 2–4 fully connected nodes and never forwards a lookup (PROTOCOL.md §11).
 import { createHash } from 'node:crypto';
-import type { Capabilities } from '../src/core/caps.js';
+import { nodeCapabilities } from '../src/shell/caps.js';
 import { keyPositionsOf, TABLES } from '../src/core/chord/ring.js';
 import { CHORD_NEIGHBOURS_PER_SIDE, CHORD_PEERS_MAX, choosePeers, find, lookupPath } from '../src/core/chord/routing.js';
 import { nextBelow, seedRng, type Rng } from '../src/core/rng.js';
 
-const hash = (name: string) => (data: Uint8Array): Uint8Array => new Uint8Array(createHash(name).update(data).digest());
-const caps: Capabilities = {
-  sha1: hash('sha1'),
-  sha224: hash('sha224'),
-  sha256: hash('sha256'),
-  sha384: hash('sha384'),
-  sha512: hash('sha512'),
-  compressors: new Map(),
-};
+const caps = nodeCapabilities;
 
 const SIZES = [64, 256, 1024, 4096];
 const LOOKUPS = 5000;

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import type { Capabilities } from '../../src/core/caps.js';
+import { nodeCapabilities } from '../../src/shell/caps.js';
 import {
   distance,
   isTableName,
@@ -17,15 +17,7 @@ import {
   TABLES,
 } from '../../src/core/chord/ring.js';
 
-const hash = (name: string) => (data: Uint8Array): Uint8Array => new Uint8Array(createHash(name).update(data).digest());
-const caps: Capabilities = {
-  sha1: hash('sha1'),
-  sha224: hash('sha224'),
-  sha256: hash('sha256'),
-  sha384: hash('sha384'),
-  sha512: hash('sha512'),
-  compressors: new Map(),
-};
+const caps = nodeCapabilities;
 
 describe('chord ring', () => {
   it('places "test" exactly where js2p and py2p do (§9.5)', () => {

@@ -15,7 +15,8 @@
  *
  * Inputs: positions (bigint) and candidate lists. Effects: none; all pure and deterministic.
  * Ties (two candidates at the same ring point) go to the smaller raw position, then to the
- * earlier candidate. Deliberately not here: connections, messages, the store.
+ * earlier candidate; in `route` a tie with self goes to self.
+ * Deliberately not here: connections, messages, the store.
  */
 import * as O from 'fp-ts/lib/Option.js';
 import { distance, onRing, RING_BITS } from './ring.js';
@@ -121,7 +122,9 @@ const lowerBound = (sorted: ReadonlyArray<bigint>, target: bigint): number => {
  *    `self + 2^(384−i)`, skipping repeats, until the fingers reach the clockwise neighbour.
  *
  * With the fingers in place, each greedy hop at least halves the remaining clockwise distance to
- * the key, which is the Chord paper's O(log N) bound. Candidates on self's ring point are
+ * the key, which is the Chord paper's O(log N) bound. A budget below 4 + log2 N drops the
+ * smallest fingers first: lookups stay correct (the clockwise neighbour is always kept) but the
+ * last stretch then moves by neighbours only. Candidates on self's ring point are
  * ignored, and so are repeats of one ring point (the first one listed is kept).
  */
 export const choosePeers = <P extends Positioned>(
