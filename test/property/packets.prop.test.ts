@@ -1,0 +1,52 @@
+import { fc, test } from '@fast-check/vitest';
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect } from 'vitest';
+import { decodeBody, encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import { classify } from '../../src/core/wire/messages.js';
+import { nodeCapabilities as caps } from '../../src/shell/caps.js';
+import { decodedForm, plainBytes, wireValue } from './wire-values.js';
+
+const MAX = 1 << 20;
+const ALL = [0x20, 0x13, 0x11];
+const sender = fc.oneof(fc.string({ maxLength: 66 }), fc.uint8Array({ maxLength: 66 }));
+const time = fc.oneof(fc.integer({ min: 0, max: 2 ** 33 }), fc.double({ noNaN: true, noDefaultInfinity: true }));
+const compression = fc.constantFrom(undefined, 0x13, 0x11, 0x20);
+
+describe('packet properties', () => {
+  test.prop([fc.integer({ min: 0, max: 0x7f }), sender, time, fc.array(wireValue, { maxLength: 6 }), compression])(
+    'decode(encode(m)) gives m back: values, str/bin typing, exact bytes and id, under every compression',
+    (msgType, from, at, payload, method) => {
+      const m = makeMessage(caps, msgType, from, payload, at);
+      const body = encodeFrame(caps, m, method).subarray(4);
+      const r = decodeBody(caps, body, method === undefined ? [] : ALL, MAX);
+      if (E.isLeft(r)) throw new Error(JSON.stringify(r.left));
+      expect(plainBytes(r.right.packets as never)).toEqual(decodedForm([msgType, from, at, ...payload]));
+      expect(typeof r.right.sender).toBe(typeof from);
+      expect(r.right.senderId).toBe(m.senderId);
+      expect(new Uint8Array(r.right.msgpack)).toEqual(new Uint8Array(m.msgpack));
+      expect(r.right.idKey).toBe(m.idKey);
+    },
+  );
+
+  test.prop([fc.uint8Array({ maxLength: 400 }), fc.subarray(ALL)])('arbitrary bodies never throw', (body, peer) => {
+    const r = decodeBody(caps, body, peer, MAX);
+    expect(E.isLeft(r) || E.isRight(classify(r.right)) || E.isLeft(classify(r.right))).toBe(true);
+  });
+
+  test.prop([fc.uint8Array({ maxLength: 400 })])('arbitrary checksummed msgpack bytes never throw', (bytes) => {
+    const body = new Uint8Array([...caps.sha256(bytes), ...bytes]);
+    const r = decodeBody(caps, body, [], MAX);
+    if (E.isRight(r)) expect(() => classify(r.right)).not.toThrow();
+  });
+
+  test.prop([fc.array(wireValue, { maxLength: 4 }), fc.nat(), fc.integer({ min: 1, max: 255 }), compression])(
+    'a corrupted frame is refused or decodes, never throws',
+    (payload, at, xor, method) => {
+      const frame = encodeFrame(caps, makeMessage(caps, 0, 'S', payload, 1), method);
+      const body = frame.slice(4);
+      body[at % body.length] ^= xor;
+      const r = decodeBody(caps, body, ALL, MAX);
+      expect(E.isLeft(r) ? r.left._tag : 'decoded').toMatch(/ChecksumMismatch|TooShort|decoded/);
+    },
+  );
+});
