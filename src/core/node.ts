@@ -7,8 +7,8 @@
  * Inputs: every `Input` of types.ts. Effects: every `Effect` of types.ts, in the order the
  * concerns emit them (a relay's writes come before the local `Deliver`).
  * Invariants: `step` never throws on any input, including arbitrary bytes from a peer; after
- * Shutdown every input is ignored; time enters only as `input.at` (wire time is
- * `floor(at / 1000)`).
+ * Shutdown every input is ignored except commands, which fail; time enters only as `input.at`
+ * (wire time is `floor(at / 1000)`).
  * Linear state: for speed, `step` mutates the state it is given and returns it. Use each state
  * once; `cloneNode` copies one for tests that branch.
  * Deliberately not: user handlers (the shell runs them on `Deliver`, then queues the message
@@ -105,6 +105,16 @@ const onShutdown = (ctx: Ctx): void => {
   ctx.st.closed = true;
 };
 
+/** After Shutdown only commands get an answer: each fails, so no command goes unanswered. */
+const afterShutdown = (ctx: Ctx, input: Input): void => {
+  const reason = { _tag: 'Shutdown' } as const;
+  if (input._tag === 'Connect') {
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ConnectFailed', cmd: input.cmd, error: { _tag: 'Closed', reason } } });
+  } else if (input._tag === 'Reply') {
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ReplyFailed', cmd: input.cmd, to: input.to, reason: 'Unreachable' } });
+  }
+};
+
 const onTick = (ctx: Ctx): void => {
   expireConns(ctx);
   expireReplies(ctx);
@@ -113,8 +123,11 @@ const onTick = (ctx: Ctx): void => {
 
 /** Apply one input; returns the (same, mutated) state and the effects to execute in order. */
 export const step = (env: Env, state: NodeState, input: Input): readonly [NodeState, ReadonlyArray<Effect>] => {
-  if (state.closed) return [state, []];
   const ctx: Ctx = { env, st: state, at: input.at, out: [] };
+  if (state.closed) {
+    afterShutdown(ctx, input);
+    return [state, ctx.out];
+  }
   switch (input._tag) {
     case 'BytesReceived':
       onBytes(ctx, input.conn, input.bytes);
