@@ -44,7 +44,7 @@ describe('packet properties', () => {
     (payload, at, xor, method) => {
       const frame = encodeFrame(caps, makeMessage(caps, 0, 'S', payload, 1), method);
       const body = frame.slice(4);
-      body[at % body.length] ^= xor;
+      body[at % body.length]! ^= xor;
       const r = decodeBody(caps, body, ALL, MAX);
       expect(E.isLeft(r) ? r.left._tag : 'decoded').toMatch(/ChecksumMismatch|TooShort|decoded/);
     },
