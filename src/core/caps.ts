@@ -27,6 +27,12 @@ export interface Capabilities {
   readonly sha256: HashFn;
   readonly sha384: HashFn;
   readonly sha512: HashFn;
+  /**
+   * Optional fast path: SHA-256 as a 32-character latin1 string (one character per digest byte).
+   * Message ids are computed for every message sent and received; a host whose native hash can
+   * return a string skips allocating a digest buffer. Must agree with `sha256`.
+   */
+  readonly sha256Latin1?: (data: Uint8Array) => string;
   /** Compression methods available here, keyed by compression flag (§2.3). */
   readonly compressors: ReadonlyMap<number, Compressor>;
 }
