@@ -35,7 +35,7 @@ import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
 import { fanOut, ownMessage } from './mesh/send.js';
 import { sameAddress, type Ctx, type Env, type MeshState } from './mesh/state.js';
-import { broadcastOwn, purgeSeen, seenWakeup } from './mesh/waterfall.js';
+import { broadcastOwn, emptySeen, purgeSeen, seenSize, seenWakeup } from './mesh/waterfall.js';
 
 export type { Env } from './mesh/state.js';
 
@@ -49,7 +49,7 @@ export const initNode = (env: Env, _at: number): NodeState => ({
   dialSeq: 0,
   conns: new Map(),
   routing: new Map(),
-  seen: new Map(),
+  seen: emptySeen(),
   pending: new Map(),
   pendingCount: 0,
   counters: {
@@ -101,7 +101,10 @@ const onDisconnect = (ctx: Ctx, peer: NodeId): void => {
 const onShutdown = (ctx: Ctx): void => {
   for (const c of [...ctx.st.conns.values()]) closeConn(ctx, c, { _tag: 'Shutdown' }, true);
   abandonReplies(ctx);
-  ctx.st.seen.clear();
+  ctx.st.seen.until.clear();
+  ctx.st.seen.queueKeys = [];
+  ctx.st.seen.queueUntil = [];
+  ctx.st.seen.head = 0;
   ctx.st.closed = true;
 };
 
@@ -244,7 +247,7 @@ export const nodeStatus = (state: NodeState): NodeStatus => {
     awaiting,
     routed: state.routing.size,
     outgoing,
-    seen: state.seen.size,
+    seen: seenSize(state),
     pendingReplies: state.pendingCount,
     ...state.counters,
     closedByReason: { ...state.counters.closedByReason },

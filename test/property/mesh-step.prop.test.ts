@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { latin1Bytes } from '../../src/core/ids.js';
-import { initNode, nextWakeup, step, type NodeState } from '../../src/core/node.js';
+import { initNode, nextWakeup, nodeStatus, step, type NodeState } from '../../src/core/node.js';
 import { ConnId, NodeId, type Input } from '../../src/core/types.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { addr, frameFrom, handshakeFrom, mkEnv, T0, zlib } from '../unit/mesh-env.js';
@@ -91,7 +91,8 @@ const checkInvariants = (st: NodeState): void => {
     expect(c?.peer).toBe(peer);
   }
   expect(st.conns.size).toBeLessThanOrEqual(me.config.connectionsMax);
-  expect(st.seen.size).toBeLessThanOrEqual(me.config.seenMax);
+  expect(nodeStatus(st).seen).toBeLessThanOrEqual(me.config.seenMax);
+  expect(st.seen.queueKeys.length - st.seen.head).toBeGreaterThanOrEqual(nodeStatus(st).seen);
   expect(st.pendingCount).toBe([...st.pending.values()].reduce((n, l) => n + l.length, 0));
   expect(st.pendingCount).toBeLessThanOrEqual(me.config.pendingRequestsMax);
 };

@@ -57,6 +57,20 @@ export interface Conn {
   stallAt: number | undefined;
 }
 
+/**
+ * Message ids seen recently. A Map answers membership; a queue in arrival order (so in expiry
+ * order) forgets them from its head in O(1), where iterating a Map from its start would walk
+ * over every entry deleted before.
+ */
+export interface SeenSet {
+  /** Message id key → forget-at (ms). */
+  readonly until: Map<string, number>;
+  /** Queue of [key, forget-at], oldest at `head`. */
+  queueKeys: string[];
+  queueUntil: number[];
+  head: number;
+}
+
 /** A reply waiting for a route to its target. */
 export interface PendingReply {
   readonly cmd: CommandId;
@@ -86,8 +100,7 @@ export interface MeshState {
   dialSeq: number;
   readonly conns: Map<ConnId, Conn>;
   readonly routing: Map<NodeId, ConnId>;
-  /** Message id key → forget-at (ms), arrival order. */
-  readonly seen: Map<string, number>;
+  readonly seen: SeenSet;
   /** Request id → replies waiting on it (several replies to one target in one second share one). */
   readonly pending: Map<string, PendingReply[]>;
   pendingCount: number;

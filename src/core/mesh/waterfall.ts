@@ -18,24 +18,45 @@ import type { ConnId, NodeId } from '../types.js';
 import type { InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import { fanOut, ownMessage } from './send.js';
-import type { Ctx, MeshState } from './state.js';
+import type { Ctx, MeshState, SeenSet } from './state.js';
 
 /** What the waterfall makes of an arriving broadcast. */
 export type Admission = 'fresh' | 'stale' | 'duplicate';
 
+/** An empty seen-set. */
+export const emptySeen = (): SeenSet => ({ until: new Map(), queueKeys: [], queueUntil: [], head: 0 });
+
+/** The number of ids remembered. */
+export const seenSize = (st: MeshState): number => st.seen.until.size;
+
+const dropHead = (seen: SeenSet): void => {
+  const key = seen.queueKeys[seen.head]!;
+  // A key remembered again later has a later forget-at: only its last entry removes it.
+  if (seen.until.get(key) === seen.queueUntil[seen.head]) seen.until.delete(key);
+  seen.head++;
+};
+
 /** Forget seen ids whose time is up, then the oldest beyond `seenMax`. */
 export const purgeSeen = (ctx: Ctx): void => {
   const { seen } = ctx.st;
-  for (const [key, until] of seen) {
-    if (until > ctx.at && seen.size <= ctx.env.config.seenMax) break;
-    seen.delete(key);
+  const max = ctx.env.config.seenMax;
+  while (seen.head < seen.queueKeys.length && (seen.queueUntil[seen.head]! <= ctx.at || seen.until.size > max)) dropHead(seen);
+  // Compact the queue once its dead head is as long as its live tail.
+  if (seen.head > 1024 && seen.head * 2 > seen.queueKeys.length) {
+    seen.queueKeys = seen.queueKeys.slice(seen.head);
+    seen.queueUntil = seen.queueUntil.slice(seen.head);
+    seen.head = 0;
   }
 };
 
 /** Remember a message id as seen. */
 export const remember = (ctx: Ctx, msg: InternalMessage): void => {
-  ctx.st.seen.set(msg.idKey, ctx.at + ctx.env.config.seenTtlMs);
-  if (ctx.st.seen.size > ctx.env.config.seenMax) purgeSeen(ctx);
+  const { seen } = ctx.st;
+  const until = ctx.at + ctx.env.config.seenTtlMs;
+  seen.until.set(msg.idKey, until);
+  seen.queueKeys.push(msg.idKey);
+  seen.queueUntil.push(until);
+  if (seen.until.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.at) purgeSeen(ctx);
 };
 
 /** Decide an arriving broadcast's fate, remembering it when fresh. */
@@ -45,13 +66,11 @@ export const admit = (ctx: Ctx, msg: InternalMessage): Admission => {
     ctx.st.counters.staleDropped++;
     return 'stale';
   }
-  if (ctx.st.seen.has(msg.idKey)) {
+  if (ctx.st.seen.until.has(msg.idKey)) {
     ctx.st.counters.duplicatesDropped++;
     return 'duplicate';
   }
   remember(ctx, msg);
-  const first = ctx.st.seen.values().next();
-  if (!first.done && first.value <= ctx.at) purgeSeen(ctx);
   return 'fresh';
 };
 
@@ -69,7 +88,4 @@ export const broadcastOwn = (ctx: Ctx, msgType: number, payload: ReadonlyArray<W
 };
 
 /** When the oldest seen id is due to be forgotten, ms. */
-export const seenWakeup = (st: MeshState): number | undefined => {
-  const first = st.seen.values().next();
-  return first.done ? undefined : first.value;
-};
+export const seenWakeup = (st: MeshState): number | undefined => st.seen.queueUntil[st.seen.head];
