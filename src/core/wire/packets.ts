@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Capabilities } from '../caps.js';
-import { idText, latin1 } from '../ids.js';
+import { idText, latin1, latin1Bytes } from '../ids.js';
 import type { NodeId } from '../types.js';
 import type { DecodeError } from './errors.js';
 import { HEADER_BYTES, writeLength } from './framing.js';
@@ -56,9 +56,13 @@ export const makeMessage = (
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
   const msgpack = packValue(packets);
-  const id = caps.sha256(msgpack);
-  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey: latin1(id) };
+  const idKey = digestKey(caps, msgpack);
+  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id: latin1Bytes(idKey), idKey };
 };
+
+/** SHA-256 as a latin1 string, by the capability's fast path when it has one. */
+const digestKey = (caps: Capabilities, data: Uint8Array): string =>
+  caps.sha256Latin1 !== undefined ? caps.sha256Latin1(data) : latin1(caps.sha256(data));
 
 /** The first method of ours that they also offer, or undefined for none. */
 export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
@@ -91,11 +95,12 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
   return out;
 };
 
-const checksumHolds = (caps: Capabilities, plain: Uint8Array): Uint8Array | undefined => {
+/** The digest (as a latin1 key) when the leading checksum matches the rest, else undefined. */
+const checksumHolds = (caps: Capabilities, plain: Uint8Array): string | undefined => {
   if (plain.length < CHECKSUM_BYTES) return undefined;
-  const digest = caps.sha256(plain.subarray(CHECKSUM_BYTES));
-  for (let i = 0; i < CHECKSUM_BYTES; i++) if (digest[i] !== plain[i]) return undefined;
-  return digest;
+  const key = digestKey(caps, plain.subarray(CHECKSUM_BYTES));
+  for (let i = 0; i < CHECKSUM_BYTES; i++) if (key.charCodeAt(i) !== plain[i]) return undefined;
+  return key;
 };
 
 /** Decompress-and-verify per the receive rule; the checksummed plain body and its digest. */
@@ -104,7 +109,7 @@ const openBody = (
   body: Uint8Array,
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
-): E.Either<DecodeError, { readonly plain: Uint8Array; readonly id: Uint8Array }> => {
+): E.Either<DecodeError, { readonly plain: Uint8Array; readonly idKey: string }> => {
   const tried: string[] = [];
   for (const method of peerCompression) {
     const compressor = caps.compressors.get(method);
@@ -116,12 +121,12 @@ const openBody = (
       tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    const id = checksumHolds(caps, plain);
-    if (id !== undefined) return E.right({ plain, id });
+    const idKey = checksumHolds(caps, plain);
+    if (idKey !== undefined) return E.right({ plain, idKey });
     tried.push(`0x${method.toString(16)}: checksum`);
   }
-  const id = checksumHolds(caps, body);
-  if (id !== undefined) return E.right({ plain: body, id });
+  const idKey = checksumHolds(caps, body);
+  if (idKey !== undefined) return E.right({ plain: body, idKey });
   if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
     return E.left({ _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES });
   }
@@ -130,7 +135,7 @@ const openBody = (
 };
 
 /** Check the packet list's fixed fields and build the message. */
-const toMessage = (msgpack: Uint8Array, id: Uint8Array, value: WireValue): E.Either<DecodeError, InternalMessage> => {
+const toMessage = (plain: Uint8Array, idKey: string, value: WireValue): E.Either<DecodeError, InternalMessage> => {
   if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
@@ -145,9 +150,10 @@ const toMessage = (msgpack: Uint8Array, id: Uint8Array, value: WireValue): E.Eit
     time,
     payload: packets.slice(3),
     packets,
-    msgpack,
-    id,
-    idKey: latin1(id),
+    msgpack: plain.subarray(CHECKSUM_BYTES),
+    // The verified checksum bytes are the id: a view, no copy.
+    id: plain.subarray(0, CHECKSUM_BYTES),
+    idKey,
   });
 };
 
@@ -175,5 +181,5 @@ export const decodeBody = (
   } catch (e) {
     return E.left({ _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) });
   }
-  return toMessage(msgpack, opened.right.id, value);
+  return toMessage(opened.right.plain, opened.right.idKey, value);
 };
