@@ -66,6 +66,15 @@ export class FaultState {
       case 'Heal':
         this.cuts = [];
         return this.flush();
+      case 'HealAll':
+        this.cuts = [];
+        this.holds.clear();
+        this.flush();
+        for (const n of h.nodes()) {
+          if (!n.alive) h.restart(n, []);
+          else if (n.paused) h.resume(n);
+        }
+        return;
       case 'Crash':
         return h.crash(h.node(f.node));
       case 'Restart':

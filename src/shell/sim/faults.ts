@@ -21,6 +21,8 @@ export type Fault =
     }
   /** Remove every cut; held data flows again. */
   | { readonly _tag: 'Heal' }
+  /** End every fault: heal cuts, release holds, resume paused nodes, restart crashed ones. */
+  | { readonly _tag: 'HealAll' }
   /** The node's process dies: its state is lost and its peers see their connections close. */
   | { readonly _tag: 'Crash'; readonly node: string }
   /** A crashed node starts again with a fresh state and dials the named nodes. */

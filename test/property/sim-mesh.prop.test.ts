@@ -1,0 +1,58 @@
+/**
+ * Property-based verification of the mesh protocol on the simulator: random scenarios (nodes,
+ * topology, commands, faults) run on real cores. Safety is checked after every step; liveness
+ * once the faults stop and the network heals. Runs: TS2P_SIM_RUNS (default small, for CI).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { meshKind } from '../../src/shell/sim/mesh.js';
+import { runScenario, nodeName } from '../../src/shell/sim/scenario.js';
+import { Simulation } from '../../src/shell/sim/simulation.js';
+import { SafetyMonitor } from '../../src/shell/sim/checks.js';
+import { checkSim, scenarioArb } from './sim-arbitraries.js';
+import { broadcastsReachAll, meshNodes, oneNetwork, routedReplyArrives } from './sim-liveness.js';
+
+const FILE = 'test/property/sim-mesh.prop.test.ts';
+
+describe('the mesh on the simulator', () => {
+  it('is safe at every step, reaches every undisturbed node under faults, and recovers when they stop', () => {
+    checkSim(
+      fc.property(scenarioArb(6, 20, { faults: true, whispers: true, subnets: true }), (s) => {
+        const { sim, reach } = runScenario(s, { kind: meshKind });
+        const mesh = meshNodes(sim);
+        const senders = [...new Set([mesh[0], mesh[mesh.length - 1]])].filter((x): x is string => x !== undefined);
+        const failures = [
+          ...reach.missing().map((m) => `${m.node} never got the broadcast ${m.sender} sent at ${m.at} ms`),
+          ...oneNetwork(sim),
+          ...broadcastsReachAll(sim, senders),
+          ...routedReplyArrives(sim),
+        ];
+        if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
+      }),
+      25,
+      FILE,
+    );
+  });
+
+  it('joins every node that dials one bootstrap node into one network', () => {
+    const joinArb = fc.record({
+      seed: fc.integer({ min: 0, max: 0xffff_ffff }),
+      size: fc.integer({ min: 2, max: 30 }),
+      outgoingMax: fc.integer({ min: 1, max: 4 }),
+      spreadMs: fc.integer({ min: 0, max: 5_000 }),
+    });
+    checkSim(
+      fc.property(joinArb, ({ seed, size, outgoingMax, spreadMs }) => {
+        const sim = new Simulation({ seed, kind: meshKind });
+        new SafetyMonitor(sim, true);
+        for (let i = 0; i < size; i++) sim.addNode({ limits: { outgoingMax } });
+        for (let i = 1; i < size; i++) sim.command({ _tag: 'Connect', node: nodeName(i), address: sim.node('n0').address }, (i * spreadMs) / size);
+        expect(sim.runUntilIdle({ maxMs: 600_000 })).toBe(true);
+        const failures = [...oneNetwork(sim), ...broadcastsReachAll(sim, [nodeName(size - 1)])];
+        if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
+      }),
+      20,
+      FILE,
+    );
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The simulator's checks can fail: a deliberately broken core (wrapping the real `step`) is run
+ * through the same properties, and each must be caught. The de-duplication break must also shrink
+ * to a small scenario (at most 5 nodes and 10 steps).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Effect, Input } from '../../src/core/types.js';
+import type { NodeState } from '../../src/core/node.js';
+import { meshKind } from '../../src/shell/sim/mesh.js';
+import type { NodeKind } from '../../src/shell/sim/kind.js';
+import { runScenario, type Scenario } from '../../src/shell/sim/scenario.js';
+import { InvariantViolated } from '../../src/shell/sim/checks.js';
+import { scenarioArb, simParams } from './sim-arbitraries.js';
+import { broadcastsReachAll, oneNetwork, routedReplyArrives } from './sim-liveness.js';
+
+type MeshKind = typeof meshKind;
+type Env = Parameters<MeshKind['step']>[0];
+
+/** The real mesh kind with its step wrapped. */
+const broken = (wrap: (env: Env, state: NodeState, input: Input) => readonly [NodeState, ReadonlyArray<Effect>]): MeshKind => ({
+  ...meshKind,
+  step: wrap,
+});
+
+/** De-duplication off: the node forgets every id it has seen before each input. */
+export const forgetful: NodeKind<Env, NodeState> = broken((env, state, input) => {
+  forgetSeen(state);
+  return meshKind.step(env, state, input);
+});
+
+/** Empties the node's seen-set (a Map of ids, or a set whose membership lives in `until`). */
+const forgetSeen = (state: NodeState): void => {
+  const seen = state.seen as unknown;
+  if (seen instanceof Map) seen.clear();
+  else (seen as { readonly until: Map<string, number> }).until.clear();
+};
+
+describe('a core with de-duplication turned off', () => {
+  it('is caught, and its failing scenario shrinks to at most 5 nodes and 10 steps', () => {
+    const property = fc.property(scenarioArb(8, 30, { faults: false, whispers: false, subnets: false }), (s: Scenario) => {
+      runScenario(s, { kind: forgetful, heal: false });
+    });
+    const started = Date.now();
+    const details = fc.check(property, simParams(200) as fc.Parameters<[Scenario]>);
+    const wallMs = Date.now() - started;
+    expect(details.failed).toBe(true);
+    expect(details.errorInstance).toBeInstanceOf(InvariantViolated);
+    const s = details.counterexample?.[0];
+    if (s === undefined) throw new Error('no counterexample');
+    expect(s.nodes.length).toBeLessThanOrEqual(5);
+    expect(s.steps.length).toBeLessThanOrEqual(10);
+    // Shown, not asserted: timing belongs in reports, not in tests.
+    console.info(`de-dup break: caught after ${details.numRuns} runs, shrunk in ${details.numShrinks} steps to ${s.nodes.length} nodes / ${s.steps.length} steps, ${wallMs} ms wall`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Each check shown able to fail: one fixed scenario (a line n0–n1–n2–n3 that cannot mesh further,
+// and n4 of another subnet dialling n0), run on the real core (passes) and on broken ones. (A
+// line needs no de-duplication, so that break is the generated test's above.)
+
+const line: Scenario = {
+  seed: 7,
+  nodes: [0, 1, 2, 3].map(() => ({ limits: { outgoingMax: 0 } })).concat([{ limits: { outgoingMax: 0 }, subnet: 'other' } as never]),
+  links: [
+    [1, 0],
+    [2, 1],
+    [3, 2],
+    [4, 0],
+  ],
+  steps: [
+    { _tag: 'Broadcast', atMs: 1_000, node: 0 },
+    { _tag: 'Broadcast', atMs: 2_000, node: 3 },
+    { _tag: 'Whisper', atMs: 3_000, node: 1, to: 2 },
+  ],
+};
+
+/** Runs every check on the line scenario; returns what failed (safety throws are caught). */
+const failuresOn = (kind: MeshKind): string[] => {
+  try {
+    const { sim, reach } = runScenario(line, { kind });
+    return [
+      ...reach.missing().map((m) => `reach: ${m.node} missed ${m.sender}`),
+      ...oneNetwork(sim).map((f) => `join: ${f}`),
+      ...broadcastsReachAll(sim, ['n0', 'n3']).map((f) => `all: ${f}`),
+      ...routedReplyArrives(sim).map((f) => `reply: ${f}`),
+    ];
+  } catch (e) {
+    return [`safety: ${(e as Error).message}`];
+  }
+};
+
+const wrapEffects = (f: (input: Input, effects: ReadonlyArray<Effect>) => ReadonlyArray<Effect>): MeshKind =>
+  broken((env, state, input) => {
+    const [s, effects] = meshKind.step(env, state, input);
+    return [s, f(input, effects)];
+  });
+
+const isBroadcastDelivery = (e: Effect): boolean => e._tag === 'Deliver' && e.message.msgType === 0;
+
+const breaks: ReadonlyArray<readonly [string, MeshKind, RegExp]> = [
+  [
+    'deliveries altered (a message nobody sent)',
+    wrapEffects((_, es) => es.map((e) => (e._tag === 'Deliver' ? { ...e, message: { ...e.message, packets: [...e.message.packets, 'x'] } } : e))),
+    /^safety: .*nobody sent/,
+  ],
+  [
+    'whispers sent to the wrong peer',
+    broken((env, state, input) =>
+      meshKind.step(env, state, input._tag === 'Reply' ? { ...input, to: meshKind.peers(state).find((p) => p.id !== input.to)?.id ?? input.to } : input),
+    ),
+    /^safety: .*whisper meant for/,
+  ],
+  ['subnets ignored (every node on the mesh protocol)', { ...meshKind, makeEnv: (p) => meshKind.makeEnv({ ...p, subnet: 'mesh' }) }, /^safety: .*joined n\d of subnet/],
+  ['relays dropped', wrapEffects((input, es) => (input._tag === 'BytesReceived' && es.some(isBroadcastDelivery) ? es.filter((e) => e._tag !== 'Write') : es)), /^reach: /],
+  ['replies dropped', broken((env, state, input) => (input._tag === 'Reply' ? [state, []] : meshKind.step(env, state, input))), /reply: /],
+  [
+    'connects ignored by n3',
+    broken((env, state, input) => (input._tag === 'Connect' && env.config.outAddr.host.endsWith('.4') ? [state, []] : meshKind.step(env, state, input))),
+    /join: the mesh is split/,
+  ],
+];
+
+describe('every simulator check can fail', () => {
+  it('passes on the real core', () => {
+    expect(failuresOn(meshKind)).toEqual([]);
+  });
+
+  it.each(breaks)('catches %s', (_, kind, expected) => {
+    const failures = failuresOn(kind);
+    expect(failures.some((f) => expected.test(f)), failures.join('\n')).toBe(true);
+  });
+});
