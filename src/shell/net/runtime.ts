@@ -4,7 +4,8 @@
  * Owns: the core's state (always the one `step` returned last), the input queue, effect execution,
  * and ONE timer armed for the core's next wake-up. Inputs that arrive while a step runs (a user
  * call made from inside a delivery, a socket fact) are queued and stepped in order, so `step` is
- * never re-entered. Writes made while draining the queue leave in one batch per socket.
+ * never re-entered. Writes made during one task leave in one batch per socket (corked, then
+ * uncorked in a microtask).
  * Deliberately does not: interpret messages or decide anything about the protocol.
  */
 import type { Address, CloseReason, ConnectError, ConnId, DeliveredMessage, Effect, Input, NodeEvent } from '../../core/types.js';
@@ -40,6 +41,7 @@ export class Runtime<S> {
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private stopped = false;
+  private flushQueued = false;
   /** The sockets. */
   readonly transport: Transport;
 
@@ -99,9 +101,22 @@ export class Runtime<S> {
       }
     } finally {
       this.stepping = false;
-      this.transport.flush();
+      this.scheduleFlush();
       this.arm();
     }
+  }
+
+  /**
+   * Writes leave once the current task's synchronous work is done, so a burst of sends (or every
+   * frame of one received chunk) goes out as one batch per socket, not one system call each.
+   */
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.transport.flush();
+    });
   }
 
   private execute(effect: Effect): void {
