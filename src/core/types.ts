@@ -127,7 +127,8 @@ export type NodeEvent =
   | { readonly _tag: 'ConnectFailed'; readonly cmd: CommandId; readonly error: ConnectError }
   /** A reply reached its target (directly or by a route found through request/response). */
   | { readonly _tag: 'ReplySent'; readonly cmd: CommandId; readonly to: NodeId; readonly routed: boolean }
-  | { readonly _tag: 'ReplyFailed'; readonly cmd: CommandId; readonly to: NodeId; readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' }
+  /** `Unencodable`: the packets hold a value msgpack cannot carry (a bigint beyond 64 bits). */
+  | { readonly _tag: 'ReplyFailed'; readonly cmd: CommandId; readonly to: NodeId; readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable' }
   /** Something was dropped without closing a connection: counted, for observability. */
   | { readonly _tag: 'Dropped'; readonly conn?: ConnId; readonly why: string };
 
