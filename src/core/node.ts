@@ -14,8 +14,8 @@
  * Deliberately not: user handlers (the shell runs them on `Deliver`, then queues the message
  * when `isQueuedForUser`).
  */
-import type { Address, CommandId, ConnId, DeliveredMessage, Effect, Input, NodeId } from './types.js';
-import { msgTypes, subFlags } from './flags.js';
+import type { Address, CommandId, ConnectError, ConnId, DeliveredMessage, Effect, Input, NodeId } from './types.js';
+import { subFlags } from './flags.js';
 import { seedRng } from './rng.js';
 import type { WireValue } from './wire/value.js';
 import {
@@ -33,9 +33,9 @@ import { sendHandshake } from './mesh/handshake.js';
 import { requestPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
-import { fanOut, ownMessage } from './mesh/send.js';
+import { userMessage } from './mesh/send.js';
 import { sameAddress, type Ctx, type Env, type MeshState } from './mesh/state.js';
-import { broadcastOwn, emptySeen, purgeSeen, seenSize, seenWakeup } from './mesh/waterfall.js';
+import { emptySeen, purgeSeen, seenSize, seenWakeup, sendToAll } from './mesh/waterfall.js';
 
 export type { Env } from './mesh/state.js';
 
@@ -70,7 +70,7 @@ export const cloneNode = (state: NodeState): NodeState => structuredClone(state)
 
 const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeId | undefined): void => {
   const { config } = ctx.env;
-  const fail = (error: import('./types.js').ConnectError): void => {
+  const fail = (error: ConnectError): void => {
     ctx.out.push({ _tag: 'Emit', event: { _tag: 'ConnectFailed', cmd, error } });
   };
   if (sameAddress(address, config.outAddr) || expectedId === config.id) {
@@ -88,8 +88,9 @@ const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeI
 };
 
 const onSend = (ctx: Ctx, flag: number, type: number, packets: ReadonlyArray<WireValue>): void => {
-  if (flag === msgTypes.broadcast) broadcastOwn(ctx, flag, [type, ...packets]);
-  else fanOut(ctx, ownMessage(ctx, flag, [type, ...packets]), undefined, undefined);
+  const msg = userMessage(ctx, flag, [type, ...packets]);
+  if (typeof msg === 'string') ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', why: `send: ${msg}` } });
+  else sendToAll(ctx, msg);
 };
 
 const onDisconnect = (ctx: Ctx, peer: NodeId): void => {

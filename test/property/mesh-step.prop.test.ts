@@ -27,6 +27,10 @@ const wire: fc.Arbitrary<WireValue> = fc.letrec<{ v: WireValue }>((tie) => ({
   ),
 })).v;
 
+// User packets may also hold bigints beyond 64 bits, which msgpack cannot carry: a Send or Reply
+// of one must fail cleanly.
+const userWire: fc.Arbitrary<WireValue> = fc.oneof(wire, fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }));
+
 const payload = fc.tuple(fc.nat({ max: 0x12 }), fc.array(wire, { maxLength: 5 })).map(([sub, rest]) => [sub, ...rest]);
 
 // Frames are built at the moment they are fed, so their stamps are near the node's clock.
@@ -66,8 +70,8 @@ const input: fc.Arbitrary<Make> = fc.oneof(
   fc.record({ i: fc.nat({ max: 6 }), id: fc.option(fc.constantFrom(...ids), { nil: undefined }) }).map(({ i, id }): Make => (at) =>
     id === undefined ? { _tag: 'Connect', at, cmd: i, address: addr(i) } : { _tag: 'Connect', at, cmd: i, address: addr(i), expectedId: id },
   ),
-  fc.record({ packets: fc.array(wire, { maxLength: 3 }), flag: fc.nat({ max: 4 }), type: fc.nat({ max: 0x12 }) }).map((r): Make => (at) => ({ _tag: 'Send', at, ...r })),
-  fc.record({ to: fc.constantFrom(...ids), packets: fc.array(wire, { maxLength: 2 }), cmd: fc.nat() }).map((r): Make => (at) => ({ _tag: 'Reply', at, ...r })),
+  fc.record({ packets: fc.array(userWire, { maxLength: 3 }), flag: fc.nat({ max: 4 }), type: fc.nat({ max: 0x12 }) }).map((r): Make => (at) => ({ _tag: 'Send', at, ...r })),
+  fc.record({ to: fc.constantFrom(...ids), packets: fc.array(userWire, { maxLength: 2 }), cmd: fc.nat() }).map((r): Make => (at) => ({ _tag: 'Reply', at, ...r })),
   fc.constantFrom(...ids).map((peer): Make => (at) => ({ _tag: 'Disconnect', at, peer })),
   fc.constant((at: number): Input => ({ _tag: 'RequestPeers', at })),
 );

@@ -13,7 +13,7 @@
  * is emitted.
  * Deliberately not: sending handshakes (handshake.ts does, node.ts calls it on open).
  */
-import type { Address, CloseReason, CommandId, ConnId, NodeId } from '../types.js';
+import type { Address, CloseReason, CommandId, ConnectError, ConnId, NodeId } from '../types.js';
 import { ConnId as mkConnId } from '../types.js';
 import { frameDecoder } from '../wire/framing.js';
 import { awaitingCount, countClose, emit, type Conn, type Ctx } from './state.js';
@@ -128,7 +128,7 @@ export const onClosed = (ctx: Ctx, connId: ConnId, reason: CloseReason): void =>
 };
 
 /** A dial failed: forget it and fail the Connect riding on it. */
-export const onDialFailed = (ctx: Ctx, connId: ConnId, error: import('../types.js').ConnectError): void => {
+export const onDialFailed = (ctx: Ctx, connId: ConnId, error: ConnectError): void => {
   const c = ctx.st.conns.get(connId);
   if (c === undefined || c.phase !== 'dialing') return;
   ctx.st.conns.delete(connId);

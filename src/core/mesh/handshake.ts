@@ -18,9 +18,9 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { msgTypes } from '../flags.js';
 import { fromBase58 } from '../ids.js';
-import type { Address, NodeId } from '../types.js';
+import type { NodeId } from '../types.js';
 import { chooseCompression } from '../wire/packets.js';
-import { handshakePayload } from '../wire/messages.js';
+import { handshakePayload, type WireMessageOf } from '../wire/messages.js';
 import { closeConn } from './connections.js';
 import { sendPeers } from './peers.js';
 import { flushReplies } from './request.js';
@@ -28,12 +28,7 @@ import { ownMessage, writeMessage } from './send.js';
 import { emit, type Conn, type Ctx } from './state.js';
 
 /** A handshake as classified from the wire. */
-export interface Handshake {
-  readonly id: NodeId;
-  readonly protocolId: string;
-  readonly address: Address;
-  readonly compression: ReadonlyArray<number>;
-}
+export type Handshake = WireMessageOf<'Handshake'>;
 
 /** Send our handshake, uncompressed, on a connection that just opened. */
 export const sendHandshake = (ctx: Ctx, c: Conn): void => {

@@ -17,17 +17,21 @@ import type { Address, CommandId, NodeId } from '../types.js';
 import { routeRequestPayload, routeResponsePayload, type WireMessageOf } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import { connectionsFull, dial } from './connections.js';
-import { ownMessage, writeMessage } from './send.js';
+import { ownMessage, userMessage, writeMessage } from './send.js';
 import { emit, type Conn, type Ctx, type MeshState } from './state.js';
 import { broadcastOwn, remember } from './waterfall.js';
 
+const replyMessage = (ctx: Ctx, packets: ReadonlyArray<WireValue>) => userMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets]);
+
 const sendReply = (ctx: Ctx, c: Conn, cmd: CommandId, to: NodeId, packets: ReadonlyArray<WireValue>, routed: boolean): void => {
-  writeMessage(ctx, c, ownMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets]));
+  const msg = replyMessage(ctx, packets);
+  if (typeof msg === 'string') return fail(ctx, cmd, to, 'Unencodable');
+  writeMessage(ctx, c, msg);
   ctx.st.counters.repliesSent++;
   emit(ctx, { _tag: 'ReplySent', cmd, to, routed });
 };
 
-const fail = (ctx: Ctx, cmd: CommandId, to: NodeId, reason: 'Timeout' | 'TooManyPending' | 'Unreachable'): void => {
+const fail = (ctx: Ctx, cmd: CommandId, to: NodeId, reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable'): void => {
   ctx.st.counters.repliesFailed++;
   emit(ctx, { _tag: 'ReplyFailed', cmd, to, reason });
 };
@@ -38,6 +42,8 @@ export const reply = (ctx: Ctx, cmd: CommandId, to: NodeId, packets: ReadonlyArr
   const direct = st.routing.get(to);
   const c = direct === undefined ? undefined : st.conns.get(direct);
   if (c !== undefined) return sendReply(ctx, c, cmd, to, packets, false);
+  // Checked now so a deferred reply cannot fail to build later.
+  if (typeof replyMessage(ctx, packets) === 'string') return fail(ctx, cmd, to, 'Unencodable');
   if (to === ctx.env.config.id || st.routing.size === 0) return fail(ctx, cmd, to, 'Unreachable');
   if (st.pendingCount >= ctx.env.config.pendingRequestsMax) return fail(ctx, cmd, to, 'TooManyPending');
   const rid = requestId(ctx.env.caps, to, timeSeconds(ctx.at));
@@ -49,7 +55,7 @@ export const reply = (ctx: Ctx, cmd: CommandId, to: NodeId, packets: ReadonlyArr
     return;
   }
   st.pending.set(rid, [entry]);
-  broadcastOwn(ctx, msgTypes.broadcast, routeRequestPayload(rid, to));
+  broadcastOwn(ctx, routeRequestPayload(rid, to));
 };
 
 /** A peer joined: send every reply that waited for it. */

@@ -16,6 +16,19 @@ import type { Conn, Ctx } from './state.js';
 export const ownMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage =>
   makeMessage(ctx.env.caps, msgType, ctx.env.config.id, payload, timeSeconds(ctx.at));
 
+/**
+ * A message carrying user packets, or why it cannot be built (msgpack refuses a bigint beyond
+ * 64 bits): user input must never make `step` throw.
+ */
+export const userMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage | string => {
+  try {
+    return ownMessage(ctx, msgType, payload);
+  } catch (e) {
+    if (e instanceof RangeError) return e.message;
+    throw e;
+  }
+};
+
 /** Write one message to one connection; `plain` sends it uncompressed (handshakes). */
 export const writeMessage = (ctx: Ctx, c: Conn, msg: InternalMessage, plain = false): void => {
   const bytes = encodeFrame(ctx.env.caps, msg, plain ? undefined : c.sendMethod);

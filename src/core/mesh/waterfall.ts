@@ -79,13 +79,15 @@ export const relay = (ctx: Ctx, msg: InternalMessage, from: ConnId): void => {
   ctx.st.counters.broadcastsRelayed += fanOut(ctx, msg, msg.senderId as NodeId, from);
 };
 
-/** Broadcast a message of ours to every peer: stamped once, remembered, then sent. */
-export const broadcastOwn = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage => {
-  const msg = ownMessage(ctx, msgType, payload);
-  if (msgType === msgTypes.broadcast) remember(ctx, msg);
+/** Send a message of ours to every peer: stamped once, remembered when a broadcast, then sent. */
+export const sendToAll = (ctx: Ctx, msg: InternalMessage): void => {
+  if (msg.msgType === msgTypes.broadcast) remember(ctx, msg);
   fanOut(ctx, msg, undefined, undefined);
-  return msg;
 };
+
+/** Broadcast a protocol message of ours (request, response) to every peer. */
+export const broadcastOwn = (ctx: Ctx, payload: ReadonlyArray<WireValue>): void =>
+  sendToAll(ctx, ownMessage(ctx, msgTypes.broadcast, payload));
 
 /** When the oldest seen id is due to be forgotten, ms. */
 export const seenWakeup = (st: MeshState): number | undefined => st.seen.queueUntil[st.seen.head];
