@@ -9,7 +9,7 @@ import { meshKind } from '../../src/shell/sim/mesh.js';
 import { runScenario, nodeName } from '../../src/shell/sim/scenario.js';
 import { Simulation } from '../../src/shell/sim/simulation.js';
 import { SafetyMonitor } from '../../src/shell/sim/checks.js';
-import { checkSim, scenarioArb } from './sim-arbitraries.js';
+import { checkSim, scenarioArb, simTimeout } from './sim-arbitraries.js';
 import { broadcastsReachAll, meshNodes, oneNetwork, routedReplyArrives } from './sim-liveness.js';
 
 const FILE = 'test/property/sim-mesh.prop.test.ts';
@@ -32,7 +32,7 @@ describe('the mesh on the simulator', () => {
       25,
       FILE,
     );
-  });
+  }, simTimeout(25, 100));
 
   it('joins every node that dials one bootstrap node into one network', () => {
     const joinArb = fc.record({
@@ -54,5 +54,5 @@ describe('the mesh on the simulator', () => {
       20,
       FILE,
     );
-  });
+  }, simTimeout(20, 300));
 });

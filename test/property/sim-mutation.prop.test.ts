@@ -52,7 +52,7 @@ describe('a core with de-duplication turned off', () => {
     expect(s.steps.length).toBeLessThanOrEqual(10);
     // Shown, not asserted: timing belongs in reports, not in tests.
     console.info(`de-dup break: caught after ${details.numRuns} runs, shrunk in ${details.numShrinks} steps to ${s.nodes.length} nodes / ${s.steps.length} steps, ${wallMs} ms wall`);
-  });
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -94,7 +94,11 @@ export const runScenario = (s: Scenario, opts: PlayOptions): Played => {
 };
 
 const play = (sim: Simulation, st: ScenarioStep, index: number, ok: (i: number) => boolean): void => {
-  if (st._tag === 'Fault') return sim.fault(st.fault);
+  if (st._tag === 'Fault') {
+    const f = onlyKnown(st.fault, new Set(sim.names()));
+    if (f !== undefined) sim.fault(f);
+    return;
+  }
   if (!ok(st.node) || !sim.node(nodeName(st.node)).alive) return;
   const me = nodeName(st.node);
   switch (st._tag) {
@@ -109,6 +113,30 @@ const play = (sim: Simulation, st: ScenarioStep, index: number, ok: (i: number) 
     case 'Disconnect':
       if (ok(st.to)) sim.disconnect(me, nodeName(st.to));
       return;
+  }
+};
+
+/** The fault restricted to the scenario's nodes: undefined when it names a node that is not there. */
+export const onlyKnown = (f: Fault, names: ReadonlySet<string>): Fault | undefined => {
+  const has = (n: string): boolean => names.has(n);
+  switch (f._tag) {
+    case 'Reset':
+      return has(f.a) && (f.b === undefined || has(f.b)) ? f : undefined;
+    case 'Partition':
+      return { ...f, groups: f.groups.map((g) => g.filter(has)) };
+    case 'Crash':
+    case 'Pause':
+    case 'Resume':
+    case 'Skew':
+      return has(f.node) ? f : undefined;
+    case 'Restart':
+      return has(f.node) ? { ...f, rejoin: f.rejoin.filter(has) } : undefined;
+    case 'Hold':
+    case 'Release':
+      return has(f.from) && has(f.to) ? f : undefined;
+    case 'Heal':
+    case 'HealAll':
+      return f;
   }
 };
 
