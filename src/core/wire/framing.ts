@@ -45,7 +45,8 @@ export const frameDecoder = (maxBodyBytes: number): FrameDecoder => ({
   error: undefined,
 });
 
-const readLength = (b: Uint8Array, at: number): number =>
+/** Read a 4-byte big-endian length at `at`. */
+export const readLength = (b: Uint8Array, at: number): number =>
   ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 
 const tooLarge = (d: FrameDecoder, length: number, frames: Uint8Array[]): PushResult => {

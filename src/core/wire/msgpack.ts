@@ -10,7 +10,7 @@
  * its extension handlers (dates, sets, records…) are never reached and the result is a WireValue.
  * Maps decode to `Map` (keys may be bin), int64 to number when safe and bigint otherwise.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import type { DecodeError } from './errors.js';
 import type { WireValue } from './value.js';
 
@@ -64,6 +64,18 @@ const widen = (v: WireValue): unknown => {
 export const packValue = (v: WireValue): Uint8Array => {
   try {
     return packr.pack(needsWidening(v) ? widen(v) : v);
+  } catch (e) {
+    throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
+/**
+ * msgpack bytes of a value preceded by `room` (< 256) free bytes, so a frame header and checksum
+ * can go in front without a copy. Same errors as `packValue`.
+ */
+export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
+  try {
+    return packr.pack(needsWidening(v) ? widen(v) : v, RESERVE_START_SPACE | room);
   } catch (e) {
     throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }

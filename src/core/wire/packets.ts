@@ -14,11 +14,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Capabilities } from '../caps.js';
-import { idText, latin1, latin1Bytes } from '../ids.js';
+import { idText, latin1 } from '../ids.js';
 import type { NodeId } from '../types.js';
 import type { DecodeError } from './errors.js';
-import { HEADER_BYTES, writeLength } from './framing.js';
-import { packValue, scanMsgpack, unpackScanned } from './msgpack.js';
+import { HEADER_BYTES, readLength, writeLength } from './framing.js';
+import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
 import type { WireValue } from './value.js';
 
 /** Size of the SHA-256 checksum in front of the msgpack bytes. */
@@ -45,7 +45,14 @@ export interface InternalMessage {
   readonly idKey: string;
 }
 
-/** Build an outgoing message. Throws RangeError only for values msgpack cannot hold (local misuse). */
+/** Bytes in front of the msgpack bytes of a frame: length header and checksum. */
+const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
+
+/**
+ * Build an outgoing message. Its bytes are laid out as the uncompressed frame
+ * (header, checksum, msgpack) in one buffer, `id` and `msgpack` being views of it, so sending it
+ * uncompressed needs no copy. Throws RangeError only for values msgpack cannot hold (local misuse).
+ */
 export const makeMessage = (
   caps: Capabilities,
   msgType: number,
@@ -55,9 +62,13 @@ export const makeMessage = (
 ): InternalMessage => {
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
-  const msgpack = packValue(packets);
+  const framed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
+  const msgpack = framed.subarray(FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
-  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id: latin1Bytes(idKey), idKey };
+  writeLength(framed, CHECKSUM_BYTES + msgpack.length);
+  for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
+  const id = framed.subarray(HEADER_BYTES, FRAME_PREFIX_BYTES);
+  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey };
 };
 
 /** SHA-256 as a latin1 string, by the capability's fast path when it has one. */
@@ -73,21 +84,34 @@ export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyA
 /**
  * The whole frame (header included) for a message, compressed with `compression` if given.
  * Throws if `compression` is not among `caps.compressors` (callers pick it with `chooseCompression`).
+ * The result may be a view of the message's own buffer; treat it as read-only.
  */
 export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compression: number | undefined): Uint8Array => {
-  const bodyLength = CHECKSUM_BYTES + msg.msgpack.length;
+  const { id, msgpack } = msg;
+  const bodyLength = CHECKSUM_BYTES + msgpack.length;
+  // When id and msgpack are adjacent in one buffer (messages we built, and frames received whole
+  // in one chunk), the checksummed body is already there: use views instead of copies.
+  const adjacent = id.buffer === msgpack.buffer && id.byteOffset + CHECKSUM_BYTES === msgpack.byteOffset;
   if (compression === undefined) {
+    if (adjacent && id.byteOffset >= HEADER_BYTES) {
+      const framed = new Uint8Array(id.buffer, id.byteOffset - HEADER_BYTES, HEADER_BYTES + bodyLength);
+      if (readLength(framed, 0) === bodyLength) return framed;
+    }
     const out = new Uint8Array(HEADER_BYTES + bodyLength);
     writeLength(out, bodyLength);
-    out.set(msg.id, HEADER_BYTES);
-    out.set(msg.msgpack, HEADER_BYTES + CHECKSUM_BYTES);
+    out.set(id, HEADER_BYTES);
+    out.set(msgpack, HEADER_BYTES + CHECKSUM_BYTES);
     return out;
   }
   const compressor = caps.compressors.get(compression);
   if (compressor === undefined) throw new RangeError(`compression 0x${compression.toString(16)} is not available`);
-  const plain = new Uint8Array(bodyLength);
-  plain.set(msg.id, 0);
-  plain.set(msg.msgpack, CHECKSUM_BYTES);
+  let plain: Uint8Array;
+  if (adjacent) plain = new Uint8Array(id.buffer, id.byteOffset, bodyLength);
+  else {
+    plain = new Uint8Array(bodyLength);
+    plain.set(id, 0);
+    plain.set(msgpack, CHECKSUM_BYTES);
+  }
   const packed = compressor.compress(plain);
   const out = new Uint8Array(HEADER_BYTES + packed.length);
   writeLength(out, packed.length);
@@ -110,8 +134,10 @@ const openBody = (
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): E.Either<DecodeError, { readonly plain: Uint8Array; readonly idKey: string }> => {
+  // What was tried, for the error; only built on the failure path.
   const tried: string[] = [];
-  for (const method of peerCompression) {
+  for (let i = 0; i < peerCompression.length; i++) {
+    const method = peerCompression[i]!;
     const compressor = caps.compressors.get(method);
     if (compressor === undefined) continue;
     let plain: Uint8Array;
@@ -135,7 +161,7 @@ const openBody = (
 };
 
 /** Check the packet list's fixed fields and build the message. */
-const toMessage = (plain: Uint8Array, idKey: string, value: WireValue): E.Either<DecodeError, InternalMessage> => {
+const toMessage = (plain: Uint8Array, msgpack: Uint8Array, idKey: string, value: WireValue): E.Either<DecodeError, InternalMessage> => {
   if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
@@ -150,7 +176,7 @@ const toMessage = (plain: Uint8Array, idKey: string, value: WireValue): E.Either
     time,
     payload: packets.slice(3),
     packets,
-    msgpack: plain.subarray(CHECKSUM_BYTES),
+    msgpack,
     // The verified checksum bytes are the id: a view, no copy.
     id: plain.subarray(0, CHECKSUM_BYTES),
     idKey,
@@ -181,5 +207,5 @@ export const decodeBody = (
   } catch (e) {
     return E.left({ _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) });
   }
-  return toMessage(opened.right.plain, opened.right.idKey, value);
+  return toMessage(opened.right.plain, msgpack, opened.right.idKey, value);
 };
