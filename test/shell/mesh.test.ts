@@ -176,3 +176,29 @@ describe('py2p byte vectors', () => {
     s.destroy();
   });
 });
+
+describe('back-pressure on the real core', () => {
+  it('reports and drops a peer that stops reading; the core sees it leave as SlowPeer', async () => {
+    const a = await node({ sendQueueBytesMax: 1024 * 1024 });
+    const b = await node();
+    await joinedBoth(b, a);
+    const s = await raw(a.port);
+    const joined = waitEvent<[{ id: string }]>(a, 'peer-joined');
+    s.write(Buffer.from(PY2P_HANDSHAKE, 'hex'));
+    expect((await joined)[0].id).toBe('NODEID');
+    s.pause();
+    const slow = waitEvent<[{ queuedBytes: number }]>(a, 'slow-peer');
+    const left = waitUntil(a, ['peer-left'], () => !hasPeer(a, 'NODEID' as NodeId), 'the slow peer to leave');
+    const { randomBytes } = await import('node:crypto');
+    // Bounded: loopback buffers hold a few MiB, so 1 MiB of backlog builds well before 128 MiB are sent.
+    for (let i = 0; i < 2048 && hasPeer(a, 'NODEID' as NodeId); i++) {
+      a.send(new Uint8Array(randomBytes(64 * 1024)));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await slow)[0].queuedBytes).toBeGreaterThan(1024 * 1024);
+    await left;
+    expect((a.status as { closedByReason: Record<string, number> }).closedByReason).toMatchObject({ SlowPeer: 1 });
+    expect(a.routingTable.map((p) => p.id)).toEqual([b.id]);
+    s.destroy();
+  });
+});
