@@ -16,7 +16,7 @@ import { shuffle } from '../rng.js';
 import { peersPayload, peersRequestPayload, type PeerEntry } from '../wire/messages.js';
 import { connectionsFull, dial } from './connections.js';
 import { fanOut, ownMessage, writeMessage } from './send.js';
-import { outgoingCount, sameAddress, type Conn, type Ctx } from './state.js';
+import { outgoingCount, type Conn, type Ctx } from './state.js';
 
 /** Whisper our peers list to `c`, leaving its own peer out. */
 export const sendPeers = (ctx: Ctx, c: Conn): void => {
@@ -29,26 +29,31 @@ export const sendPeers = (ctx: Ctx, c: Conn): void => {
   writeMessage(ctx, c, ownMessage(ctx, msgTypes.whisper, peersPayload(list)));
 };
 
-/** True when a connection to `id` or `address` exists or is being made. */
-const knownPeer = (ctx: Ctx, entry: PeerEntry): boolean => {
-  if (ctx.st.routing.has(entry.id)) return true;
-  for (const c of ctx.st.conns.values()) {
-    if (c.peer === entry.id || c.expectedId === entry.id) return true;
-    if (c.outgoing && sameAddress(c.remote, entry.address)) return true;
-  }
-  return false;
-};
+const addressKey = (a: { readonly host: string; readonly port: number }): string => `${a.port}@${a.host}`;
 
-/** A peers list arrived: dial what we lack, up to the outgoing bound. */
+/**
+ * A peers list arrived: dial what we lack, up to the outgoing bound. What we know is gathered
+ * once, so a long list costs one pass, not one pass over our connections per entry.
+ */
 export const onPeers = (ctx: Ctx, list: ReadonlyArray<PeerEntry>): void => {
   const { config } = ctx.env;
+  let outgoing = outgoingCount(ctx.st);
+  if (outgoing >= config.outgoingMax || connectionsFull(ctx)) return;
+  const knownIds = new Set<string>([config.id, ...ctx.st.routing.keys()]);
+  const knownAddresses = new Set<string>([addressKey(config.outAddr)]);
+  for (const c of ctx.st.conns.values()) {
+    if (c.peer !== undefined) knownIds.add(c.peer);
+    if (c.expectedId !== undefined) knownIds.add(c.expectedId);
+    if (c.outgoing && c.remote !== undefined) knownAddresses.add(addressKey(c.remote));
+  }
   const [order, rng] = shuffle(ctx.st.rng, list);
   ctx.st.rng = rng;
-  let outgoing = outgoingCount(ctx.st);
   for (const entry of order) {
     if (outgoing >= config.outgoingMax || connectionsFull(ctx)) return;
-    if (entry.id === config.id || sameAddress(entry.address, config.outAddr)) continue;
-    if (knownPeer(ctx, entry)) continue;
+    const where = addressKey(entry.address);
+    if (knownIds.has(entry.id) || knownAddresses.has(where)) continue;
+    knownIds.add(entry.id);
+    knownAddresses.add(where);
     dial(ctx, entry.address, entry.id, undefined);
     outgoing++;
   }
