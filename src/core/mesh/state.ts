@@ -6,7 +6,8 @@
  * Invariants:
  * - every connection in `routing` is in `conns`, in phase `ready`, with `peer` equal to its key;
  * - a connection is in at most one phase; `conns.size <= connectionsMax`;
- * - `seen` is in arrival order, so its first entry expires first.
+ * - the seen-set's queue is in arrival order, so its head expires first; every id in its map
+ *   has an entry in the queue; the map never holds more than `seenMax` ids.
  * Deliberately not: immutable. For speed `step` mutates the previous state's Maps and returns
  * it (linear use); `cloneNode` in node.ts copies a state for tests that branch.
  */
