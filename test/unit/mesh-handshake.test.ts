@@ -91,6 +91,15 @@ describe('handshake', () => {
     expect(cloneNode(st)).toEqual({ ...before, counters: { ...before.counters, framesReceived: before.counters.framesReceived + 1 } });
   });
 
+  it('ignores a handshake that arrives as a broadcast on an established connection', () => {
+    const [st] = withPeers(me, [bob, carol]);
+    const flooded = frameFrom(bob.config.id, 0, [5, 'someone', latin1Bytes(meshProtocol.id), ['10.0.0.9', 1], []]);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: flooded });
+    // Relayed like any broadcast, but it closes nothing and changes no route.
+    expect(fx.map((e) => e._tag)).toEqual(['Write']);
+    expect(routingTable(st).map((r) => r.conn)).toEqual([a1, 'a2']);
+  });
+
   it('closes a connection whose first message is not a handshake', () => {
     const st = initNode(me, T0);
     go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: a1, remote: bob.config.outAddr });

@@ -11,6 +11,7 @@
  * - the first message on a connection must be a handshake (both seeds send theirs first, before
  *   anything else, on every transport), else IllegalMessage;
  * - a fresh broadcast is relayed before it is dispatched locally;
+ * - a handshake counts only as a whisper on its own link (a broadcast one is dropped);
  * - one connection's bad input never touches another connection.
  * Deliberately not: user handlers (the shell runs them on `Deliver`).
  */
@@ -88,6 +89,12 @@ const dispatch = (ctx: Ctx, c: Conn, msg: InternalMessage, w: WireMessage): void
     case 'RenegotiateResend':
       return onResend(ctx, c);
     case 'Handshake':
+      // A handshake speaks for the link it is whispered on; one flooded by the waterfall (any
+      // node can broadcast one) must not close every link it reaches: claimed and dropped.
+      if (msg.msgType !== msgTypes.whisper) {
+        ctx.st.counters.badBroadcastsDropped++;
+        return;
+      }
       return onHandshake(ctx, c, w);
     case 'Peers':
       return onPeers(ctx, w.peers);
