@@ -148,8 +148,21 @@ const rawNet = async (topology: Topology): Promise<BenchNet> => {
   const seen: Array<Set<string>> = Array.from({ length: NODES }, () => new Set());
   const payloadOf = new Map<string, string>();
   const bench: BenchNet = { send: () => undefined, onDeliver: () => undefined, close: async () => undefined };
+  // Writes are batched like ts2p's: corked, then uncorked once the current task is done.
+  const corked = new Set<net.Socket>();
   const relay = (i: number, from: net.Socket | undefined, frame: Buffer): void => {
-    for (const s of links[i]!) if (s !== from) s.write(frame);
+    for (const s of links[i]!) {
+      if (s === from) continue;
+      if (corked.size === 0) queueMicrotask(() => {
+        for (const c of corked) c.uncork();
+        corked.clear();
+      });
+      if (!corked.has(s)) {
+        s.cork();
+        corked.add(s);
+      }
+      s.write(frame);
+    }
   };
   const adopt = (i: number, socket: net.Socket): void => {
     socket.setNoDelay(true);
