@@ -124,7 +124,9 @@ describe('bad peers lose only their own connection', () => {
   ];
   for (const [what, fault, tag] of faults) {
     it(`drops a peer that sends ${what}`, async () => {
-      const a = await node({ limits: { frameStallTimeoutMs: 300, frameBytesMax: 1024 * 1024 } });
+      const warnings: string[] = [];
+      const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m) };
+      const a = await node({ limits: { frameStallTimeoutMs: 300, frameBytesMax: 1024 * 1024 }, logger, debugLevel: 'warn' });
       const b = await node();
       await joinedBoth(b, a);
       const bad = await raw(a.port);
@@ -133,6 +135,7 @@ describe('bad peers lose only their own connection', () => {
       fault(bad);
       const [{ reason }] = await rejected;
       expect(reason._tag).toBe(tag);
+      if (tag !== 'PeerClosed') expect(warnings.join('\n')).toContain(tag);
       expect(a.routingTable.map((p) => p.id)).toEqual([b.id]);
       b.send('still fine');
       expect((await within(a.next(), 'message from the good peer'))?.packets).toEqual([0, 'still fine']);

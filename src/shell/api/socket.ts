@@ -15,7 +15,7 @@ import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, 
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
-import { BadArgument, closeReasonToError, connectErrorToError, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
+import { BadArgument, connectErrorToError, describeReason, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { Message, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
@@ -102,6 +102,22 @@ export interface MeshDeps<S> {
   readonly status: (state: S) => object;
   readonly isQueuedForUser: (m: DeliveredMessage) => boolean;
 }
+
+/** A peer that misbehaved is worth a warning; ordinary departures are not. */
+const levelFor = (reason: CloseReason): LogLevel => {
+  switch (reason._tag) {
+    case 'BadFrame':
+    case 'BadMessage':
+    case 'IllegalMessage':
+    case 'StalledFrame':
+    case 'HandshakeTimeout':
+    case 'SlowPeer':
+    case 'TooManyConnections':
+      return 'warn';
+    default:
+      return 'info';
+  }
+};
 
 const levels: Record<LogLevel | 'silent', number> = { debug: 0, info: 1, warn: 2, silent: 3 };
 
@@ -382,11 +398,11 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
         this.emit('peer-joined', { id: e.peer, conn: e.conn, address: e.address, outgoing: e.outgoing });
         return;
       case 'PeerLeft':
-        this.log('info', `peer ${e.peer} left: ${e.reason._tag}`);
+        this.log(levelFor(e.reason), `peer ${e.peer} left: ${describeReason(e.reason)}`);
         this.emit('peer-left', { id: e.peer, conn: e.conn, reason: e.reason });
         return;
       case 'ConnectionRejected':
-        this.log('info', `connection ${e.conn} rejected: ${closeReasonToError(e.reason).message}`);
+        this.log(levelFor(e.reason), `connection ${e.conn}${e.remote === undefined ? '' : ` from ${e.remote.host}:${e.remote.port}`} closed: ${describeReason(e.reason)}`);
         this.emit('connection-rejected', { conn: e.conn, ...(e.remote === undefined ? {} : { remote: e.remote }), reason: e.reason });
         return;
       case 'ConnectSucceeded':
