@@ -26,6 +26,19 @@ export { meshKind, meshKindWith, SIM_COMPRESSION } from './shell/sim/mesh.js';
 export type { NodeKind, KindParams, KindPeer } from './shell/sim/kind.js';
 export type { SimHandler } from './shell/sim/network.js';
 export { Message } from './shell/api/message.js';
+export { SafetyMonitor, BroadcastReach, InvariantViolated, components, hops, type Violation } from './shell/sim/checks.js';
+export {
+  runScenario,
+  healAndSettle,
+  nodeName,
+  stepPayload,
+  SETTLE_MS,
+  type Scenario,
+  type ScenarioNode,
+  type ScenarioStep,
+  type PlayOptions,
+  type Played,
+} from './shell/sim/scenario.js';
 
 /** How a simulation is set up; `kind` defaults to the mesh. */
 export type SimOptions = Omit<EngineOptions, 'kind'> & Partial<Pick<EngineOptions, 'kind'>>;

@@ -1,0 +1,113 @@
+/**
+ * Whole mesh networks on the simulator, scenario by scenario: delivery and statistics, clock
+ * skew past the broadcast expiry, crash and restart, chunked streams, determinism, and the
+ * duplicate-delivery window the property suite found.
+ */
+import { describe, expect, it } from 'vitest';
+import { Simulation, latency } from '../../src/sim.js';
+import { SafetyMonitor, components } from '../../src/shell/sim/checks.js';
+
+const FILE = 'test/simulation/mesh.sim.test.ts';
+
+/** `size` nodes joined through n0, settled. */
+const network = (seed: number, size: number, opts: { chunksMax?: number; skews?: Record<string, number> } = {}): Simulation => {
+  const sim = new Simulation({ seed, latency: latency.exponential(2, 20, 200), ...(opts.chunksMax === undefined ? {} : { chunksMax: opts.chunksMax }) });
+  new SafetyMonitor(sim, true);
+  for (let i = 0; i < size; i++) sim.addNode({ skewMs: opts.skews?.[`n${i}`] ?? 0 });
+  for (let i = 1; i < size; i++) sim.connect(`n${i}`, 'n0');
+  expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+  return sim;
+};
+
+const deliveredPayloads = (sim: Simulation, node: string): unknown[] => sim.delivered(node).map((d) => d.message.packets);
+
+describe('a simulated mesh', () => {
+  it('joins 20 nodes through one bootstrap node and delivers every broadcast once to every node', () => {
+    const sim = network(11, 20);
+    expect(components(sim)).toHaveLength(1);
+    const senders = Array.from({ length: 10 }, (_, i) => `n${(i * 7) % 20}`);
+    senders.forEach((n, i) => sim.broadcast(n, ['news', i]));
+    sim.runUntilIdle();
+    const stats = sim.stats();
+    expect(stats).toMatchObject({ broadcasts: 10, deliveries: 190, expectedDeliveries: 190, lost: 0 });
+    expect(stats.latencyMs.count).toBe(190);
+    expect(stats.latencyMs.p50).toBeGreaterThan(0);
+    expect(stats.latencyMs.max).toBeGreaterThanOrEqual(stats.latencyMs.p99);
+    for (const n of sim.names()) expect(sim.delivered(n).length).toBe(10 - senders.filter((x) => x === n).length);
+  });
+
+  it('drops broadcasts from a node whose clock is more than 60 s behind', () => {
+    const sim = network(12, 4, { skews: { n3: -61_000 } });
+    sim.broadcast('n3', ['from the past']);
+    sim.broadcast('n1', ['on time']);
+    sim.runUntilIdle();
+    for (const n of ['n0', 'n2']) expect(deliveredPayloads(sim, n)).toEqual([[0, 'on time']]);
+    const stale = sim.names().reduce((s, n) => s + ((sim.node(n).state as { counters: { staleDropped: number } }).counters.staleDropped), 0);
+    expect(stale).toBeGreaterThan(0);
+  });
+
+  it('forgets a crashed node, and takes it back when it restarts and rejoins', () => {
+    const sim = network(13, 5);
+    sim.fault({ _tag: 'Crash', node: 'n2' });
+    sim.runUntilIdle();
+    for (const n of ['n0', 'n1', 'n3', 'n4']) expect(sim.peersOf(n)).not.toContain('n2');
+    expect(sim.eventsOf('n0').some((e) => e.event._tag === 'PeerLeft')).toBe(true);
+    sim.broadcast('n1', ['while down']);
+    sim.runUntilIdle();
+    sim.fault({ _tag: 'Restart', node: 'n2', rejoin: ['n4'] });
+    sim.runUntilIdle();
+    sim.broadcast('n1', ['after restart']);
+    sim.runUntilIdle();
+    expect(sim.delivered('n2').map((d) => [d.incarnation, d.message.packets])).toEqual([[1, [0, 'after restart']]]);
+    expect(components(sim)).toHaveLength(1);
+  });
+
+  it('delivers the same messages when every write is split into random chunks', () => {
+    const run = (chunksMax: number): unknown[][] => {
+      const sim = network(14, 6, { chunksMax });
+      for (let i = 0; i < 5; i++) sim.broadcast(`n${i}`, ['chunked', i, new Uint8Array(3000).fill(i)]);
+      sim.runUntilIdle();
+      return sim.names().map((n) => deliveredPayloads(sim, n).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))));
+    };
+    const whole = run(1);
+    expect(whole.flat()).toHaveLength(25);
+    expect(run(16)).toEqual(whole);
+  });
+
+  it('gives a byte-identical trace for the same seed', () => {
+    const trace = (seed: number): string => {
+      const sim = network(seed, 8, { chunksMax: 3 });
+      sim.fault({ _tag: 'Partition', groups: [['n1', 'n2']], oneWay: true });
+      sim.broadcast('n3', ['t']);
+      sim.runFor(5_000);
+      sim.fault({ _tag: 'Heal' });
+      sim.runUntilIdle();
+      return sim.traceHash();
+    };
+    expect(trace(15)).toBe(trace(15));
+    expect(trace(15)).not.toBe(trace(16));
+  });
+
+  // Known core bug, found by the simulator properties: the seen-set forgets an id 60 s after it
+  // arrived (`seenTtlMs`), but a broadcast is only stale 60 s after its own stamp (whole seconds,
+  // by the receiver's clock). A copy arriving in between is delivered a second time. A sender
+  // whose clock is ahead widens the window by its skew; this scenario uses 10 s. When the core
+  // remembers an id until its stamp is stale, this test fails: turn `it.fails` back into `it`.
+  it.fails('delivers a broadcast once even when a copy arrives after the seen-set forgot it', () => {
+    const sim = new Simulation({ seed: 17, latency: latency.constant(10) });
+    const monitor = new SafetyMonitor(sim, false);
+    sim.addNode({ skewMs: 10_000, limits: { outgoingMax: 0 } });
+    sim.addNode({ limits: { outgoingMax: 0 } });
+    sim.addNode({ limits: { outgoingMax: 0 } });
+    sim.connect('n1', 'n0');
+    sim.connect('n2', 'n0');
+    sim.connect('n2', 'n1');
+    sim.runUntilIdle();
+    sim.fault({ _tag: 'Hold', from: 'n2', to: 'n1' });
+    sim.broadcast('n0', ['once']);
+    sim.runFor(65_000);
+    sim.fault({ _tag: 'Release', from: 'n2', to: 'n1' });
+    sim.runUntilIdle();
+    expect(monitor.violations).toEqual([]);
+  });
+});

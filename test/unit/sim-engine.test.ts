@@ -1,0 +1,265 @@
+/**
+ * The simulator's network and clock, tested with a stand-in node kind that records every input
+ * and writes what it is told: links are FIFO byte streams whatever the latency and chunking,
+ * cuts hold data and stop dials, resets and crashes close, pauses defer, skew shifts clocks.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ConnId, Effect, Input, NodeId } from '../../src/core/types.js';
+import type { NodeKind } from '../../src/shell/sim/kind.js';
+import { SIM_EPOCH_MS, Simulation, type SimOptions } from '../../src/shell/sim/simulation.js';
+import { EventQueue } from '../../src/shell/sim/queue.js';
+import { Prng, deriveSeed } from '../../src/shell/sim/prng.js';
+
+interface RecState {
+  readonly log: Input[];
+  conns: ConnId[];
+  dials: number;
+  wakeAt: number | undefined;
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** Records inputs; `Send` writes packets[0] to every open connection; `Connect` dials. */
+const recorder: NodeKind<{ readonly id: NodeId }, RecState> = {
+  name: 'recorder',
+  makeEnv: (p) => ({ id: p.name as NodeId }),
+  nodeId: (env) => env.id,
+  init: () => ({ log: [], conns: [], dials: 0, wakeAt: undefined }),
+  step: (_env, s, input) => {
+    s.log.push(input);
+    const out: Effect[] = [];
+    switch (input._tag) {
+      case 'Connect':
+        out.push({ _tag: 'Dial', conn: `d${++s.dials}` as ConnId, address: input.address });
+        break;
+      case 'DialSucceeded':
+      case 'ConnectionAccepted':
+        s.conns.push(input.conn);
+        break;
+      case 'DialFailed':
+      case 'ConnectionClosed':
+        s.conns = s.conns.filter((c) => c !== input.conn);
+        break;
+      case 'Send':
+        for (const conn of s.conns) out.push({ _tag: 'Write', conn, bytes: utf8.encode(String(input.packets[0])) });
+        if (typeof input.packets[1] === 'number') s.wakeAt = input.packets[1];
+        break;
+      case 'Disconnect': {
+        const conn = s.conns.shift();
+        if (conn !== undefined) out.push({ _tag: 'Close', conn, reason: { _tag: 'UserDisconnect' } });
+        break;
+      }
+      case 'Tick':
+        s.wakeAt = undefined;
+        break;
+      default:
+        break;
+    }
+    return [s, out];
+  },
+  nextWakeup: (s) => s.wakeAt,
+  peers: (s) => s.conns.map((conn) => ({ id: 'peer' as NodeId, conn })),
+  isQueuedForUser: () => true,
+  protocol: () => ({ subnet: 'rec', encryption: 'Plaintext', id: 'rec' }),
+};
+
+const sim = (opts: Partial<SimOptions> = {}): Simulation => new Simulation({ seed: 1, kind: recorder, ...opts });
+const log = (s: Simulation, name: string): Input[] => (s.node(name).state as RecState).log;
+const received = (s: Simulation, name: string): string =>
+  log(s, name)
+    .map((i) => (i._tag === 'BytesReceived' ? text.decode(i.bytes) : ''))
+    .join('');
+const tags = (s: Simulation, name: string): string[] => log(s, name).map((i) => i._tag);
+
+/** Two nodes, a dialling b, connected. */
+const pair = (opts: Partial<SimOptions> = {}): Simulation => {
+  const s = sim(opts);
+  s.addNode({ name: 'a' });
+  s.addNode({ name: 'b' });
+  s.connect('a', 'b');
+  s.runUntilIdle();
+  return s;
+};
+
+describe('event queue', () => {
+  it('pops in (time, insertion) order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 20 })), (times) => {
+        const q = new EventQueue<{ time: number; seq: number }>();
+        times.forEach((time, seq) => q.push({ time, seq }));
+        const out: Array<{ time: number; seq: number }> = [];
+        for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e);
+        const expected = times.map((time, seq) => ({ time, seq })).sort((x, y) => x.time - y.time || x.seq - y.seq);
+        expect(out).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe('seeded PRNG', () => {
+  it('repeats from a seed, and labelled streams differ', () => {
+    const draw = (p: Prng): number[] => Array.from({ length: 8 }, () => p.nextU32());
+    expect(draw(new Prng(5))).toEqual(draw(new Prng(5)));
+    expect(draw(new Prng(5))).not.toEqual(draw(new Prng(6)));
+    expect(draw(Prng.derive(5, 'a'))).not.toEqual(draw(Prng.derive(5, 'b')));
+    expect(deriveSeed(5, 'x')).toBe(deriveSeed(5, 'x'));
+  });
+
+  it('draws integers in range', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 1000 }), (seed, n) => {
+        const p = new Prng(seed);
+        for (let i = 0; i < 50; i++) {
+          const x = p.int(n);
+          expect(x >= 0 && x < n && Number.isInteger(x)).toBe(true);
+        }
+      }),
+    );
+  });
+});
+
+describe('virtual links', () => {
+  it('deliver each direction in order, whatever the latency and chunking', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 8 }), fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 30 }), (seed, chunksMax, words) => {
+        const s = pair({ seed, chunksMax, latency: { _tag: 'Exponential', minMs: 0, meanMs: 40 } });
+        words.forEach((w, i) => s.command({ _tag: 'Send', node: i % 2 === 0 ? 'a' : 'b', packets: [w], flag: 0, type: 0 }, i * 3));
+        s.runUntilIdle();
+        expect(received(s, 'b')).toBe(words.filter((_, i) => i % 2 === 0).join(''));
+        expect(received(s, 'a')).toBe(words.filter((_, i) => i % 2 === 1).join(''));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('accept first, then the dial succeeds; a close reaches the other end after the data', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 10 } });
+    expect(tags(s, 'b')).toEqual(['ConnectionAccepted']);
+    expect(tags(s, 'a')).toEqual(['Connect', 'DialSucceeded']);
+    s.command({ _tag: 'Send', node: 'a', packets: ['bye'], flag: 0, type: 0 });
+    s.command({ _tag: 'Disconnect', node: 'a', peer: 'b' as NodeId });
+    s.runUntilIdle();
+    expect(tags(s, 'b')).toEqual(['ConnectionAccepted', 'BytesReceived', 'ConnectionClosed']);
+    expect(received(s, 'b')).toBe('bye');
+  });
+
+  it('refuse a dial to an address nobody listens on', () => {
+    const s = sim();
+    s.addNode({ name: 'a' });
+    s.connect('a', { host: '10.9.9.9', port: 1 });
+    s.runUntilIdle();
+    const failed = log(s, 'a').find((i) => i._tag === 'DialFailed');
+    expect(failed).toMatchObject({ error: { _tag: 'ConnectionRefused' } });
+  });
+});
+
+describe('faults', () => {
+  it('a partition holds data until healed, and a dial across it times out', () => {
+    const s = pair();
+    s.addNode({ name: 'c' });
+    s.fault({ _tag: 'Partition', groups: [['a']] });
+    s.command({ _tag: 'Send', node: 'a', packets: ['held'], flag: 0, type: 0 });
+    s.connect('c', 'a');
+    s.runFor(60_000);
+    expect(received(s, 'b')).toBe('');
+    const failed = log(s, 'c').find((i) => i._tag === 'DialFailed');
+    expect(failed).toMatchObject({ error: { _tag: 'Timeout' } });
+    s.fault({ _tag: 'Heal' });
+    s.runUntilIdle();
+    expect(received(s, 'b')).toBe('held');
+  });
+
+  it('a one-way partition stops only one direction', () => {
+    const s = pair();
+    s.fault({ _tag: 'Partition', groups: [['a'], ['b']], oneWay: true });
+    s.command({ _tag: 'Send', node: 'a', packets: ['a>b'], flag: 0, type: 0 });
+    s.command({ _tag: 'Send', node: 'b', packets: ['b>a'], flag: 0, type: 0 });
+    s.runFor(5_000);
+    expect(received(s, 'b')).toBe('');
+    expect(received(s, 'a')).toBe('b>a');
+  });
+
+  it('a hold keeps data back in order until released', () => {
+    const s = pair();
+    s.fault({ _tag: 'Hold', from: 'b', to: 'a' });
+    for (const w of ['1', '2', '3']) s.command({ _tag: 'Send', node: 'b', packets: [w], flag: 0, type: 0 });
+    s.runFor(5_000);
+    expect(received(s, 'a')).toBe('');
+    s.fault({ _tag: 'Release', from: 'b', to: 'a' });
+    s.runUntilIdle();
+    expect(received(s, 'a')).toBe('123');
+  });
+
+  it('a reset closes both ends and loses data in flight', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 50 } });
+    s.command({ _tag: 'Send', node: 'a', packets: ['lost'], flag: 0, type: 0 });
+    s.runFor(1);
+    s.fault({ _tag: 'Reset', a: 'a', b: 'b' });
+    s.runUntilIdle();
+    expect(received(s, 'b')).toBe('');
+    expect(tags(s, 'a').at(-1)).toBe('ConnectionClosed');
+    expect(tags(s, 'b').at(-1)).toBe('ConnectionClosed');
+  });
+
+  it('a crash loses the state and closes the peers; a restart starts afresh with the same id', () => {
+    const s = pair();
+    const id = s.node('b').id;
+    s.fault({ _tag: 'Crash', node: 'b' });
+    s.runUntilIdle();
+    expect(tags(s, 'a').at(-1)).toBe('ConnectionClosed');
+    s.connect('a', 'b');
+    s.runUntilIdle();
+    expect(log(s, 'a').at(-1)).toMatchObject({ _tag: 'DialFailed', error: { _tag: 'ConnectionRefused' } });
+    s.fault({ _tag: 'Restart', node: 'b', rejoin: ['a'] });
+    s.runUntilIdle();
+    expect(s.node('b')).toMatchObject({ alive: true, incarnation: 1, id });
+    expect(tags(s, 'b')).toEqual(['Connect', 'DialSucceeded']);
+  });
+
+  it('a paused node gets what reached it when it resumes, in order', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 10 } });
+    s.fault({ _tag: 'Pause', node: 'b' });
+    for (const w of ['x', 'y']) s.command({ _tag: 'Send', node: 'a', packets: [w], flag: 0, type: 0 });
+    s.runFor(1_000);
+    expect(received(s, 'b')).toBe('');
+    const resumedAt = s.now;
+    s.fault({ _tag: 'Resume', node: 'b' });
+    s.runUntilIdle();
+    expect(received(s, 'b')).toBe('xy');
+    expect(log(s, 'b').at(-1)?.at).toBe(SIM_EPOCH_MS + resumedAt);
+  });
+
+  it('skew shifts a node clock, and its wake-ups with it', () => {
+    const s = sim();
+    s.addNode({ name: 'a', skewMs: 5_000 });
+    const wakeAt = SIM_EPOCH_MS + 8_000;
+    s.command({ _tag: 'Send', node: 'a', packets: ['', wakeAt], flag: 0, type: 0 });
+    s.runFor(10_000);
+    const tick = log(s, 'a').find((i) => i._tag === 'Tick');
+    expect(tick?.at).toBe(wakeAt);
+    expect(log(s, 'a')[0]?.at).toBe(SIM_EPOCH_MS + 5_000);
+  });
+});
+
+describe('running', () => {
+  it('is idle when only timers are pending', () => {
+    const s = sim();
+    s.addNode({ name: 'a' });
+    s.command({ _tag: 'Send', node: 'a', packets: ['', SIM_EPOCH_MS + 1_000_000], flag: 0, type: 0 });
+    expect(s.runUntilIdle()).toBe(true);
+    expect(s.now).toBe(0);
+  });
+
+  it('gives the same trace for the same seed, another for another seed', () => {
+    const run = (seed: number): string => {
+      const s = pair({ seed, chunksMax: 4 });
+      for (let i = 0; i < 20; i++) s.command({ _tag: 'Send', node: 'a', packets: [`m${i}`], flag: 0, type: 0 }, i);
+      s.runUntilIdle();
+      return s.traceHash();
+    };
+    expect(run(3)).toBe(run(3));
+    expect(run(3)).not.toBe(run(4));
+  });
+});
