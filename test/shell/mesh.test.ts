@@ -49,6 +49,17 @@ describe('mesh on loopback', () => {
     expect(r?.sender).toBe(b.id);
   });
 
+  it('refuses to send or reply with what msgpack cannot carry', async () => {
+    const a = await node();
+    const b = await node();
+    await joinedBoth(a, b);
+    expect(() => a.send(new Map([[{} as never, 1]]) as never)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    a.send('fine');
+    const m = await within(b.next(), 'the good message');
+    expect(m?.packets).toEqual([0, 'fine']);
+    await expect(m!.reply(new Map([[{} as never, 1]]) as never)).rejects.toMatchObject({ code: 'ReplyFailed' });
+  });
+
   it('meshes a third node from the peer list and delivers each broadcast once', async () => {
     const a = await node();
     const b = await node();

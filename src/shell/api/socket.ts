@@ -163,6 +163,8 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly replies = new Map<CommandId, { resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
   private nextCmd = 1;
   private closed = false;
+  private sending = false;
+  private sendRefusal: string | undefined;
   private readonly counters = { queueDropped: 0, slowPeers: 0, handlerErrors: 0 };
 
   constructor(
@@ -248,12 +250,23 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     return result;
   }
 
-  /** Broadcasts (or whispers, with `flag: 0x02`) packets; a trailing plain object is the options. */
+  /**
+   * Broadcasts (or whispers, with `flag: 0x02`) packets; a trailing plain object is the options.
+   * Throws `BadArgument` for packets msgpack cannot carry.
+   */
   send(...args: Array<WireValue | SendOptions>): void {
     const last = args[args.length - 1];
     const opts: SendOptions = isOptions(last) ? last : {};
     const packets = (isOptions(last) ? args.slice(0, -1) : args) as WireValue[];
-    this.command((at) => ({ _tag: 'Send', at, packets, flag: opts.flag ?? 0x00, type: opts.type ?? 0x00 }));
+    this.sendRefusal = undefined;
+    this.sending = true;
+    try {
+      this.command((at) => ({ _tag: 'Send', at, packets, flag: opts.flag ?? 0x00, type: opts.type ?? 0x00 }));
+    } finally {
+      this.sending = false;
+    }
+    const refusal = this.sendRefusal as string | undefined;
+    if (refusal !== undefined) throw new BadArgument(refusal);
   }
 
   /** Takes the oldest queued message, or undefined. */
@@ -422,6 +435,12 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
         this.replies.delete(e.cmd);
         return;
       case 'Dropped':
+        // The core refuses a user send it cannot encode; `send` turns that into an error.
+        if (e.conn === undefined && e.why.startsWith('send:')) {
+          if (this.sending) this.sendRefusal = e.why;
+          else this.log('warn', `a send was refused: ${e.why}`);
+          return;
+        }
         this.log('debug', `dropped${e.conn === undefined ? '' : ` on ${e.conn}`}: ${e.why}`);
         return;
     }
