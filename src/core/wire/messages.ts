@@ -140,7 +140,6 @@ export const WireMapCodec = new t.Type<WireMap, WireValue, unknown>(
 // Message codecs: payload (list[3:], sub-flag first) <-> variant
 
 type Payload = ReadonlyArray<WireValue>;
-type Fields<K extends WireMessage['_tag']> = Omit<WireMessageOf<K>, '_tag'>;
 type V<A> = t.Validation<A>;
 
 /** A codec between a payload of fixed length and one WireMessage variant. */
@@ -149,50 +148,40 @@ export type MessageCodec<K extends WireMessage['_tag']> = t.Type<WireMessageOf<K
 const messageCodec = <K extends WireMessage['_tag']>(
   tag: K,
   length: number,
-  decode: (p: Payload, c: t.Context) => V<Fields<K>>,
+  decode: (p: Payload, c: t.Context) => V<WireMessageOf<K>>,
   encode: (m: WireMessageOf<K>) => Payload,
 ): MessageCodec<K> =>
   new t.Type<WireMessageOf<K>, Payload, Payload>(
     tag,
     (u): u is WireMessageOf<K> => typeof u === 'object' && u !== null && (u as { _tag?: unknown })._tag === tag,
-    (p, c) => {
-      if (p.length !== length) return t.failure(p, c, `${tag} needs a payload of ${length}, got ${p.length}`);
-      const fields = decode(p, c);
-      return E.isLeft(fields) ? fields : t.success({ _tag: tag, ...fields.right } as WireMessageOf<K>);
-    },
+    (p, c) => (p.length === length ? decode(p, c) : t.failure(p, c, `${tag} needs a payload of ${length}, got ${p.length}`)),
     encode,
   );
 
-const id = (p: Payload, i: number, c: t.Context): V<IdValue> => IdValue.validate(p[i], c);
+// The decoders below build each variant in one object literal (no spreads): classify runs for
+// every received message.
 
-/** A field of a chord message: the table name and key58, each as text and as received. */
-const tableKey = (p: Payload, c: t.Context): V<{ table: string; tableRaw: IdValue; key: string; keyRaw: IdValue }> => {
-  const table = id(p, 1, c);
-  if (E.isLeft(table)) return table;
-  const key = id(p, 2, c);
-  if (E.isLeft(key)) return key;
-  return t.success({ table: idText(table.right), tableRaw: table.right, key: idText(key.right), keyRaw: key.right });
-};
-
-const keyField = (p: Payload, c: t.Context): V<{ key: string; keyRaw: IdValue }> => {
-  const key = id(p, 1, c);
-  return E.isLeft(key) ? key : t.success({ key: idText(key.right), keyRaw: key.right });
-};
+const idsFailure = <A>(p: Payload, c: t.Context, what: string): V<A> => t.failure(p, c, `expected ${what} (str or bin)`);
 
 /** `[0x05, id, protocolId, [host, port], [compression…]]` (§4.2). */
 export const Handshake = messageCodec(
   'Handshake',
   5,
   (p, c) => {
-    const nodeId = id(p, 1, c);
-    if (E.isLeft(nodeId)) return nodeId;
-    const proto = id(p, 2, c);
-    if (E.isLeft(proto)) return proto;
+    const nodeId = p[1];
+    const proto = p[2];
+    if (!isId(nodeId) || !isId(proto)) return idsFailure(p, c, 'node id and protocol id');
     const address = AddressCodec.validate(p[3], c);
     if (E.isLeft(address)) return address;
     const compression = FlagList.validate(p[4], c);
     if (E.isLeft(compression)) return compression;
-    return t.success({ id: idText(nodeId.right) as NodeId, protocolId: idText(proto.right), address: address.right, compression: compression.right });
+    return t.success({
+      _tag: 'Handshake',
+      id: idText(nodeId) as NodeId,
+      protocolId: idText(proto),
+      address: address.right,
+      compression: compression.right,
+    });
   },
   (m) => [subFlags.handshake, m.id, latin1Bytes(m.protocolId), AddressCodec.encode(m.address), FlagList.encode(m.compression)],
 );
@@ -210,7 +199,7 @@ export const Peers = messageCodec(
       if (E.isLeft(r)) return r;
       peers.push(r.right);
     }
-    return t.success({ peers });
+    return t.success({ _tag: 'Peers', peers });
   },
   (m) => [subFlags.peers, m.peers.map((e) => PeerEntryCodec.encode(e))],
 );
@@ -221,7 +210,7 @@ const STAR = latin1Bytes('*');
 export const PeersRequest = messageCodec(
   'PeersRequest',
   2,
-  (p, c) => (isId(p[1]) && idText(p[1]) === '*' ? t.success({}) : t.failure(p[1], c, "expected '*'")),
+  (p, c) => (isId(p[1]) && idText(p[1]) === '*' ? t.success({ _tag: 'PeersRequest' }) : t.failure(p[1], c, "expected '*'")),
   () => [subFlags.request, STAR],
 );
 
@@ -230,11 +219,10 @@ export const RouteRequest = messageCodec(
   'RouteRequest',
   3,
   (p, c) => {
-    const req = id(p, 1, c);
-    if (E.isLeft(req)) return req;
-    const target = id(p, 2, c);
-    if (E.isLeft(target)) return target;
-    return t.success({ requestId: idText(req.right), requestIdRaw: req.right, target: idText(target.right) as NodeId, targetRaw: target.right });
+    const req = p[1];
+    const target = p[2];
+    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
+    return t.success({ _tag: 'RouteRequest', requestId: idText(req), requestIdRaw: req, target: idText(target) as NodeId, targetRaw: target });
   },
   (m) => [subFlags.request, m.requestIdRaw, m.targetRaw],
 );
@@ -244,20 +232,20 @@ export const RouteResponse = messageCodec(
   'RouteResponse',
   3,
   (p, c) => {
-    const req = id(p, 1, c);
-    if (E.isLeft(req)) return req;
+    const req = p[1];
     const pair = p[2];
     if (!Array.isArray(pair) || pair.length !== 2) return t.failure(pair, c, 'expected [[host, port], target]');
+    const target: unknown = pair[1];
+    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
     const address = AddressCodec.validate(pair[0], c);
     if (E.isLeft(address)) return address;
-    const target = IdValue.validate(pair[1], c);
-    if (E.isLeft(target)) return target;
     return t.success({
-      requestId: idText(req.right),
-      requestIdRaw: req.right,
+      _tag: 'RouteResponse',
+      requestId: idText(req),
+      requestIdRaw: req,
       address: address.right,
-      target: idText(target.right) as NodeId,
-      targetRaw: target.right,
+      target: idText(target) as NodeId,
+      targetRaw: target,
     });
   },
   (m) => [subFlags.response, m.requestIdRaw, [AddressCodec.encode(m.address), m.targetRaw]],
@@ -269,13 +257,13 @@ export const RenegotiateCompression = messageCodec(
   2,
   (p, c) => {
     const methods = FlagList.validate(p[1], c);
-    return E.isLeft(methods) ? methods : t.success({ methods: methods.right });
+    return E.isLeft(methods) ? methods : t.success({ _tag: 'RenegotiateCompression', methods: methods.right });
   },
   (m) => [subFlags.compression, FlagList.encode(m.methods)],
 );
 
 /** Renegotiate `[0x09]` (§4.8). */
-export const RenegotiateResend = messageCodec('RenegotiateResend', 1, () => t.success({}), () => [subFlags.resend]);
+export const RenegotiateResend = messageCodec('RenegotiateResend', 1, () => t.success({ _tag: 'RenegotiateResend' }), () => [subFlags.resend]);
 
 /** Chord meta `[0x05, '1' | '0']`: '1' = leeching (§5.1). */
 export const ChordMeta = messageCodec(
@@ -283,7 +271,7 @@ export const ChordMeta = messageCodec(
   2,
   (p, c) => {
     const v = isId(p[1]) ? idText(p[1]) : undefined;
-    return v === '1' || v === '0' ? t.success({ leeching: v === '1' }) : t.failure(p[1], c, "expected '1' or '0'");
+    return v === '1' || v === '0' ? t.success({ _tag: 'ChordMeta', leeching: v === '1' }) : t.failure(p[1], c, "expected '1' or '0'");
   },
   (m) => [subFlags.handshake, m.leeching ? '1' : '0'],
 );
@@ -293,8 +281,9 @@ const chordNotify = (length: 2 | 3): MessageCodec<'ChordNotify'> =>
     'ChordNotify',
     length,
     (p, c) => {
-      const key = keyField(p, c);
-      return E.isLeft(key) ? key : t.success({ ...key.right, deleted: length === 3 });
+      const key = p[1];
+      if (!isId(key)) return idsFailure(p, c, 'a key');
+      return t.success({ _tag: 'ChordNotify', key: idText(key), keyRaw: key, deleted: length === 3 });
     },
     (m) => (m.deleted ? [subFlags.notify, m.keyRaw, 'del'] : [subFlags.notify, m.keyRaw]),
   );
@@ -308,22 +297,36 @@ export const ChordStore = messageCodec(
   'ChordStore',
   4,
   (p, c) => {
-    const tk = tableKey(p, c);
-    return E.isLeft(tk) ? tk : t.success({ ...tk.right, value: p[3]! });
+    const table = p[1];
+    const key = p[2];
+    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
+    return t.success({ _tag: 'ChordStore', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, value: p[3]! });
   },
   (m) => [subFlags.store, m.tableRaw, m.keyRaw, m.value],
 );
 
 /** Chord retrieve `[0x0C, table, key58]`. */
-export const ChordRetrieve = messageCodec('ChordRetrieve', 3, tableKey, (m) => [subFlags.retrieve, m.tableRaw, m.keyRaw]);
+export const ChordRetrieve = messageCodec(
+  'ChordRetrieve',
+  3,
+  (p, c) => {
+    const table = p[1];
+    const key = p[2];
+    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
+    return t.success({ _tag: 'ChordRetrieve', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key });
+  },
+  (m) => [subFlags.retrieve, m.tableRaw, m.keyRaw],
+);
 
 /** Chord retrieved `[0x0D, table, key58, value]` (table and key58 echoed as received). */
 export const ChordRetrieved = messageCodec(
   'ChordRetrieved',
   4,
   (p, c) => {
-    const tk = tableKey(p, c);
-    return E.isLeft(tk) ? tk : t.success({ ...tk.right, value: p[3]! });
+    const table = p[1];
+    const key = p[2];
+    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
+    return t.success({ _tag: 'ChordRetrieved', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, value: p[3]! });
   },
   (m) => [subFlags.retrieved, m.tableRaw, m.keyRaw, m.value],
 );
@@ -333,10 +336,12 @@ export const ChordDelta = messageCodec(
   'ChordDelta',
   4,
   (p, c) => {
-    const tk = tableKey(p, c);
-    if (E.isLeft(tk)) return tk;
+    const table = p[1];
+    const key = p[2];
+    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
     const delta = WireMapCodec.validate(p[3], c);
-    return E.isLeft(delta) ? delta : t.success({ ...tk.right, delta: delta.right });
+    if (E.isLeft(delta)) return delta;
+    return t.success({ _tag: 'ChordDelta', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, delta: delta.right });
   },
   (m) => [subFlags.delta, m.tableRaw, m.keyRaw, m.delta],
 );
@@ -346,8 +351,9 @@ export const SyncStore = messageCodec(
   'SyncStore',
   3,
   (p, c) => {
-    const key = keyField(p, c);
-    return E.isLeft(key) ? key : t.success({ ...key.right, value: p[2]! });
+    const key = p[1];
+    if (!isId(key)) return idsFailure(p, c, 'a key');
+    return t.success({ _tag: 'SyncStore', key: idText(key), keyRaw: key, value: p[2]! });
   },
   (m) => [subFlags.store, m.keyRaw, m.value],
 );
@@ -357,13 +363,20 @@ export const SyncState = messageCodec(
   'SyncState',
   5,
   (p, c) => {
-    const key = keyField(p, c);
-    if (E.isLeft(key)) return key;
-    const owner = id(p, 3, c);
-    if (E.isLeft(owner)) return owner;
+    const key = p[1];
+    const owner = p[3];
+    if (!isId(key) || !isId(owner)) return idsFailure(p, c, 'key and owner');
     const ts = p[4];
     if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(ts, c, 'expected a timestamp');
-    return t.success({ ...key.right, value: p[2]!, owner: idText(owner.right) as NodeId, ownerRaw: owner.right, timestamp: ts });
+    return t.success({
+      _tag: 'SyncState',
+      key: idText(key),
+      keyRaw: key,
+      value: p[2]!,
+      owner: idText(owner) as NodeId,
+      ownerRaw: owner,
+      timestamp: ts,
+    });
   },
   (m) => [subFlags.store, m.keyRaw, m.value, m.ownerRaw, m.timestamp],
 );
@@ -373,10 +386,10 @@ export const SyncDelta = messageCodec(
   'SyncDelta',
   3,
   (p, c) => {
-    const key = keyField(p, c);
-    if (E.isLeft(key)) return key;
+    const key = p[1];
+    if (!isId(key)) return idsFailure(p, c, 'a key');
     const delta = WireMapCodec.validate(p[2], c);
-    return E.isLeft(delta) ? delta : t.success({ ...key.right, delta: delta.right });
+    return E.isLeft(delta) ? delta : t.success({ _tag: 'SyncDelta', key: idText(key), keyRaw: key, delta: delta.right });
   },
   (m) => [subFlags.delta, m.keyRaw, m.delta],
 );
@@ -405,6 +418,17 @@ const renegotiateOps: ReadonlyMap<number, AnyCodec> = new Map([
   [subFlags.resend, as(RenegotiateResend)],
 ]);
 
+// io-ts only reads the context on failure, so one per codec serves every call.
+const contexts = new Map<AnyCodec, t.Context>();
+const contextOf = (codec: AnyCodec): t.Context => {
+  let c = contexts.get(codec);
+  if (c === undefined) {
+    c = [{ key: '', type: codec, actual: undefined }];
+    contexts.set(codec, c);
+  }
+  return c;
+};
+
 const badMessage = (msgType: number, subFlag: number | undefined, detail: string): E.Either<DecodeError, WireMessage> =>
   E.left({ _tag: 'BadMessage', msgType, subFlag, detail });
 
@@ -429,7 +453,7 @@ export const classifyPayload = (msgType: number, payload: Payload): E.Either<Dec
       return badMessage(msgType, sub, `sub-flag 0x${sub.toString(16)} needs a payload of ${lengths}, got ${payload.length}`);
     }
   }
-  const r = codec.decode(payload);
+  const r = codec.validate(payload, contextOf(codec));
   return E.isRight(r) ? r : badMessage(msgType, sub, `${codec.name}: ${describeErrors(r.left)}`);
 };
 
