@@ -35,9 +35,31 @@ const gzipCompressor: Compressor = {
   decompress: (data, maxBytes) => zlib.gunzipSync(data, { maxOutputLength: Math.max(1, maxBytes) }),
 };
 
+// A snappy element expands at most 64/3-fold (a 3-byte copy of 64 bytes), so a declared length
+// beyond that is garbage; refusing it early avoids allocating up to the frame maximum whenever
+// raw bytes are tried as snappy.
+const SNAPPY_EXPANSION_MAX = 22;
+
+/** The uncompressed length a snappy block declares (a little-endian base-128 varint), or -1. */
+const snappyDeclaredLength = (data: Uint8Array): number => {
+  let n = 0;
+  for (let i = 0; i < 5 && i < data.length; i++) {
+    const b = data[i]!;
+    n += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return n;
+  }
+  return -1;
+};
+
 const snappyCompressor: Compressor = {
   compress: (data) => snappy.compress(data),
-  decompress: (data, maxBytes) => snappy.uncompress(data, maxBytes),
+  decompress: (data, maxBytes) => {
+    const declared = snappyDeclaredLength(data);
+    if (declared > data.length * SNAPPY_EXPANSION_MAX) {
+      throw new RangeError(`snappy block declares ${declared} bytes from ${data.length}: impossible expansion`);
+    }
+    return snappy.uncompress(data, maxBytes);
+  },
 };
 
 /** Compression methods available on Node, in our preference order: zlib, gzip, snappy. */

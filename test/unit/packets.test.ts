@@ -127,6 +127,15 @@ describe('decodeBody', () => {
     expect(JSON.stringify(e)).toMatch(/0x20: .*too big/);
   });
 
+  it('refuses a snappy length no snappy block can expand to, before allocating', () => {
+    // Declares 1 MiB (varint 80 80 40) from 8 bytes: within the limit, but beyond any real expansion.
+    const e = errorOf(new Uint8Array([0x80, 0x80, 0x40, 1, 2, 3, 4, 5]), [0x20], 16 * MAX);
+    expect(JSON.stringify(e)).toMatch(/0x20: .*impossible expansion/);
+    // The most compressible real input still decodes.
+    const m = makeMessage(caps, 0, 'S', [0, new Uint8Array(200_000)], 1);
+    expect(E.isRight(decodeBody(caps, encodeFrame(caps, m, 0x20).subarray(4), [0x20], MAX))).toBe(true);
+  });
+
   it('decompresses output of exactly the limit', () => {
     const m = makeMessage(caps, 0, 'S', [0, 'q'.repeat(1000)], 1);
     const body = encodeFrame(caps, m, 0x13).subarray(4);
