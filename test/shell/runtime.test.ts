@@ -162,6 +162,46 @@ describe('runtime', () => {
     expect(seen.map((i) => i._tag)).toEqual(['Tick']);
   });
 
+  it('steps inputs given before start in order, once started', () => {
+    const config = { id: NodeId('t'), ...defaultLimits } as unknown as NodeConfig;
+    const inner = standinCore(config);
+    const seen: string[] = [];
+    const rt = new Runtime<StandinState>({ sendQueueBytesMax: 1024 }, { deliver: () => undefined, event: () => undefined, slowPeer: () => undefined, log: () => undefined });
+    rt.input({ _tag: 'RequestPeers', at: 1 });
+    rt.input({ _tag: 'Tick', at: 2 });
+    rt.input({ _tag: 'Shutdown', at: 3 });
+    expect(seen).toEqual([]);
+    rt.start({
+      init: inner.init,
+      step: (s, i) => {
+        seen.push(i._tag);
+        return inner.step(s, i);
+      },
+      nextWakeup: inner.nextWakeup,
+    });
+    expect(seen).toEqual(['RequestPeers', 'Tick', 'Shutdown']);
+  });
+
+  it('logs a core that throws and keeps stepping later inputs', () => {
+    const logs: string[] = [];
+    const seen: string[] = [];
+    const rt = new Runtime<number>({ sendQueueBytesMax: 1024 }, { deliver: () => undefined, event: () => undefined, slowPeer: () => undefined, log: (_l, m) => logs.push(m) });
+    rt.start({
+      init: () => 0,
+      step: (s, i) => {
+        if (i._tag === 'Tick') throw new Error('broken invariant');
+        seen.push(i._tag);
+        return [s + 1, []];
+      },
+      nextWakeup: () => undefined,
+    });
+    rt.input({ _tag: 'Tick', at: 1 });
+    rt.input({ _tag: 'RequestPeers', at: 2 });
+    expect(seen).toEqual(['RequestPeers']);
+    expect(rt.current).toBe(1);
+    expect(logs.join('\n')).toMatch(/core step failed on Tick: Error: broken invariant/);
+  });
+
   it('steps inputs made from inside a step after it, never re-entering the core', async () => {
     const a = await node();
     const b = await node();

@@ -58,9 +58,7 @@ export class Runtime<S> {
     if (this.core !== undefined) throw new Error('runtime already started');
     this.core = core;
     this.state = core.init(this.clock());
-    const first = this.queue.shift();
-    if (first !== undefined) this.input(first);
-    else this.arm();
+    this.drain();
   }
 
   /** The core's current state (read it, never keep it); undefined before `start`. */
@@ -90,14 +88,26 @@ export class Runtime<S> {
   input(input: Input): void {
     if (this.stopped) return;
     this.queue.push(input);
+    this.drain();
+  }
+
+  /** Steps every queued input in order, then batches the writes and re-arms the timer. */
+  private drain(): void {
     const core = this.core;
     if (this.stepping || core === undefined) return;
     this.stepping = true;
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-        const [state, effects] = core.step(this.state as S, next);
-        this.state = state;
-        for (const effect of effects) this.execute(effect);
+        let result: readonly [S, ReadonlyArray<Effect>];
+        try {
+          result = core.step(this.state as S, next);
+        } catch (err) {
+          // A broken invariant in the core: say so loudly, but one input must not take the node down.
+          this.hooks.log('warn', `core step failed on ${next._tag}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          continue;
+        }
+        this.state = result[0];
+        for (const effect of result[1]) this.execute(effect);
       }
     } finally {
       this.stepping = false;
