@@ -122,7 +122,7 @@ export const timeSeconds = (atMs: number): number => Math.floor(atMs / 1000);
 
 /** A route request id: base58(int(SHA-384(sender + base58(time)))) (§4.7). */
 export const requestId = (caps: Capabilities, sender: string, time: number): string =>
-  toBase58(bytesToBigInt(caps.sha384(utf8Bytes(sender + toBase58(BigInt(time))))));
+  toBase58(bytesToBigInt(caps.sha384(utf8Bytes(sender + toBase58(BigInt(Math.floor(time)))))));
 
 /** The five chord hash tables, in the seeds' order. */
 export const hashTables = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const;

@@ -215,3 +215,23 @@ describe('§9.6 frames produced by js2p itself (in this process)', () => {
     }
   });
 });
+
+describe('public API (src/index.ts)', () => {
+  it('Protocol, InternalMessage, base58 and flags as the package exports them', async () => {
+    const api = await import('../../src/index.js');
+    expect(new api.Protocol('mesh', 'Plaintext').id).toBe('EpAmyZWv9rZUKmjQgU3FTUD4GrJHvVEXizmghVBc8eGD');
+    expect(api.toBase58(255n)).toBe('5Q');
+    expect(api.fromBase58('5Q')).toEqual(E.right(255n));
+    expect(api.flags.snappy).toBe(0x20);
+    const m = new api.InternalMessage(0, 'SENDER', [0, 'hello'], T);
+    expect(hex(m.bytes)).toBe('000000354aa8316ac07b60e5afa10d08bd00902e0977f569d2532d8809a8f4cbcbecb11f9500a653454e444552ce59682f0000a568656c6c6f');
+    expect(m.packets).toEqual([0, 'SENDER', T, 0, 'hello']);
+    const z = new api.InternalMessage(0, 'SENDER', [0, 'hello'], T, [0x11, 0x13]);
+    expect(z.compressionUsed).toBe(0x13);
+    const back = api.InternalMessage.decode(z.bytes, [0x11, 0x13]);
+    expect(E.isRight(back) && back.right.payload).toEqual([0, 'hello']);
+    expect(E.isRight(back) && hex(back.right.id)).toBe(hex(m.id));
+    expect(api.InternalMessage.decode(m.bytes.subarray(0, 20))).toEqual(E.left({ _tag: 'LengthMismatch', declared: 53, actual: 16 }));
+    expect(api.InternalMessage.decode(new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toMatchObject(E.left({ _tag: 'FrameTooLarge' }));
+  });
+});
