@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId } from '../../src/core/types.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
-import { ConnectionRefused, SelfConnection, WrongSubnet } from '../../src/shell/api/errors.js';
+import { ConnectionRefused, SelfConnection, Timeout, WrongSubnet } from '../../src/shell/api/errors.js';
 import { waitEvent, waitUntil, within } from './helpers.js';
 
 const open: MeshSocket[] = [];
@@ -125,6 +125,22 @@ const raw = async (port: number): Promise<net.Socket> => {
   await waitEvent(s, 'connect');
   return s;
 };
+
+describe('connect timeouts', () => {
+  it('rejects with Timeout when the peer accepts but never handshakes, leaving nothing behind', async () => {
+    const a = await node({ limits: { handshakeTimeoutMs: 300 } });
+    const mute = net.createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const port = (mute.address() as net.AddressInfo).port;
+    try {
+      await expect(within(a.connect('127.0.0.1', port), 'the handshake timeout')).rejects.toBeInstanceOf(Timeout);
+      expect(a.awaitingIds).toEqual([]);
+      expect((a.status as { sockets: number }).sockets).toBe(0);
+    } finally {
+      mute.close();
+    }
+  });
+});
 
 describe('bad peers lose only their own connection', () => {
   const faults: Array<[string, (s: net.Socket) => void, string]> = [
