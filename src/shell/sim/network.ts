@@ -87,22 +87,27 @@ export const EvKind = {
 /** One of the event kinds. */
 export type EvKind = (typeof EvKind)[keyof typeof EvKind];
 
-/** A queued event. Fields beyond the kind's needs are left undefined. */
-export interface Ev {
-  readonly time: number;
-  readonly seq: number;
-  readonly kind: EvKind;
-  readonly node: NodeRec | undefined;
-  readonly gen: number;
-  readonly end?: End;
-  readonly bytes?: Uint8Array;
-  readonly reason?: CloseReason;
-  readonly error?: ConnectError;
-  readonly remote?: Address;
-  readonly input?: Input;
-  readonly cmd?: number;
-  readonly fault?: Fault;
-  readonly call?: () => void;
+/** A queued event. Fields beyond the kind's needs are left undefined (one shape for all, for speed). */
+export class Ev {
+  end: End | undefined = undefined;
+  bytes: Uint8Array | undefined = undefined;
+  reason: CloseReason | undefined = undefined;
+  error: ConnectError | undefined = undefined;
+  remote: Address | undefined = undefined;
+  input: Input | undefined = undefined;
+  cmd: number | undefined = undefined;
+  fault: Fault | undefined = undefined;
+  call: (() => void) | undefined = undefined;
+  command: unknown = undefined;
+
+  /** An event of `kind` for `node` (of incarnation `gen`) at `time`, ordered by `seq`. */
+  constructor(
+    readonly time: number,
+    readonly seq: number,
+    readonly kind: EvKind,
+    readonly node: NodeRec | undefined,
+    readonly gen: number,
+  ) {}
 }
 
 /** The key of an address in the listening table. */

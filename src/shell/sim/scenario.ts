@@ -9,6 +9,7 @@ import type { Latency } from './latency.js';
 import type { AnyNodeKind } from './kind.js';
 import { BroadcastReach, SafetyMonitor, components } from './checks.js';
 import { Simulation } from './simulation.js';
+import { meshKind } from './mesh.js';
 import type { TraceMode } from './trace.js';
 
 /** One node of a scenario (named `n<index>`). */
@@ -39,8 +40,8 @@ export interface Scenario {
 
 /** How to play a scenario. */
 export interface PlayOptions {
-  /** The node kind (default the simulation's default). */
-  readonly kind: AnyNodeKind;
+  /** The node kind (default the mesh). */
+  readonly kind?: AnyNodeKind;
   /** Throw at the first safety violation (default true). */
   readonly failFast?: boolean;
   /** After the steps: end all faults, reconnect stray components to n0 and settle (default true). */
@@ -70,7 +71,7 @@ export const stepPayload = (index: number): ReadonlyArray<string | number> => ['
 export const runScenario = (s: Scenario, opts: PlayOptions): Played => {
   const sim = new Simulation({
     seed: s.seed,
-    kind: opts.kind,
+    kind: opts.kind ?? meshKind,
     trace: opts.trace ?? 'hash',
     ...(s.latency === undefined ? {} : { latency: s.latency }),
     ...(s.chunksMax === undefined ? {} : { chunksMax: s.chunksMax }),

@@ -20,8 +20,8 @@ import {
   EvKind,
   addressKey,
   splitAt,
+  Ev,
   type End,
-  type Ev,
   type Link,
   type NodeRec,
   type SimHandler,
@@ -29,6 +29,11 @@ import {
 import { Message, type ReplyOutcome } from '../api/message.js';
 import { ReplyFailed } from '../api/errors.js';
 import { FaultState } from './fault-state.js';
+
+/** The optional fields an event may carry. */
+type EvExtra = Partial<Pick<Ev, 'end' | 'bytes' | 'reason' | 'error' | 'remote' | 'input' | 'cmd' | 'fault' | 'call'>> & {
+  readonly command?: Command;
+};
 
 /** Where virtual time 0 sits on the nodes' clocks (ms since the epoch): 2023-11-14T22:13:20Z. */
 export const SIM_EPOCH_MS = 1_700_000_000_000;
@@ -416,9 +421,18 @@ export class Simulation {
   // ------------------------------------------------------------------------------------------
   // Internals: events
 
-  private push(time: number, kind: EvKind, node: NodeRec | undefined, extra: Partial<Ev> & { command?: Command } = {}): void {
+  private push(time: number, kind: EvKind, node: NodeRec | undefined, extra?: EvExtra): void {
     if (kind !== EvKind.Tick) this.busy++;
-    const ev = { time, seq: this.seq++, kind, node, gen: node?.gen ?? 0, ...extra } as Ev;
+    const ev = new Ev(time, this.seq++, kind, node, node === undefined ? 0 : node.gen);
+    if (extra !== undefined) Object.assign(ev, extra);
+    this.queue.push(ev);
+  }
+
+  private pushBytes(time: number, to: End, bytes: Uint8Array): void {
+    this.busy++;
+    const ev = new Ev(time, this.seq++, EvKind.Bytes, to.node, to.node.gen);
+    ev.end = to;
+    ev.bytes = bytes;
     this.queue.push(ev);
   }
 
@@ -468,7 +482,7 @@ export class Simulation {
         return this.stepNode(n, { _tag: 'DialFailed', at, conn: end.conn, error: ev.error as ConnectError });
       }
       case EvKind.Command:
-        return this.runCommand(n, (ev as Ev & { command: Command }).command, at, ev.cmd);
+        return this.runCommand(n, ev.command as Command, at, ev.cmd);
     }
   }
 
@@ -607,10 +621,10 @@ export class Simulation {
       const offsets: number[] = [];
       for (let i = 0; i < k; i++) offsets.push(1 + this.splitRng.int(bytes.length - 1));
       offsets.sort((a, b) => a - b);
-      for (const chunk of splitAt(bytes, offsets)) this.push(arrival, EvKind.Bytes, to.node, { end: to, bytes: chunk });
+      for (const chunk of splitAt(bytes, offsets)) this.pushBytes(arrival, to, chunk);
       return;
     }
-    this.push(arrival, EvKind.Bytes, to.node, { end: to, bytes });
+    this.pushBytes(arrival, to, bytes);
   }
 
   /** Tells the other end that this end is gone (after the data already sent), or holds that news at a cut. */
@@ -757,8 +771,11 @@ export class Simulation {
   }
 
   private requeue(ev: Ev): void {
+    const copy = new Ev(this.now, this.seq++, ev.kind, ev.node, ev.gen);
+    const { end, bytes, reason, error, remote, input, cmd, fault, call, command } = ev;
+    Object.assign(copy, { end, bytes, reason, error, remote, input, cmd, fault, call, command });
     this.busy++;
-    this.queue.push({ ...ev, time: this.now, seq: this.seq++ });
+    this.queue.push(copy);
   }
 
   private crash(n: NodeRec): void {
