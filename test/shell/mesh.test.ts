@@ -8,6 +8,8 @@ import type { NodeId } from '../../src/core/types.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, SelfConnection, Timeout, WrongSubnet } from '../../src/shell/api/errors.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { InternalMessage } from '../../src/shell/base.js';
 import { waitEvent, waitUntil, within } from './helpers.js';
 
 const open: MeshSocket[] = [];
@@ -203,6 +205,26 @@ describe('py2p byte vectors', () => {
     expect(Buffer.from(list[5] as Uint8Array).toString()).toBe(a.protocol.id);
     expect(list[6]).toEqual(['127.0.0.1', a.port]);
     expect(list[7]).toEqual(expect.arrayContaining([0x13, 0x11]));
+
+    // Later frames to the py2p peer, decoded with its compression list: '*' goes as bin, our id as str.
+    const py2pCompression = [0x20, 0x13, 0x11, 0x10, 0x12];
+    const frames = (): Array<ReturnType<typeof InternalMessage.decode>> => {
+      const out = [];
+      const bytes = Buffer.concat(chunks);
+      for (let at = 0; at + 4 <= bytes.length && at + 4 + bytes.readUInt32BE(at) <= bytes.length; at += 4 + bytes.readUInt32BE(at))
+        out.push(InternalMessage.decode(bytes.subarray(at, at + 4 + bytes.readUInt32BE(at)), py2pCompression));
+      return out;
+    };
+    const payloads = (): unknown[][] => frames().flatMap((f) => (E.isRight(f) ? [[...f.right.message.packets]] : []));
+    a.requestPeers();
+    a.send('to py2p');
+    await waitUntil(s, ['data'], () => payloads().some((p) => p[0] === 0), 'the broadcast at the py2p peer');
+    expect(frames().every(E.isRight)).toBe(true);
+    const request = payloads().find((p) => p[0] === 2 && p[3] === 8);
+    expect(request?.[1]).toBe(a.id);
+    expect(request?.[4]).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(request?.[4] as Uint8Array).toString()).toBe('*');
+    expect(payloads().find((p) => p[0] === 0)?.slice(3)).toEqual([0, 'to py2p']);
     s.destroy();
   });
 });
