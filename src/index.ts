@@ -30,6 +30,7 @@ export {
   ConnectionClosed,
   SocketClosed,
   ReplyFailed,
+  ListenFailed,
   BadArgument,
   type Ts2pErrorCode,
 } from './shell/api/errors.js';

@@ -128,6 +128,16 @@ const raw = async (port: number): Promise<net.Socket> => {
   return s;
 };
 
+describe('listening', () => {
+  it('rejects ready with ListenFailed when the port is taken, and closes cleanly', async () => {
+    const a = await node();
+    const b = new MeshSocket({ host: '127.0.0.1', port: a.port, debugLevel: 'silent' });
+    await expect(within(b.ready, 'the listen failure')).rejects.toMatchObject({ code: 'ListenFailed' });
+    await expect(b.connect('127.0.0.1', a.port)).rejects.toMatchObject({ code: 'ListenFailed' });
+    await within(b.close(), 'close after a failed listen');
+  });
+});
+
 describe('connect timeouts', () => {
   it('rejects with Timeout when the peer accepts but never handshakes, leaving nothing behind', async () => {
     const a = await node({ limits: { handshakeTimeoutMs: 300 } });

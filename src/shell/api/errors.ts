@@ -15,6 +15,7 @@ export type Ts2pErrorCode =
   | 'ConnectionClosed'
   | 'SocketClosed'
   | 'ReplyFailed'
+  | 'ListenFailed'
   | 'BadArgument';
 
 /** The root of ts2p's errors: a message and a machine-readable `code`. */
@@ -88,6 +89,13 @@ export class SocketClosed extends Ts2pError {
 export class ReplyFailed extends Ts2pError {
   constructor(readonly to: NodeId, readonly why: string) {
     super('ReplyFailed', `reply to ${to} failed: ${why}`);
+  }
+}
+
+/** The socket could not listen on its address (in use, not local, no permission). */
+export class ListenFailed extends Ts2pError {
+  constructor(readonly host: string, readonly port: number, detail: string) {
+    super('ListenFailed', `cannot listen on ${host}:${port}: ${detail}`);
   }
 }
 

@@ -15,7 +15,7 @@ import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, 
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
-import { BadArgument, connectErrorToError, describeReason, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
+import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { Message, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
@@ -201,7 +201,10 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     const host = this.options.host ?? '0.0.0.0';
     const tls = this.protocol.encryption === 'SSL' ? await this.tlsSettings() : undefined;
     if (tls !== undefined) this.runtime.transport.setTls(tls);
-    const bound = await this.runtime.transport.listen(host, this.options.port ?? 0);
+    const port = this.options.port ?? 0;
+    const bound = await this.runtime.transport.listen(host, port).catch((err: unknown) => {
+      throw new ListenFailed(host, port, err instanceof Error ? err.message : String(err));
+    });
     const outHost = host === '0.0.0.0' ? lanAddress() : host === '::' ? '::1' : host;
     this.outAddr = this.options.outAddr ?? { host: outHost, port: bound.port };
     this.id = this.deps.nodeId(this.outAddr, this.protocol.id, randomUUID());
