@@ -28,10 +28,19 @@ export const wireValue: fc.Arbitrary<WireValue> = fc.letrec<{ value: WireValue }
   ),
 })).value;
 
-/** What a value decodes to: -0 becomes 0 (msgpack ints have no sign of zero), safe bigints become numbers. */
+const TWO_53 = 2n ** 53n;
+
+/**
+ * What a value decodes to. Integers are written as msgpack ints whatever their JS type, and ints
+ * come back as numbers up to ±2^53 and bigints beyond; -0 becomes 0 (ints have no signed zero).
+ */
 export const decodedForm = (v: WireValue): WireValue => {
-  if (typeof v === 'number') return Object.is(v, -0) ? 0 : v;
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'number') {
+    if (Object.is(v, -0)) return 0;
+    const wide = Number.isInteger(v) && Math.abs(v) > 2 ** 53 && v >= -(2 ** 63) && v < 2 ** 64;
+    return wide ? BigInt(v) : v;
+  }
+  if (typeof v === 'bigint') return v >= -TWO_53 && v <= TWO_53 ? Number(v) : v;
   if (v instanceof Uint8Array) return new Uint8Array(v);
   if (Array.isArray(v)) return (v as ReadonlyArray<WireValue>).map(decodedForm);
   if (v instanceof Map) return new Map([...(v as ReadonlyMap<WireValue, WireValue>)].map(([k, x]) => [decodedForm(k), decodedForm(x)]));

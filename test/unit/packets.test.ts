@@ -34,6 +34,9 @@ describe('integers stay integers', () => {
     [2n ** 64n - 1n, 'cfffffffffffffffff'],
     [-(2n ** 63n), 'd38000000000000000'],
     [5n, '05'],
+    [2 ** 60, 'd31000000000000000'], // integer-valued, beyond 2^53: still an int
+    [2 ** 63, 'cf8000000000000000'],
+    [1e20, 'cb4415af1d78b58c40'], // beyond uint64: only a float can carry it
     [1.5, 'cb3ff8000000000000'],
   ];
   it.each(cases)('%s -> %s', (v, h) => {

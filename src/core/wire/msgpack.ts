@@ -2,13 +2,13 @@
  * msgpack for packet lists (PROTOCOL.md §1.3), on top of msgpackr.
  *
  * Encoding keeps str and bin apart and writes every integer as an integer: msgpackr would write a
- * number outside int32/uint32 as float64, so safe integers there are turned into bigint first
+ * number outside int32/uint32 as float64, so integer numbers there are turned into bigint first
  * (msgpackr then writes int64 `d3`, or uint64 `cf` at 2^63 and above; both decode as integers
  * everywhere), and a bigint that fits 32 bits is written in the smallest int form. Decoding goes through `scanMsgpack` first, a structural walk
  * that accepts exactly one well-formed value and refuses extension types, the unused 0xc1 byte,
  * truncation, trailing bytes and nesting deeper than a bound; only then does msgpackr decode, so
  * its extension handlers (dates, sets, records…) are never reached and the result is a WireValue.
- * Maps decode to `Map` (keys may be bin), int64 to number when safe and bigint otherwise.
+ * Maps decode to `Map` (keys may be bin), 64-bit ints to number up to ±2^53 and bigint beyond.
  */
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import type { DecodeError } from './errors.js';
@@ -29,8 +29,12 @@ const unpackr = new Unpackr({
 const INT32_MIN = -0x80000000;
 const UINT32_END = 0x100000000;
 
+const INT64_MIN = -(2 ** 63);
+const UINT64_END = 2 ** 64;
+
+/** An integer-valued number msgpackr would write as float64 although an int64/uint64 holds it. */
 const isWideInt = (n: number): boolean =>
-  (n < INT32_MIN || n >= UINT32_END) && Number.isSafeInteger(n);
+  (n < INT32_MIN || n >= UINT32_END) && n >= INT64_MIN && n < UINT64_END && Number.isInteger(n);
 
 // A bigint that fits 32 bits is written in the smallest int form, as a number would be.
 const isNarrowBigInt = (n: bigint): boolean => n >= INT32_MIN_N && n < UINT32_END_N;
