@@ -143,7 +143,7 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<numb
   try {
     await socket.ready;
   } catch (err) {
-    io.stderr.write(`ts2p: cannot listen on ${args.host}:${args.port}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`ts2p: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   print(io, args.json ? JSON.stringify({ event: 'ready', id: socket.id, host: socket.outAddr.host, port: socket.port }) : `ready: ${socket.id} on ${socket.outAddr.host}:${socket.port}`);
