@@ -7,8 +7,11 @@
  * 2. A 1,000-node network that joins through one bootstrap node and then delivers 100 broadcasts:
  *    wall time for the whole run.
  *
- * Options (environment): SIM_BENCH_HOURS (default 1), SIM_BENCH_SEED (default 1),
- * SIM_BENCH_COMPRESSION ("none" to offer no compression; default: a MeshSocket's zlib, gzip).
+ * The hour runs with compression off (so the figure is the simulator and the core's protocol
+ * work, not zlib); a shorter run with a MeshSocket's zlib/gzip follows for comparison. The
+ * 1,000-node join runs twice: with default limits, and with the bootstrap node allowed 1,024
+ * connections (a full node refuses newcomers without telling them of other peers).
+ * Options (environment): SIM_BENCH_HOURS (default 1), SIM_BENCH_SEED (default 1).
  * There is no js2p counterpart to compare with: js2p has no simulator, and the figure of merit is
  * the speed-up over real time. Run with `node --expose-gc` for steadier memory figures.
  */
@@ -19,8 +22,6 @@ import { components } from '../src/shell/sim/checks.js';
 
 const hours = Number(process.env['SIM_BENCH_HOURS'] ?? 1);
 const seed = Number(process.env['SIM_BENCH_SEED'] ?? 1);
-const compression = process.env['SIM_BENCH_COMPRESSION'] === 'none' ? [] : SIM_COMPRESSION;
-const kind = meshKindWith(compression);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const heapMb = (): number => {
@@ -31,10 +32,16 @@ const heapMb = (): number => {
 const fmt = (x: number, digits = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 /** Builds `size` nodes that join through n0, one every `gapMs`, and runs until the joins settle. */
-const join = (size: number, gapMs: number): { sim: Simulation; joinWallMs: number } => {
+const join = (
+  size: number,
+  gapMs: number,
+  compression: ReadonlyArray<number>,
+  bootstrapLimits: Readonly<Record<string, number>> = {},
+): { sim: Simulation; joinWallMs: number } => {
+  const kind = meshKindWith(compression);
   const sim = new Simulation({ seed, kind, latency: latency.exponential(5, 20, 500), trace: 'off', record: false, inboxMax: 0 });
   const started = performance.now();
-  for (let i = 0; i < size; i++) sim.addNode();
+  for (let i = 0; i < size; i++) sim.addNode(i === 0 ? { limits: bootstrapLimits } : {});
   for (let i = 1; i < size; i++) sim.command({ _tag: 'Connect', node: `n${i}`, address: sim.node('n0').address }, i * gapMs);
   sim.runUntilIdle({ maxMs: 3_600_000 });
   return { sim, joinWallMs: performance.now() - started };
@@ -49,10 +56,10 @@ const report = (label: string, sim: Simulation): void => {
   );
 };
 
-const steadyMesh = (): void => {
+const steadyMesh = (hours: number, compression: ReadonlyArray<number>): void => {
   const size = 100;
   const base = heapMb();
-  const { sim, joinWallMs } = join(size, 50);
+  const { sim, joinWallMs } = join(size, 50, compression);
   const perNodeKb = ((heapMb() - base) * 1024) / size;
   const degrees = sim.names().map((n) => sim.peersOf(n).length);
   console.log(
@@ -85,13 +92,13 @@ const steadyMesh = (): void => {
   report('broadcasts', sim);
 };
 
-const bigJoin = (): void => {
+const bigJoin = (bootstrapLimits: Readonly<Record<string, number>>, label: string): void => {
   const size = 1000;
   const wall0 = performance.now();
-  const { sim, joinWallMs } = join(size, 20);
+  const { sim, joinWallMs } = join(size, 20, [], bootstrapLimits);
   const comps = components(sim);
   console.log(
-    `1,000-node network: joined through n0 in ${fmt(sim.now / 1000)} s simulated, ${fmt(joinWallMs / 1000, 2)} s wall; ` +
+    `1,000-node network (${label}): joined through n0 in ${fmt(sim.now / 1000)} s simulated, ${fmt(joinWallMs / 1000, 2)} s wall; ` +
       `${comps.length} component(s) (largest ${Math.max(...comps.map((c) => c.length))})`,
   );
   sim.resetStats();
@@ -104,5 +111,7 @@ const bigJoin = (): void => {
 };
 
 console.log(`bench:sim — seed ${seed}, Node ${process.version}${gc === undefined ? ' (no --expose-gc: memory figures are rough)' : ''}`);
-steadyMesh();
-bigJoin();
+steadyMesh(hours, []);
+steadyMesh(Math.min(hours, 0.02), SIM_COMPRESSION);
+bigJoin({}, 'default limits');
+bigJoin({ connectionsMax: 1024, awaitingMax: 1024 }, 'bootstrap connectionsMax 1024');
