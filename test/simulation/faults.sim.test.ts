@@ -1,0 +1,68 @@
+/**
+ * Drawn fault schedules: each seed draws its own fault rates and a schedule from them, a
+ * 10-node mesh lives through it while broadcasting, and the checks hold — safety at every step,
+ * broadcasts reach every undisturbed node, and once the faults end the network is whole again.
+ * Seeds: 1..TS2P_SIM_RUNS (default 6).
+ */
+import { describe, expect, it } from 'vitest';
+import { Simulation, latency } from '../../src/sim.js';
+import { BroadcastReach, SafetyMonitor } from '../../src/shell/sim/checks.js';
+import { drawFaultRates, drawFaults, type Fault } from '../../src/shell/sim/faults.js';
+import { healAndSettle } from '../../src/shell/sim/scenario.js';
+import { broadcastsReachAll, meshNodes, oneNetwork } from '../property/sim-liveness.js';
+import { simRuns } from '../property/sim-arbitraries.js';
+
+const FILE = 'test/simulation/faults.sim.test.ts';
+const NODES = Array.from({ length: 10 }, (_, i) => `n${i}`);
+const PLAN = { nodes: NODES, spared: ['n0'], fromMs: 5_000, untilMs: 120_000 } as const;
+
+describe('drawn fault schedules', () => {
+  it('are the same for a seed, end healed, and vary their rates with the seed', () => {
+    expect(drawFaults(3, PLAN)).toEqual(drawFaults(3, PLAN));
+    const rates = new Set(Array.from({ length: 20 }, (_, s) => JSON.stringify(drawFaultRates(s))));
+    expect(rates.size).toBeGreaterThan(10);
+    for (let seed = 0; seed < 50; seed++) {
+      const faults = drawFaults(seed, PLAN);
+      const open = new Map<string, number>();
+      const bump = (k: string, d: number): void => void open.set(k, (open.get(k) ?? 0) + d);
+      for (const { atMs, fault } of faults) {
+        expect(atMs).toBeGreaterThanOrEqual(PLAN.fromMs);
+        expect(atMs).toBeLessThanOrEqual(PLAN.untilMs);
+        const f: Fault = fault;
+        if (f._tag === 'Crash' || f._tag === 'Pause') expect(f.node).not.toBe('n0');
+        if (f._tag === 'Partition') bump('cut', 1);
+        if (f._tag === 'Heal') bump('cut', -1);
+        if (f._tag === 'Crash') bump(`crash ${f.node}`, 1);
+        if (f._tag === 'Restart') bump(`crash ${f.node}`, -1);
+        if (f._tag === 'Hold') bump(`hold ${f.from}>${f.to}`, 1);
+        if (f._tag === 'Release') bump(`hold ${f.from}>${f.to}`, -1);
+      }
+      for (const [k, v] of open) expect(v, `${k} after seed ${seed}`).toBe(0);
+    }
+  });
+
+  const seeds = Array.from({ length: simRuns(6) }, (_, i) => i + 1);
+  it.each(seeds)('a 10-node mesh stays safe and live through the faults of seed %i', (seed) => {
+    const sim = new Simulation({ seed, latency: latency.exponential(2, 30, 400), chunksMax: 3 });
+    const safety = new SafetyMonitor(sim, true);
+    const reach = new BroadcastReach(sim, 10_000);
+    for (const name of NODES) sim.addNode({ name, skewMs: name === 'n0' ? 0 : ((seed * 7919 * Number(name.slice(1))) % 20_000) - 10_000 });
+    for (const name of NODES.slice(1)) sim.connect(name, 'n0');
+    sim.runUntilIdle();
+    sim.schedule(drawFaults(seed, PLAN));
+    for (let t = 6_000; t < PLAN.untilMs; t += 3_000) sim.at(t, () => {
+      const alive = NODES.filter((n) => sim.node(n).alive);
+      const from = alive[(t / 3_000) % alive.length];
+      if (from !== undefined) sim.broadcast(from, ['tick', t]);
+    });
+    sim.runUntil(PLAN.untilMs + 30_000);
+    healAndSettle(sim);
+    const failures = [
+      ...reach.missing().map((m) => `${m.node} never got the broadcast ${m.sender} sent at ${m.at} ms`),
+      ...oneNetwork(sim),
+      ...broadcastsReachAll(sim, [meshNodes(sim)[1] ?? 'n0']),
+    ];
+    expect(failures, `${sim.replayHint(FILE)}: ${reach.count} broadcasts tracked`).toEqual([]);
+    expect(safety.violations).toEqual([]);
+  });
+});
