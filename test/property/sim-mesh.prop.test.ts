@@ -29,10 +29,10 @@ describe('the mesh on the simulator', () => {
         ];
         if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
       }),
-      25,
+      100,
       FILE,
     );
-  }, simTimeout(25, 100));
+  }, simTimeout(100, 100));
 
   it('joins every node that dials one bootstrap node into one network', () => {
     const joinArb = fc.record({
@@ -51,8 +51,8 @@ describe('the mesh on the simulator', () => {
         const failures = [...oneNetwork(sim), ...broadcastsReachAll(sim, [nodeName(size - 1)])];
         if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
       }),
-      20,
+      40,
       FILE,
     );
-  }, simTimeout(20, 300));
+  }, simTimeout(40, 300));
 });
