@@ -9,13 +9,13 @@
  */
 import type { Address, ConnId, ConnectError, DeliveredMessage, Effect, Input, NodeEvent, NodeId } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
-import type { AnyNodeKind, KindPeer } from './kind.js';
+import type { KindPeer } from './kind.js';
 import type { Fault, TimedFault } from './faults.js';
 import { EventQueue } from './queue.js';
 import { Prng, deriveSeed } from './prng.js';
 import { drawLatency, type Latency } from './latency.js';
-import { Trace, type TraceMode } from './trace.js';
-import { BroadcastStats, keyOf, wireKey, idHex, type BroadcastSummary } from './stats.js';
+import { Trace } from './trace.js';
+import { BroadcastStats, keyOf, type BroadcastSummary } from './stats.js';
 import {
   EvKind,
   addressKey,
@@ -35,98 +35,22 @@ type EvExtra = Partial<Pick<Ev, 'end' | 'bytes' | 'reason' | 'error' | 'remote' 
   readonly command?: Command;
 };
 
-/** Where virtual time 0 sits on the nodes' clocks (ms since the epoch): 2023-11-14T22:13:20Z. */
-export const SIM_EPOCH_MS = 1_700_000_000_000;
-/** Messages kept in a node's receive queue before the oldest are dropped. */
-export const INBOX_MAX = 10_000;
-/** How long a dial into a cut waits before it fails, unless configured. */
-export const SIM_DIAL_TIMEOUT_MS = 10_000;
-/** Events `runUntilIdle` processes at most, unless told otherwise. */
-export const RUN_EVENTS_MAX = 100_000_000;
+import {
+  INBOX_MAX,
+  RUN_EVENTS_MAX,
+  SIM_DIAL_TIMEOUT_MS,
+  SIM_EPOCH_MS,
+  describeEffect,
+  describeInput,
+  type Command,
+  type Delivery,
+  type NodeOptions,
+  type NodeView,
+  type Observation,
+  type SimOptions,
+} from './options.js';
 
-/** How a simulation is set up. */
-export interface SimOptions {
-  /** The run seed: every random choice derives from it. */
-  readonly seed: number;
-  /** The kind of node `addNode` makes unless told otherwise. */
-  readonly kind: AnyNodeKind;
-  /** One-way latency of every link (default uniform 5–50 ms). */
-  readonly latency?: Latency;
-  /** Split each write into up to this many chunks at random points (default 1: no split). */
-  readonly chunksMax?: number;
-  /** The nodes' clock at virtual time 0 (default `SIM_EPOCH_MS`). */
-  readonly startAtMs?: number;
-  /** What to keep of the trace (default `hash`). */
-  readonly trace?: TraceMode;
-  /** Lines kept in `lines` mode. */
-  readonly traceLinesMax?: number;
-  /** Keep every delivery and event per node for inspection (default true). */
-  readonly record?: boolean;
-  /** Messages kept in a node's receive queue (default `INBOX_MAX`). */
-  readonly inboxMax?: number;
-  /** How long a dial into a cut takes to fail (default `SIM_DIAL_TIMEOUT_MS`). */
-  readonly dialTimeoutMs?: number;
-}
-
-/** How a node is added. */
-export interface NodeOptions {
-  /** Its name (default `n<index>`). */
-  readonly name?: string;
-  /** Its subnet (default `mesh`). */
-  readonly subnet?: string;
-  /** Its clock offset in ms (default 0). */
-  readonly skewMs?: number;
-  /** Overrides of its configured bounds, e.g. `{ outgoingMax: 2 }`. */
-  readonly limits?: Readonly<Record<string, number>>;
-  /** Its kind (default the simulation's). */
-  readonly kind?: AnyNodeKind;
-}
-
-/** A user command, as plain data. Nodes are named. */
-export type Command =
-  | { readonly _tag: 'Broadcast'; readonly node: string; readonly packets: ReadonlyArray<WireValue>; readonly type?: number }
-  | { readonly _tag: 'Send'; readonly node: string; readonly packets: ReadonlyArray<WireValue>; readonly flag: number; readonly type: number }
-  /** A whisper to one node: a reply, routed through request/response when not connected. */
-  | { readonly _tag: 'Whisper'; readonly node: string; readonly to: NodeId; readonly packets: ReadonlyArray<WireValue> }
-  | { readonly _tag: 'Connect'; readonly node: string; readonly address: Address; readonly expectedId?: NodeId }
-  | { readonly _tag: 'Disconnect'; readonly node: string; readonly peer: NodeId }
-  | { readonly _tag: 'RequestPeers'; readonly node: string }
-  | { readonly _tag: 'Shutdown'; readonly node: string };
-
-/** A delivery, as recorded. */
-export interface Delivery {
-  readonly at: number;
-  readonly node: string;
-  readonly incarnation: number;
-  readonly message: DeliveredMessage;
-  /** A user handler claimed it. */
-  readonly claimed: boolean;
-  /** It went to the receive queue. */
-  readonly queued: boolean;
-}
-
-/** What observers are told, after it happened. */
-export type Observation =
-  | { readonly _tag: 'Step'; readonly at: number; readonly node: string; readonly input: Input; readonly effects: ReadonlyArray<Effect> }
-  /** A command reached the node's core (issued at `at`, as input `input`). */
-  | { readonly _tag: 'Command'; readonly at: number; readonly node: string; readonly command: Command; readonly input: Input }
-  | { readonly _tag: 'Delivered'; readonly delivery: Delivery }
-  | { readonly _tag: 'Fault'; readonly at: number; readonly fault: Fault }
-  | { readonly _tag: 'LinkDown'; readonly at: number; readonly link: number };
-
-/** A node as callers see it. */
-export interface NodeView {
-  readonly name: string;
-  readonly id: NodeId;
-  readonly address: Address;
-  readonly subnet: string;
-  readonly alive: boolean;
-  readonly paused: boolean;
-  readonly skewMs: number;
-  readonly incarnation: number;
-  /** The core's state (kind-specific). */
-  readonly state: unknown;
-}
+export * from './options.js';
 
 /** A simulated network. */
 export class Simulation {
@@ -841,27 +765,3 @@ export class Simulation {
     for (const e of effects) t.add(`  ${describeEffect(e)}`, e._tag === 'Write' ? e.bytes : undefined);
   }
 }
-
-const describeInput = (i: Input): string => {
-  switch (i._tag) {
-    case 'BytesReceived':
-      return `BytesReceived ${i.conn} ${i.bytes.length}B`;
-    case 'Send':
-      return `Send ${i.flag}/${i.type} ${wireKey(i.packets)}`;
-    case 'Reply':
-      return `Reply #${i.cmd} ${i.to} ${wireKey(i.packets)}`;
-    default:
-      return JSON.stringify(i);
-  }
-};
-
-const describeEffect = (e: Effect): string => {
-  switch (e._tag) {
-    case 'Write':
-      return `Write ${e.conn} ${e.bytes.length}B`;
-    case 'Deliver':
-      return `Deliver ${e.message.conn} ${e.message.sender} ${idHex(e.message.id)} ${wireKey(e.message.packets)}`;
-    default:
-      return JSON.stringify(e);
-  }
-};
