@@ -54,6 +54,11 @@ describe('integers stay integers', () => {
     expect(E.isRight(r) && r.right.packets).toEqual([0, 'S', 1500000000.5, 0, 2n ** 63n, 2 ** 40, -(2n ** 60n)]);
     expect(E.isRight(r) && r.right.time).toBe(1500000000.5);
   });
+  it('a time beyond 2^53 (an int64 on the wire) still decodes to a number', () => {
+    const m = makeMessage(caps, 0, 'S', [0], 2 ** 53 + 2);
+    const r = decodeBody(caps, encodeFrame(caps, m, undefined).subarray(4), [], MAX);
+    expect(E.isRight(r) && r.right.time).toBe(2 ** 53 + 2);
+  });
   it('keeps a returned msgpack buffer intact across later encodings', () => {
     const a = makeMessage(caps, 0, 'A', [0, 'first'], 1);
     const before = hex(a.msgpack);

@@ -165,7 +165,9 @@ const toMessage = (plain: Uint8Array, msgpack: Uint8Array, idKey: string, value:
   if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
-  const [msgType, sender, time] = packets;
+  const [msgType, sender, rawTime] = packets;
+  // A time beyond 2^53 decodes as bigint; it is nonsense as a time but still a number of seconds.
+  const time = typeof rawTime === 'bigint' ? Number(rawTime) : rawTime;
   if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return E.left({ _tag: 'BadField', index: 0, expected: 'an integer message type' });
   if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return E.left({ _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' });
   if (typeof time !== 'number' || !Number.isFinite(time)) return E.left({ _tag: 'BadField', index: 2, expected: 'a finite time' });
