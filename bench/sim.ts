@@ -85,7 +85,7 @@ const steadyMesh = (hours: number, compression: ReadonlyArray<number>): void => 
   const events = sim.eventsProcessed - events0;
   const simulatedMs = sim.now - start;
   console.log(
-    `  ${fmt(hours)} h simulated (10 broadcasts/s) in ${fmt(wallMs / 1000, 2)} s wall: ` +
+    `  ${fmt(simulatedMs / 3_600_000, 2)} h simulated (10 broadcasts/s) in ${fmt(wallMs / 1000, 2)} s wall: ` +
       `speed-up ${fmt(simulatedMs / wallMs)}× real time (target ≥ 100×), ${fmt(events / (wallMs / 1000), 0)} events/s, ` +
       `${fmt(events, 0)} events; memory ≈ ${fmt(perNodeKb)} KiB per node after joining (heap ${fmt(heapMb())} MiB now)`,
   );
