@@ -48,6 +48,8 @@ export interface NodeKind<E = unknown, S = unknown> {
   readonly isQueuedForUser: (message: DeliveredMessage) => boolean;
   /** The subnet a node speaks (what its messages report as `protocol`). */
   readonly protocol: (env: E) => ProtocolInfo;
+  /** Sizes and counters of a node's state, for inspection (kind-specific). */
+  readonly status?: (state: S) => unknown;
 }
 
 /** A node kind with its type parameters erased, as the simulator stores it. */

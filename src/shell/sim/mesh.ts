@@ -5,7 +5,7 @@
  */
 import { defaultLimits, type NodeConfig } from '../../core/config.js';
 import { nodeId, protocolId } from '../../core/ids.js';
-import { initNode, isQueuedForUser, nextWakeup, routingTable, step, type Env, type NodeState } from '../../core/node.js';
+import { initNode, isQueuedForUser, nextWakeup, nodeStatus, routingTable, step, type Env, type NodeState } from '../../core/node.js';
 import { nodeCapabilities } from '../caps.js';
 import type { NodeKind } from './kind.js';
 
@@ -50,6 +50,7 @@ export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, 
   peers: routingTable,
   isQueuedForUser,
   protocol: (env) => env.config.protocol,
+  status: nodeStatus,
 });
 
 /** The mesh node kind, offering zlib and gzip like a MeshSocket. */

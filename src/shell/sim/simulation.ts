@@ -283,6 +283,12 @@ export class Simulation {
     };
   }
 
+  /** A node's sizes and counters as its kind reports them (the mesh: `nodeStatus`); undefined when down. */
+  status(name: string): unknown {
+    const n = this.rec(name);
+    return n.alive && n.kind.status !== undefined ? n.kind.status(n.state) : undefined;
+  }
+
   /** The node's name for an id, if it is one of ours. */
   nameOf(id: NodeId): string | undefined {
     return this.byId.get(id)?.name;
