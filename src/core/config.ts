@@ -8,8 +8,16 @@ import type { Address, NodeId } from './types.js';
 export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
 /** Broadcasts older than this are dropped (the seeds' 60 s). */
 export const BROADCAST_EXPIRY_MS = 60_000;
-/** How long a seen (id, time) pair is remembered. */
+/**
+ * How long a seen message id is remembered at least, from its arrival. An id is also kept until
+ * its own stamp is stale, so a late copy can never be delivered twice.
+ */
 export const SEEN_TTL_MS = 60_000;
+/**
+ * Broadcasts stamped further ahead of our clock than this are dropped (and counted): remembering
+ * them until they go stale would let a far-future stamp pin the seen-set.
+ */
+export const FUTURE_TOLERANCE_MS = 300_000;
 /** How many seen (id, time) pairs are remembered at most. */
 export const SEEN_MAX = 100_000;
 /** Outgoing connections made from peer lists. */
@@ -50,6 +58,7 @@ export interface NodeConfig {
   readonly frameBytesMax: number;
   readonly broadcastExpiryMs: number;
   readonly seenTtlMs: number;
+  readonly futureToleranceMs: number;
   readonly seenMax: number;
   readonly outgoingMax: number;
   readonly connectionsMax: number;
@@ -66,6 +75,7 @@ export const defaultLimits = {
   frameBytesMax: FRAME_BYTES_MAX,
   broadcastExpiryMs: BROADCAST_EXPIRY_MS,
   seenTtlMs: SEEN_TTL_MS,
+  futureToleranceMs: FUTURE_TOLERANCE_MS,
   seenMax: SEEN_MAX,
   outgoingMax: OUTGOING_MAX,
   connectionsMax: CONNECTIONS_MAX,

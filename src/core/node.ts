@@ -28,9 +28,10 @@ import {
   onClosed,
   onDialFailed,
   onDialSucceeded,
+  refuse,
 } from './mesh/connections.js';
 import { sendHandshake } from './mesh/handshake.js';
-import { requestPeers } from './mesh/peers.js';
+import { requestPeers, sendPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
 import { userMessage } from './mesh/send.js';
@@ -57,6 +58,7 @@ export const initNode = (env: Env, _at: number): NodeState => ({
     broadcastsRelayed: 0,
     duplicatesDropped: 0,
     staleDropped: 0,
+    futureDropped: 0,
     badBroadcastsDropped: 0,
     delivered: 0,
     repliesSent: 0,
@@ -137,8 +139,15 @@ export const step = (env: Env, state: NodeState, input: Input): readonly [NodeSt
       onBytes(ctx, input.conn, input.bytes);
       break;
     case 'ConnectionAccepted': {
-      const c = onAccepted(ctx, input.conn, input.remote);
-      if (c !== undefined) sendHandshake(ctx, c);
+      const a = onAccepted(ctx, input.conn, input.remote);
+      if (a._tag === 'Ignored') break;
+      sendHandshake(ctx, a.c);
+      if (a._tag === 'Refused') {
+        // A full node still tells the newcomer whom it knows, so the newcomer joins through
+        // our peers instead of staying alone; nothing of the connection is kept.
+        sendPeers(ctx, a.c);
+        refuse(ctx, a.c, a.reason);
+      }
       break;
     }
     case 'DialSucceeded': {
@@ -224,6 +233,7 @@ export interface NodeStatus {
   readonly broadcastsRelayed: number;
   readonly duplicatesDropped: number;
   readonly staleDropped: number;
+  readonly futureDropped: number;
   readonly badBroadcastsDropped: number;
   readonly delivered: number;
   readonly repliesSent: number;

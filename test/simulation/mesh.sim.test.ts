@@ -88,12 +88,10 @@ describe('a simulated mesh', () => {
     expect(trace(15)).not.toBe(trace(16));
   });
 
-  // Known core bug, found by the simulator properties: the seen-set forgets an id 60 s after it
-  // arrived (`seenTtlMs`), but a broadcast is only stale 60 s after its own stamp (whole seconds,
-  // by the receiver's clock). A copy arriving in between is delivered a second time. A sender
-  // whose clock is ahead widens the window by its skew; this scenario uses 10 s. When the core
-  // remembers an id until its stamp is stale, this test fails: turn `it.fails` back into `it`.
-  it.fails('delivers a broadcast once even when a copy arrives after the seen-set forgot it', () => {
+  // Found by the simulator properties: an id forgotten 60 s after arrival let a late copy (held
+  // in flight, its sender's clock 10 s ahead) be delivered twice. The core now remembers an id
+  // until its stamp is stale by its own clock.
+  it('delivers a broadcast once even when a copy arrives after the arrival TTL', () => {
     const sim = new Simulation({ seed: 17, latency: latency.constant(10) });
     const monitor = new SafetyMonitor(sim, false);
     sim.addNode({ skewMs: 10_000, limits: { outgoingMax: 0 } });
@@ -111,11 +109,10 @@ describe('a simulated mesh', () => {
     expect(monitor.violations).toEqual([]);
   });
 
-  // Known core limitation, found by bench:sim: a node at `connectionsMax` (or `awaitingMax`)
-  // closes a newcomer at once, without a handshake or a peers list, so nodes that join through a
-  // full bootstrap node stay alone. (With the default 256 only 257 of 1,000 nodes join.) When a
-  // full node hands newcomers its peers before closing, this fails: make `it.fails` an `it`.
-  it.fails('joins nodes into one network through a bootstrap node that is full', () => {
+  // Found by bench:sim: a node at `connectionsMax` closed newcomers without a word, so nodes
+  // joining through a full bootstrap node stayed alone. A full node now sends its handshake and
+  // peers list before it closes, and newcomers join through those peers.
+  it('joins nodes into one network through a bootstrap node that is full', () => {
     const sim = new Simulation({ seed: 18 });
     sim.addNode({ limits: { connectionsMax: 4 } });
     for (let i = 1; i < 12; i++) sim.addNode();

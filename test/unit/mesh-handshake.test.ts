@@ -192,21 +192,28 @@ describe('deadlines and bounds', () => {
     ]);
   });
 
-  it('refuses connections beyond awaitingMax and connectionsMax', () => {
+  it('refuses connections beyond awaitingMax and connectionsMax, after telling them our peers', () => {
     const env = mkEnv(1, { awaitingMax: 1, connectionsMax: 2 });
     const st = initNode(env, T0);
     go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: a1, remote: addr(5) });
     const fx = go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a2'), remote: addr(6) });
-    expect(fx).toEqual([
+    // Our handshake and an (empty) peers list, then the close: nothing is kept of a2.
+    expect(writes(fx)).toEqual([
+      { conn: 'a2', msgType: 2, sender: env.config.id, payload: [5, env.config.id, expect.any(Uint8Array), [env.config.outAddr.host, env.config.outAddr.port], env.config.compression] },
+      { conn: 'a2', msgType: 2, sender: env.config.id, payload: [7, []] },
+    ]);
+    expect(fx.filter((e) => e._tag !== 'Write')).toEqual([
       { _tag: 'Close', conn: 'a2', reason: { _tag: 'TooManyConnections', limit: 1 } },
       { _tag: 'Emit', event: { _tag: 'ConnectionRejected', conn: 'a2', remote: addr(6), reason: { _tag: 'TooManyConnections', limit: 1 } } },
     ]);
+    expect(nodeStatus(st)).toMatchObject({ connections: 1, awaiting: 1 });
     go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: handshakeFrom(bob) });
     go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a3'), remote: addr(7) });
-    expect(only(go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a4'), remote: addr(8) }), 'Close')[0]!.reason).toEqual({
-      _tag: 'TooManyConnections',
-      limit: 2,
-    });
+    const full = go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a4'), remote: addr(8) });
+    expect(only(full, 'Close')[0]!.reason).toEqual({ _tag: 'TooManyConnections', limit: 2 });
+    // The newcomer learns of Bob, so it can join the network through him.
+    expect(writes(full)[1]!.payload).toEqual([7, [[[bob.config.outAddr.host, bob.config.outAddr.port], bob.config.id]]]);
+    expect(nodeStatus(st).connections).toBe(2);
     expect(go(env, st, { _tag: 'Connect', at: T0, cmd: 4, address: addr(9) })).toEqual([
       { _tag: 'Emit', event: { _tag: 'ConnectFailed', cmd: 4, error: { _tag: 'Closed', reason: { _tag: 'TooManyConnections', limit: 2 } } } },
     ]);

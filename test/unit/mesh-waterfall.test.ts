@@ -51,14 +51,37 @@ describe('waterfall', () => {
     expect(only(go(me, st, { _tag: 'BytesReceived', at: T0 + 60_999, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'edge']) }), 'Deliver')).toHaveLength(1);
   });
 
-  it('bounds the seen-set by capacity and by arrival time, even for future-dated broadcasts', () => {
+  it('bounds the seen-set by capacity, and forgets an id once its stamp is stale', () => {
     const env = mkEnv(1, { seenMax: 3, seenTtlMs: 1000 });
     const [st] = withPeers(env, [bob!]);
-    const future = T0 + 3_600_000;
-    for (let i = 0; i < 5; i++) go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, i], future) });
+    const ahead = T0 + 240_000; // a sender four minutes ahead: within the tolerance
+    for (let i = 0; i < 5; i++) go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, i], ahead) });
     expect(nodeStatus(st).seen).toBe(3);
-    expect(go(env, st, { _tag: 'Tick', at: T0 + 1000 })).toEqual([]);
+    // Past the arrival TTL but not past the stamp's expiry: still remembered.
+    go(env, st, { _tag: 'Tick', at: T0 + 1000 });
+    expect(nodeStatus(st).seen).toBe(3);
+    // Once the stamp is stale (stamp + 1 s + 60 s), the ids go.
+    go(env, st, { _tag: 'Tick', at: ahead + 61_000 });
     expect(nodeStatus(st).seen).toBe(0);
+  });
+
+  it('drops a copy that arrives after the arrival TTL while its stamp is still fresh', () => {
+    const env = mkEnv(1, { seenTtlMs: 1000 });
+    const [st] = withPeers(env, [bob!, carol!]);
+    const frame = frameFrom(erin!.config.id, 0, [0, 'late'], T0 + 10_000); // sender 10 s ahead
+    expect(only(go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame }), 'Deliver')).toHaveLength(1);
+    // 65 s later the stamp is 55 s old by our clock: not stale, so it must still count as seen.
+    expect(go(env, st, { _tag: 'BytesReceived', at: T0 + 65_000, conn: a2!, bytes: frame })).toEqual([]);
+    expect(nodeStatus(st).duplicatesDropped).toBe(1);
+  });
+
+  it('drops broadcasts stamped beyond the future tolerance, unrelayed and unremembered', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const far = frameFrom(erin!.config.id, 0, [0, 'far'], T0 + me.config.futureToleranceMs + 1000);
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: far })).toEqual([]);
+    expect(nodeStatus(st)).toMatchObject({ futureDropped: 1, seen: 0 });
+    const near = frameFrom(erin!.config.id, 0, [0, 'near'], T0 + me.config.futureToleranceMs);
+    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: near }), 'Deliver')).toHaveLength(1);
   });
 
   it('stamps a broadcast of ours once: one frame for every peer on a method, remembered as seen', () => {

@@ -64,25 +64,36 @@ export const onDialSucceeded = (ctx: Ctx, connId: ConnId): Conn | undefined => {
   return c;
 };
 
-/** An inbound connection: refused when a bound is reached, else it waits for a handshake. */
-export const onAccepted = (ctx: Ctx, connId: ConnId, remote: Address): Conn | undefined => {
+/** What became of an inbound connection. */
+export type Acceptance =
+  | { readonly _tag: 'Accepted'; readonly c: Conn }
+  /** A bound was reached. `c` is a detached connection (not in state) to write a farewell on. */
+  | { readonly _tag: 'Refused'; readonly c: Conn; readonly reason: CloseReason }
+  | { readonly _tag: 'Ignored' };
+
+/**
+ * An inbound connection: it waits for a handshake, or, when a bound is reached, is refused.
+ * The caller closes a refused one with `refuse` after writing what it wants to on it.
+ */
+export const onAccepted = (ctx: Ctx, connId: ConnId, remote: Address): Acceptance => {
   const { config } = ctx.env;
-  if (ctx.st.conns.has(connId)) return undefined;
+  if (ctx.st.conns.has(connId)) return { _tag: 'Ignored' };
   const full = connectionsFull(ctx)
     ? config.connectionsMax
     : awaitingCount(ctx.st) >= config.awaitingMax
       ? config.awaitingMax
       : undefined;
-  if (full !== undefined) {
-    const reason: CloseReason = { _tag: 'TooManyConnections', limit: full };
-    countClose(ctx.st, reason._tag);
-    ctx.out.push({ _tag: 'Close', conn: connId, reason });
-    emit(ctx, { _tag: 'ConnectionRejected', conn: connId, remote, reason });
-    return undefined;
-  }
   const c = newConn(ctx, connId, false, remote, undefined, undefined);
+  if (full !== undefined) return { _tag: 'Refused', c, reason: { _tag: 'TooManyConnections', limit: full } };
   ctx.st.conns.set(connId, c);
-  return c;
+  return { _tag: 'Accepted', c };
+};
+
+/** Close a refused inbound connection and tell the user why. */
+export const refuse = (ctx: Ctx, c: Conn, reason: CloseReason): void => {
+  countClose(ctx.st, reason._tag);
+  ctx.out.push({ _tag: 'Close', conn: c.conn, reason });
+  emit(ctx, c.remote === undefined ? { _tag: 'ConnectionRejected', conn: c.conn, reason } : { _tag: 'ConnectionRejected', conn: c.conn, remote: c.remote, reason });
 };
 
 /** Another ready connection to the same peer, if a duplicate is still open. */

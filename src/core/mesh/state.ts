@@ -86,6 +86,8 @@ export interface Counters {
   broadcastsRelayed: number;
   duplicatesDropped: number;
   staleDropped: number;
+  /** Broadcasts stamped beyond `futureToleranceMs` ahead of our clock. */
+  futureDropped: number;
   badBroadcastsDropped: number;
   delivered: number;
   repliesSent: number;

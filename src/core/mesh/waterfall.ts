@@ -8,8 +8,12 @@
  * - a message id is admitted at most once while remembered; the id is the SHA-256 of the
  *   msgpack bytes, which include the time, so it stands for the seeds' (id, time) pair;
  * - broadcasts older than `broadcastExpiryMs` (by their own stamp) are dropped unrelayed;
- * - the seen-set forgets by arrival time (`seenTtlMs`) and holds at most `seenMax` ids, so a
- *   future-dated broadcast cannot pin memory;
+ * - an admitted id is remembered until its own stamp is stale by our clock, and at least
+ *   `seenTtlMs` after arrival, so a late copy (held in flight, or from a sender whose clock runs
+ *   ahead) is never delivered twice;
+ * - broadcasts stamped more than `futureToleranceMs` ahead of our clock are dropped, so no
+ *   stamp can make an id stay longer than that plus the expiry; the set also holds at most
+ *   `seenMax` ids (the oldest arrival goes first);
  * - everything we send as a broadcast is remembered, so we never relay our own traffic back.
  * Deliberately not: delivering (node.ts dispatches after the relay) or checking shapes.
  */
@@ -21,7 +25,7 @@ import { fanOut, ownMessage } from './send.js';
 import type { Ctx, MeshState, SeenSet } from './state.js';
 
 /** What the waterfall makes of an arriving broadcast. */
-export type Admission = 'fresh' | 'stale' | 'duplicate';
+export type Admission = 'fresh' | 'stale' | 'future' | 'duplicate';
 
 /** An empty seen-set. */
 export const emptySeen = (): SeenSet => ({ until: new Map(), queueKeys: [], queueUntil: [], head: 0 });
@@ -49,10 +53,17 @@ export const purgeSeen = (ctx: Ctx): void => {
   }
 };
 
-/** Remember a message id as seen. */
+/** When a message stamped `timeSeconds` becomes stale by our clock, ms (see `admit`). */
+const staleAt = (ctx: Ctx, timeSeconds: number): number => (Math.floor(timeSeconds) + 1) * 1000 + ctx.env.config.broadcastExpiryMs;
+
+/**
+ * Remember a message id as seen, until its stamp is stale and for at least `seenTtlMs`. The
+ * queue stays in arrival order: an entry due earlier than the one before it is forgotten a
+ * little late, never early, and `seenMax` bounds the whole.
+ */
 export const remember = (ctx: Ctx, msg: InternalMessage): void => {
   const { seen } = ctx.st;
-  const until = ctx.at + ctx.env.config.seenTtlMs;
+  const until = Math.max(ctx.at + ctx.env.config.seenTtlMs, staleAt(ctx, msg.time));
   seen.until.set(msg.idKey, until);
   seen.queueKeys.push(msg.idKey);
   seen.queueUntil.push(until);
@@ -65,6 +76,10 @@ export const admit = (ctx: Ctx, msg: InternalMessage): Admission => {
   if (msg.time < oldestSeconds) {
     ctx.st.counters.staleDropped++;
     return 'stale';
+  }
+  if (msg.time * 1000 > ctx.at + ctx.env.config.futureToleranceMs) {
+    ctx.st.counters.futureDropped++;
+    return 'future';
   }
   if (ctx.st.seen.until.has(msg.idKey)) {
     ctx.st.counters.duplicatesDropped++;
