@@ -1,398 +1,55 @@
 /**
- * Typed messages (PROTOCOL.md §4–6): io-ts codecs between a payload (list[3:]) and a tagged union
- * with one variant per built-in message, and builders for our own outgoing payloads.
+ * Typed messages (PROTOCOL.md §4–6): which message a packet list is, and the payloads we send.
  *
- * `classify` dispatches on (msgType, sub-flag, payload length) straight to one codec, since it
- * runs for every received message. Ambiguous sub-flags are split as the seeds split them: 0x05 is
- * a handshake at length 5 and chord meta at length 2; 0x0B is a chord store at length 4, a sync
- * set at 3 and a sync state at 5; 0x11 is a chord delta at 4 and a sync delta at 3; 0x08 is a
- * peers request at length 2 and a route request at 3. A known sub-flag with the wrong shape is a
- * `BadMessage`; a sub-flag no built-in owns is `User`.
+ * `classify` dispatches on (msgType, sub-flag, payload length) straight to one codec of
+ * `codecs.ts`, since it runs for every received message. Ambiguous sub-flags are split as the
+ * seeds split them: 0x05 is a handshake at length 5 and chord meta at length 2; 0x0B is a chord
+ * store at length 4, a sync set at 3 and a sync state at 5; 0x11 is a chord delta at 4 and a sync
+ * delta at 3; 0x08 is a peers request at length 2 and a route request at 3. Renegotiate ops are
+ * only read under msgType 0x01. A known sub-flag with the wrong shape is a `BadMessage`; a
+ * sub-flag no built-in owns is `User`.
  *
- * Every id field accepts str or bin. Decoded messages carry the canonical text (bin read as
- * latin1) for comparison and, where a reply must echo a field, the original value (`…Raw`), so the
- * echo is byte-identical. Builders use the typing of §10: our node id as str, the protocol id and
- * '*' as bin. This module does not decide anything about the messages; the mesh and chord do.
+ * The builders give our own payloads the typing of §10: our node id as str, the protocol id and
+ * '*' as bin; fields echoed from a received message are passed as received. This module decides
+ * nothing about the messages; the mesh and chord do.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import { msgTypes, subFlags } from '../flags.js';
-import { idText, latin1Bytes } from '../ids.js';
 import type { Address, NodeId } from '../types.js';
+import {
+  AddressCodec,
+  ChordDelta,
+  ChordMeta,
+  ChordNotifyAdd,
+  ChordNotifyDelete,
+  ChordRetrieve,
+  ChordRetrieved,
+  ChordStore,
+  Handshake,
+  Peers,
+  PeersRequest,
+  RenegotiateCompression,
+  RenegotiateResend,
+  RouteRequest,
+  RouteResponse,
+  SyncDelta,
+  SyncState,
+  SyncStore,
+  type IdValue,
+  type MessageCodec,
+  type PeerEntry,
+  type WireMap,
+  type WireMessage,
+  type WireMessageOf,
+} from './codecs.js';
 import type { DecodeError } from './errors.js';
 import type { InternalMessage } from './packets.js';
 import type { WireValue } from './value.js';
 
-/** An id as it travels: msgpack str or bin. */
-export type IdValue = string | Uint8Array;
-/** A msgpack map. */
-export type WireMap = ReadonlyMap<WireValue, WireValue>;
-/** One entry of a peers list. */
-export interface PeerEntry {
-  readonly address: Address;
-  readonly id: NodeId;
-}
-
-/** Every message the built-in handlers own, plus `User` for the rest. */
-export type WireMessage =
-  | { readonly _tag: 'Handshake'; readonly id: NodeId; readonly protocolId: string; readonly address: Address; readonly compression: ReadonlyArray<number> }
-  | { readonly _tag: 'Peers'; readonly peers: ReadonlyArray<PeerEntry> }
-  | { readonly _tag: 'PeersRequest' }
-  | { readonly _tag: 'RouteRequest'; readonly requestId: string; readonly requestIdRaw: IdValue; readonly target: NodeId; readonly targetRaw: IdValue }
-  | {
-      readonly _tag: 'RouteResponse';
-      readonly requestId: string;
-      readonly requestIdRaw: IdValue;
-      readonly address: Address;
-      readonly target: NodeId;
-      readonly targetRaw: IdValue;
-    }
-  | { readonly _tag: 'RenegotiateCompression'; readonly methods: ReadonlyArray<number> }
-  | { readonly _tag: 'RenegotiateResend' }
-  | { readonly _tag: 'ChordMeta'; readonly leeching: boolean }
-  | { readonly _tag: 'ChordNotify'; readonly key: string; readonly keyRaw: IdValue; readonly deleted: boolean }
-  | { readonly _tag: 'ChordStore'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
-  | { readonly _tag: 'ChordRetrieve'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue }
-  | { readonly _tag: 'ChordRetrieved'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
-  | { readonly _tag: 'ChordDelta'; readonly table: string; readonly tableRaw: IdValue; readonly key: string; readonly keyRaw: IdValue; readonly delta: WireMap }
-  | { readonly _tag: 'SyncStore'; readonly key: string; readonly keyRaw: IdValue; readonly value: WireValue }
-  | {
-      readonly _tag: 'SyncState';
-      readonly key: string;
-      readonly keyRaw: IdValue;
-      readonly value: WireValue;
-      readonly owner: NodeId;
-      readonly ownerRaw: IdValue;
-      readonly timestamp: number;
-    }
-  | { readonly _tag: 'SyncDelta'; readonly key: string; readonly keyRaw: IdValue; readonly delta: WireMap }
-  | { readonly _tag: 'User'; readonly subFlag: number | undefined };
-
-/** The variant of WireMessage with tag K. */
-export type WireMessageOf<K extends WireMessage['_tag']> = Extract<WireMessage, { readonly _tag: K }>;
-
-// ---------------------------------------------------------------------------------------------
-// Field codecs
-
-const isId = (u: unknown): u is IdValue => typeof u === 'string' || u instanceof Uint8Array;
-
-/** An id field: str or bin, kept as given. */
-export const IdValue = new t.Type<IdValue, IdValue, unknown>(
-  'IdValue',
-  isId,
-  (u, c) => (isId(u) ? t.success(u) : t.failure(u, c, 'expected an id (str or bin)')),
-  t.identity,
-);
-
-const isInt = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u);
-
-/** A TCP port number. */
-export const Port = new t.Type<number, number, unknown>(
-  'Port',
-  (u): u is number => isInt(u) && u >= 0 && u <= 65535,
-  (u, c) => (isInt(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c, 'expected a port number')),
-  t.identity,
-);
-
-/** `[host, port]` with host as str (bin accepted and read as latin1). */
-export const AddressCodec = new t.Type<Address, WireValue, unknown>(
-  'Address',
-  (u): u is Address => typeof u === 'object' && u !== null && typeof (u as Address).host === 'string' && isInt((u as Address).port),
-  (u, c) => {
-    if (!Array.isArray(u) || u.length !== 2 || !isId(u[0])) return t.failure(u, c, 'expected [host, port]');
-    const port = Port.validate(u[1], c);
-    return E.isLeft(port) ? port : t.success({ host: idText(u[0]), port: port.right });
-  },
-  (a) => [a.host, a.port],
-);
-
-/** A list of integer flags (a compression list). */
-export const FlagList = new t.Type<ReadonlyArray<number>, WireValue, unknown>(
-  'FlagList',
-  (u): u is ReadonlyArray<number> => Array.isArray(u) && u.every(isInt),
-  (u, c) => (Array.isArray(u) && u.every(isInt) ? t.success(u as ReadonlyArray<number>) : t.failure(u, c, 'expected a list of integers')),
-  (a) => [...a],
-);
-
-/** `[[host, port], id]`. */
-export const PeerEntryCodec = new t.Type<PeerEntry, WireValue, unknown>(
-  'PeerEntry',
-  (u): u is PeerEntry => typeof u === 'object' && u !== null && 'address' in u && 'id' in u,
-  (u, c) => {
-    if (!Array.isArray(u) || u.length !== 2 || !isId(u[1])) return t.failure(u, c, 'expected [[host, port], id]');
-    const address = AddressCodec.validate(u[0], c);
-    return E.isLeft(address) ? address : t.success({ address: address.right, id: idText(u[1]) as NodeId });
-  },
-  (p) => [AddressCodec.encode(p.address), p.id],
-);
-
-const isMap = (u: unknown): u is WireMap => u instanceof Map;
-
-/** A msgpack map (a delta). */
-export const WireMapCodec = new t.Type<WireMap, WireValue, unknown>(
-  'WireMap',
-  isMap,
-  (u, c) => (isMap(u) ? t.success(u) : t.failure(u, c, 'expected a map')),
-  t.identity,
-);
-
-// ---------------------------------------------------------------------------------------------
-// Message codecs: payload (list[3:], sub-flag first) <-> variant
+export type { IdValue, PeerEntry, WireMap, WireMessage, WireMessageOf } from './codecs.js';
 
 type Payload = ReadonlyArray<WireValue>;
-type V<A> = t.Validation<A>;
-
-/** A codec between a payload of fixed length and one WireMessage variant. */
-export type MessageCodec<K extends WireMessage['_tag']> = t.Type<WireMessageOf<K>, Payload, Payload>;
-
-const messageCodec = <K extends WireMessage['_tag']>(
-  tag: K,
-  length: number,
-  decode: (p: Payload, c: t.Context) => V<WireMessageOf<K>>,
-  encode: (m: WireMessageOf<K>) => Payload,
-): MessageCodec<K> =>
-  new t.Type<WireMessageOf<K>, Payload, Payload>(
-    tag,
-    (u): u is WireMessageOf<K> => typeof u === 'object' && u !== null && (u as { _tag?: unknown })._tag === tag,
-    (p, c) => (p.length === length ? decode(p, c) : t.failure(p, c, `${tag} needs a payload of ${length}, got ${p.length}`)),
-    encode,
-  );
-
-// The decoders below build each variant in one object literal (no spreads): classify runs for
-// every received message.
-
-const idsFailure = <A>(p: Payload, c: t.Context, what: string): V<A> => t.failure(p, c, `expected ${what} (str or bin)`);
-
-/** `[0x05, id, protocolId, [host, port], [compression…]]` (§4.2). */
-export const Handshake = messageCodec(
-  'Handshake',
-  5,
-  (p, c) => {
-    const nodeId = p[1];
-    const proto = p[2];
-    if (!isId(nodeId) || !isId(proto)) return idsFailure(p, c, 'node id and protocol id');
-    const address = AddressCodec.validate(p[3], c);
-    if (E.isLeft(address)) return address;
-    const compression = FlagList.validate(p[4], c);
-    if (E.isLeft(compression)) return compression;
-    return t.success({
-      _tag: 'Handshake',
-      id: idText(nodeId) as NodeId,
-      protocolId: idText(proto),
-      address: address.right,
-      compression: compression.right,
-    });
-  },
-  (m) => [subFlags.handshake, m.id, latin1Bytes(m.protocolId), AddressCodec.encode(m.address), FlagList.encode(m.compression)],
-);
-
-/** `[0x07, [[[host, port], id], …]]` (§4.4). */
-export const Peers = messageCodec(
-  'Peers',
-  2,
-  (p, c) => {
-    const list = p[1];
-    if (!Array.isArray(list)) return t.failure(list, c, 'expected a list of peers');
-    const peers: PeerEntry[] = [];
-    for (const entry of list as Payload) {
-      const r = PeerEntryCodec.validate(entry, c);
-      if (E.isLeft(r)) return r;
-      peers.push(r.right);
-    }
-    return t.success({ _tag: 'Peers', peers });
-  },
-  (m) => [subFlags.peers, m.peers.map((e) => PeerEntryCodec.encode(e))],
-);
-
-const STAR = latin1Bytes('*');
-
-/** `[0x08, '*']`, '*' as str or bin (§4.7). */
-export const PeersRequest = messageCodec(
-  'PeersRequest',
-  2,
-  (p, c) => (isId(p[1]) && idText(p[1]) === '*' ? t.success({ _tag: 'PeersRequest' }) : t.failure(p[1], c, "expected '*'")),
-  () => [subFlags.request, STAR],
-);
-
-/** `[0x08, requestId, targetId]` (§4.7). */
-export const RouteRequest = messageCodec(
-  'RouteRequest',
-  3,
-  (p, c) => {
-    const req = p[1];
-    const target = p[2];
-    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
-    return t.success({ _tag: 'RouteRequest', requestId: idText(req), requestIdRaw: req, target: idText(target) as NodeId, targetRaw: target });
-  },
-  (m) => [subFlags.request, m.requestIdRaw, m.targetRaw],
-);
-
-/** `[0x0A, requestId, [[host, port], targetId]]` (§4.7). */
-export const RouteResponse = messageCodec(
-  'RouteResponse',
-  3,
-  (p, c) => {
-    const req = p[1];
-    const pair = p[2];
-    if (!Array.isArray(pair) || pair.length !== 2) return t.failure(pair, c, 'expected [[host, port], target]');
-    const target: unknown = pair[1];
-    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
-    const address = AddressCodec.validate(pair[0], c);
-    if (E.isLeft(address)) return address;
-    return t.success({
-      _tag: 'RouteResponse',
-      requestId: idText(req),
-      requestIdRaw: req,
-      address: address.right,
-      target: idText(target) as NodeId,
-      targetRaw: target,
-    });
-  },
-  (m) => [subFlags.response, m.requestIdRaw, [AddressCodec.encode(m.address), m.targetRaw]],
-);
-
-/** Renegotiate `[0x01, [methods…]]` (§4.8). */
-export const RenegotiateCompression = messageCodec(
-  'RenegotiateCompression',
-  2,
-  (p, c) => {
-    const methods = FlagList.validate(p[1], c);
-    return E.isLeft(methods) ? methods : t.success({ _tag: 'RenegotiateCompression', methods: methods.right });
-  },
-  (m) => [subFlags.compression, FlagList.encode(m.methods)],
-);
-
-/** Renegotiate `[0x09]` (§4.8). */
-export const RenegotiateResend = messageCodec('RenegotiateResend', 1, () => t.success({ _tag: 'RenegotiateResend' }), () => [subFlags.resend]);
-
-/** Chord meta `[0x05, '1' | '0']`: '1' = leeching (§5.1). */
-export const ChordMeta = messageCodec(
-  'ChordMeta',
-  2,
-  (p, c) => {
-    const v = isId(p[1]) ? idText(p[1]) : undefined;
-    return v === '1' || v === '0' ? t.success({ _tag: 'ChordMeta', leeching: v === '1' }) : t.failure(p[1], c, "expected '1' or '0'");
-  },
-  (m) => [subFlags.handshake, m.leeching ? '1' : '0'],
-);
-
-const chordNotify = (length: 2 | 3): MessageCodec<'ChordNotify'> =>
-  messageCodec(
-    'ChordNotify',
-    length,
-    (p, c) => {
-      const key = p[1];
-      if (!isId(key)) return idsFailure(p, c, 'a key');
-      return t.success({ _tag: 'ChordNotify', key: idText(key), keyRaw: key, deleted: length === 3 });
-    },
-    (m) => (m.deleted ? [subFlags.notify, m.keyRaw, 'del'] : [subFlags.notify, m.keyRaw]),
-  );
-/** Chord notify add `[0x06, key]`. */
-export const ChordNotifyAdd = chordNotify(2);
-/** Chord notify delete `[0x06, key, 'del']` (receivers look only at the length). */
-export const ChordNotifyDelete = chordNotify(3);
-
-/** Chord store `[0x0B, table, key58, value]`. */
-export const ChordStore = messageCodec(
-  'ChordStore',
-  4,
-  (p, c) => {
-    const table = p[1];
-    const key = p[2];
-    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
-    return t.success({ _tag: 'ChordStore', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, value: p[3]! });
-  },
-  (m) => [subFlags.store, m.tableRaw, m.keyRaw, m.value],
-);
-
-/** Chord retrieve `[0x0C, table, key58]`. */
-export const ChordRetrieve = messageCodec(
-  'ChordRetrieve',
-  3,
-  (p, c) => {
-    const table = p[1];
-    const key = p[2];
-    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
-    return t.success({ _tag: 'ChordRetrieve', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key });
-  },
-  (m) => [subFlags.retrieve, m.tableRaw, m.keyRaw],
-);
-
-/** Chord retrieved `[0x0D, table, key58, value]` (table and key58 echoed as received). */
-export const ChordRetrieved = messageCodec(
-  'ChordRetrieved',
-  4,
-  (p, c) => {
-    const table = p[1];
-    const key = p[2];
-    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
-    return t.success({ _tag: 'ChordRetrieved', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, value: p[3]! });
-  },
-  (m) => [subFlags.retrieved, m.tableRaw, m.keyRaw, m.value],
-);
-
-/** Chord delta `[0x11, table, key58, {map}]`. */
-export const ChordDelta = messageCodec(
-  'ChordDelta',
-  4,
-  (p, c) => {
-    const table = p[1];
-    const key = p[2];
-    if (!isId(table) || !isId(key)) return idsFailure(p, c, 'table and key');
-    const delta = WireMapCodec.validate(p[3], c);
-    if (E.isLeft(delta)) return delta;
-    return t.success({ _tag: 'ChordDelta', table: idText(table), tableRaw: table, key: idText(key), keyRaw: key, delta: delta.right });
-  },
-  (m) => [subFlags.delta, m.tableRaw, m.keyRaw, m.delta],
-);
-
-/** Sync set `[0x0B, key, value]` (a broadcast; value nil = delete) (§6). */
-export const SyncStore = messageCodec(
-  'SyncStore',
-  3,
-  (p, c) => {
-    const key = p[1];
-    if (!isId(key)) return idsFailure(p, c, 'a key');
-    return t.success({ _tag: 'SyncStore', key: idText(key), keyRaw: key, value: p[2]! });
-  },
-  (m) => [subFlags.store, m.keyRaw, m.value],
-);
-
-/** Sync state `[0x0B, key, value, owner, timestamp]` (a whisper after peers) (§6). */
-export const SyncState = messageCodec(
-  'SyncState',
-  5,
-  (p, c) => {
-    const key = p[1];
-    const owner = p[3];
-    if (!isId(key) || !isId(owner)) return idsFailure(p, c, 'key and owner');
-    const ts = p[4];
-    if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(ts, c, 'expected a timestamp');
-    return t.success({
-      _tag: 'SyncState',
-      key: idText(key),
-      keyRaw: key,
-      value: p[2]!,
-      owner: idText(owner) as NodeId,
-      ownerRaw: owner,
-      timestamp: ts,
-    });
-  },
-  (m) => [subFlags.store, m.keyRaw, m.value, m.ownerRaw, m.timestamp],
-);
-
-/** Sync delta `[0x11, key, {map}]` (§6). */
-export const SyncDelta = messageCodec(
-  'SyncDelta',
-  3,
-  (p, c) => {
-    const key = p[1];
-    if (!isId(key)) return idsFailure(p, c, 'a key');
-    const delta = WireMapCodec.validate(p[2], c);
-    return E.isLeft(delta) ? delta : t.success({ _tag: 'SyncDelta', key: idText(key), keyRaw: key, delta: delta.right });
-  },
-  (m) => [subFlags.delta, m.keyRaw, m.delta],
-);
 
 // ---------------------------------------------------------------------------------------------
 // Dispatch
