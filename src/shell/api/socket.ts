@@ -16,6 +16,7 @@ import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
+import { Inbox } from './inbox.js';
 import { Message, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
@@ -157,15 +158,14 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly runtime: Runtime<S>;
   private readonly log: (level: LogLevel, m: string) => void;
   private readonly handlers: Handler[] = [];
-  private readonly queue: Message[] = [];
-  private readonly waiters: Array<(m: Message | undefined) => void> = [];
+  private readonly inbox = new Inbox<Message>(RECV_QUEUE_MAX);
   private readonly connects = new Map<CommandId, Pending>();
   private readonly replies = new Map<CommandId, { resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
   private nextCmd = 1;
   private closed = false;
   private sending = false;
   private sendRefusal: string | undefined;
-  private readonly counters = { queueDropped: 0, slowPeers: 0, handlerErrors: 0 };
+  private readonly counters = { slowPeers: 0, handlerErrors: 0 };
 
   constructor(
     private readonly deps: MeshDeps<S>,
@@ -277,28 +277,12 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   /** Takes up to `n` queued messages. */
   recv(n: number): Message[];
   recv(n?: number): Message | undefined | Message[] {
-    if (n === undefined) return this.queue.shift();
-    return this.queue.splice(0, Math.max(0, n));
+    return n === undefined ? this.inbox.take() : this.inbox.takeUpTo(n);
   }
 
   /** Waits for the next message (or undefined once closed), at most `timeoutMs`. */
   next(timeoutMs?: number): Promise<Message | undefined> {
-    const queued = this.queue.shift();
-    if (queued !== undefined || this.closed) return Promise.resolve(queued);
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter = (m: Message | undefined): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve(m);
-      };
-      this.waiters.push(waiter);
-      if (timeoutMs !== undefined)
-        timer = setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(undefined);
-        }, timeoutMs);
-    });
+    return this.inbox.next(timeoutMs);
   }
 
   /** Messages as they arrive, until the socket closes. */
@@ -351,7 +335,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   /** Counters and sizes, from the core and the shell. */
   get status(): object {
     const s = this.stateOrUndefined();
-    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.queue.length, ...this.counters, sockets: this.runtime.transport.size };
+    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.inbox.size, queueDropped: this.inbox.dropped, ...this.counters, sockets: this.runtime.transport.size };
   }
 
   /** Closes every connection and stops listening. Pending calls reject with SocketClosed. */
@@ -364,7 +348,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     this.connects.clear();
     for (const r of this.replies.values()) r.reject(new SocketClosed());
     this.replies.clear();
-    for (const w of this.waiters.splice(0)) w(undefined);
+    this.inbox.close();
   }
 
   private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
@@ -392,15 +376,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
       if (claimed) return;
     }
     if (!this.deps.isQueuedForUser(delivered)) return;
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else {
-      if (this.queue.length >= RECV_QUEUE_MAX) {
-        this.queue.shift();
-        this.counters.queueDropped += 1;
-      }
-      this.queue.push(message);
-    }
+    this.inbox.push(message);
     this.emit('message', message);
   }
 
