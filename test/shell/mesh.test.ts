@@ -138,6 +138,31 @@ describe('listening', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses bad options with BadArgument before anything starts', () => {
+    const bad: MeshSocketOptions[] = [
+      { port: -1 },
+      { port: 1.5 },
+      { port: 70_000 },
+      { host: '' },
+      { sendQueueBytesMax: 0 },
+      { limits: { nonsense: 1 } as never },
+      { limits: { seenMax: -1 } },
+      { protocol: { subnet: 'mesh', encryption: 'ws' } },
+    ];
+    for (const options of bad) expect(() => new MeshSocket(options), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+  });
+
+  it('listens on its port and advertises a given outward address', async () => {
+    const a = await node({ outAddr: { host: '192.0.2.1', port: 1 } });
+    expect(a.port).not.toBe(1);
+    expect(a.outAddr).toEqual({ host: '192.0.2.1', port: 1 });
+    const b = await node();
+    await joinedBoth(b, a);
+    expect(b.routingTable[0]?.address).toEqual({ host: '192.0.2.1', port: 1 });
+  });
+});
+
 describe('connect timeouts', () => {
   it('rejects with Timeout when the peer accepts but never handshakes, leaving nothing behind', async () => {
     const a = await node({ limits: { handshakeTimeoutMs: 300 } });

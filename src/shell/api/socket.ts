@@ -136,6 +136,18 @@ export const lanAddress = (): string => {
   return '127.0.0.1';
 };
 
+const isPort = (p: unknown): boolean => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535;
+
+/** Refuses options the socket cannot run with, before anything starts. */
+const checkOptions = (o: MeshSocketOptions): void => {
+  if (o.port !== undefined && !isPort(o.port)) throw new BadArgument(`port must be an integer from 0 to 65535, got ${String(o.port)}`);
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) throw new BadArgument('host must be a non-empty string');
+  if (o.outAddr !== undefined && (typeof o.outAddr.host !== 'string' || !isPort(o.outAddr.port))) throw new BadArgument('outAddr must be { host, port }');
+  if (o.sendQueueBytesMax !== undefined && !(o.sendQueueBytesMax > 0)) throw new BadArgument('sendQueueBytesMax must be positive');
+  for (const [name, value] of Object.entries(o.limits ?? {}))
+    if (!(name in defaultLimits) || typeof value !== 'number' || !(value >= 0)) throw new BadArgument(`bad limit ${name}: ${String(value)}`);
+};
+
 const isOptions = (v: unknown): v is SendOptions =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Map);
 
@@ -162,6 +174,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly connects = new Map<CommandId, Pending>();
   private readonly replies = new Map<CommandId, { resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
   private nextCmd = 1;
+  private listenPort = 0;
   private closed = false;
   private sending = false;
   private sendRefusal: string | undefined;
@@ -172,6 +185,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     private readonly options: MeshSocketOptions = {},
   ) {
     super();
+    checkOptions(options);
     const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
     if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
     this.protocol = { subnet: spec.subnet, encryption: spec.encryption, id: deps.protocolId(spec.subnet, spec.encryption) };
@@ -206,6 +220,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
       throw new ListenFailed(host, port, err instanceof Error ? err.message : String(err));
     });
     const outHost = host === '0.0.0.0' ? lanAddress() : host === '::' ? '::1' : host;
+    this.listenPort = bound.port;
     this.outAddr = this.options.outAddr ?? { host: outHost, port: bound.port };
     this.id = this.deps.nodeId(this.outAddr, this.protocol.id, randomUUID());
     const config: NodeConfig = {
@@ -230,7 +245,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   /** The port we listen on (once ready). */
   get port(): number {
-    return this.outAddr.port;
+    return this.listenPort;
   }
 
   private stateOrUndefined(): S | undefined {
