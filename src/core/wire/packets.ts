@@ -62,7 +62,9 @@ export const makeMessage = (
 ): InternalMessage => {
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
-  const framed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
+  const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
+  // A plain view: Uint8Array views are cheaper to slice than Buffers.
+  const framed = new Uint8Array(packed.buffer, packed.byteOffset, packed.length);
   const msgpack = framed.subarray(FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
