@@ -2,7 +2,7 @@
  * Drawn fault schedules: each seed draws its own fault rates and a schedule from them, a
  * 10-node mesh lives through it while broadcasting, and the checks hold — safety at every step,
  * broadcasts reach every undisturbed node, and once the faults end the network is whole again.
- * Seeds: 1..TS2P_SIM_RUNS (default 6).
+ * Seeds: 1..TS2P_SIM_RUNS (default 6), or the one seed TS2P_SIM_SEED (the replay line a failure prints).
  */
 import { describe, expect, it } from 'vitest';
 import { Simulation, latency } from '../../src/sim.js';
@@ -41,7 +41,8 @@ describe('drawn fault schedules', () => {
     }
   });
 
-  const seeds = Array.from({ length: simRuns(6) }, (_, i) => i + 1);
+  const only = process.env['TS2P_SIM_SEED'];
+  const seeds = only === undefined ? Array.from({ length: simRuns(6) }, (_, i) => i + 1) : [Number(only)];
   it.each(seeds)('a 10-node mesh stays safe and live through the faults of seed %i', (seed) => {
     const sim = new Simulation({ seed, latency: latency.exponential(2, 30, 400), chunksMax: 3 });
     const safety = new SafetyMonitor(sim, true);
