@@ -110,7 +110,40 @@ export type Input =
     }
   | { readonly _tag: 'Disconnect'; readonly at: number; readonly peer: NodeId }
   | { readonly _tag: 'RequestPeers'; readonly at: number }
-  | { readonly _tag: 'Shutdown'; readonly at: number };
+  | { readonly _tag: 'Shutdown'; readonly at: number }
+  // --- chord commands (a mesh core ignores them; the chord core answers each by `cmd`)
+  /** Read a key: answered by ChordResult with the value ≥ quorum tables agree on, or ChordFailed. */
+  | { readonly _tag: 'ChordGet'; readonly at: number; readonly cmd: CommandId; readonly key: Uint8Array | string; readonly timeoutMs?: number }
+  /** Write a key in all five tables (null deletes): answered by ChordResult once sent. */
+  | { readonly _tag: 'ChordSet'; readonly at: number; readonly cmd: CommandId; readonly key: Uint8Array | string; readonly value: WireValue }
+  /** Merge a map into the map stored under a key, in all five tables. */
+  | {
+      readonly _tag: 'ChordApplyDelta';
+      readonly at: number;
+      readonly cmd: CommandId;
+      readonly key: Uint8Array | string;
+      readonly delta: ReadonlyMap<WireValue, WireValue>;
+    }
+  /** Start storing data (and take over the keys this node now owns). */
+  | { readonly _tag: 'ChordJoin'; readonly at: number; readonly cmd: CommandId }
+  /** Stop storing data (and hand every held item to the ring). */
+  | { readonly _tag: 'ChordUnjoin'; readonly at: number; readonly cmd: CommandId };
+
+/** Why a chord command failed. */
+export type ChordError =
+  /** Every table answered and no value reached the quorum (some answered, not enough agree). */
+  | { readonly _tag: 'NoQuorum'; readonly bestVotes: number; readonly quorum: number }
+  /** No table holds the key. */
+  | { readonly _tag: 'NotFound' }
+  /** Not enough answers arrived in time. */
+  | { readonly _tag: 'Timeout'; readonly afterMs: number; readonly bestVotes: number }
+  /** Neither this node nor any peer stores data, so the key has nowhere to go. */
+  | { readonly _tag: 'NotJoined' }
+  /** A local bound refused the command (too many pending gets, …). */
+  | { readonly _tag: 'Busy'; readonly limit: number }
+  /** The key could not be written (a value msgpack cannot carry, a delta on a non-map). */
+  | { readonly _tag: 'BadValue'; readonly detail: string }
+  | { readonly _tag: 'Shutdown' };
 
 // ---------------------------------------------------------------------------------------------
 // Events for the user
@@ -130,7 +163,10 @@ export type NodeEvent =
   /** `Unencodable`: the packets hold a value msgpack cannot carry (a bigint beyond 64 bits). */
   | { readonly _tag: 'ReplyFailed'; readonly cmd: CommandId; readonly to: NodeId; readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable' }
   /** Something was dropped without closing a connection: counted, for observability. */
-  | { readonly _tag: 'Dropped'; readonly conn?: ConnId; readonly why: string };
+  | { readonly _tag: 'Dropped'; readonly conn?: ConnId; readonly why: string }
+  /** A chord command succeeded; a get carries the value. */
+  | { readonly _tag: 'ChordResult'; readonly cmd: CommandId; readonly value?: WireValue }
+  | { readonly _tag: 'ChordFailed'; readonly cmd: CommandId; readonly error: ChordError };
 
 // ---------------------------------------------------------------------------------------------
 // Effects

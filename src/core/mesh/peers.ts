@@ -37,6 +37,7 @@ const addressKey = (a: { readonly host: string; readonly port: number }): string
  */
 export const onPeers = (ctx: Ctx, list: ReadonlyArray<PeerEntry>): void => {
   const { config } = ctx.env;
+  ctx.st.peersHeard?.push(...list);
   let outgoing = outgoingCount(ctx.st);
   if (outgoing >= config.outgoingMax || connectionsFull(ctx)) return;
   const knownIds = new Set<string>([config.id, ...ctx.st.routing.keys()]);

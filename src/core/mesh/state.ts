@@ -16,6 +16,7 @@ import type { NodeConfig } from '../config.js';
 import type { Address, CommandId, ConnId, Effect, NodeEvent, NodeId } from '../types.js';
 import type { FrameDecoder } from '../wire/framing.js';
 import type { InternalMessage } from '../wire/packets.js';
+import type { PeerEntry } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import type { Rng } from '../rng.js';
 
@@ -108,6 +109,11 @@ export interface MeshState {
   readonly pending: Map<string, PendingReply[]>;
   pendingCount: number;
   readonly counters: Counters;
+  /**
+   * Set by a layer composed over the mesh (chord) that wants to see peers lists: every entry of
+   * every list received is appended here, and that layer empties it after each step.
+   */
+  peersHeard?: PeerEntry[];
 }
 
 /** One step's working set: environment, state, clock and the effects emitted so far. */

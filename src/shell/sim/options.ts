@@ -67,7 +67,9 @@ export type Command =
   | { readonly _tag: 'Connect'; readonly node: string; readonly address: Address; readonly expectedId?: NodeId }
   | { readonly _tag: 'Disconnect'; readonly node: string; readonly peer: NodeId }
   | { readonly _tag: 'RequestPeers'; readonly node: string }
-  | { readonly _tag: 'Shutdown'; readonly node: string };
+  | { readonly _tag: 'Shutdown'; readonly node: string }
+  /** Any other core input (chord commands), stamped with the node's clock when it runs. */
+  | { readonly _tag: 'Input'; readonly node: string; readonly input: Input };
 
 /** A delivery, as recorded. */
 export interface Delivery {
@@ -113,6 +115,12 @@ export const describeInput = (i: Input): string => {
       return `Send ${i.flag}/${i.type} ${wireKey(i.packets)}`;
     case 'Reply':
       return `Reply #${i.cmd} ${i.to} ${wireKey(i.packets)}`;
+    case 'ChordGet':
+      return `ChordGet #${i.cmd} ${wireKey([i.key])}`;
+    case 'ChordSet':
+      return `ChordSet #${i.cmd} ${wireKey([i.key, i.value])}`;
+    case 'ChordApplyDelta':
+      return `ChordApplyDelta #${i.cmd} ${wireKey([i.key, i.delta])}`;
     default:
       return JSON.stringify(i);
   }
@@ -125,6 +133,8 @@ export const describeEffect = (e: Effect): string => {
       return `Write ${e.conn} ${e.bytes.length}B`;
     case 'Deliver':
       return `Deliver ${e.message.conn} ${e.message.sender} ${idHex(e.message.id)} ${wireKey(e.message.packets)}`;
+    case 'Emit':
+      return e.event._tag === 'ChordResult' ? `Emit ChordResult #${e.event.cmd} ${wireKey([e.event.value ?? null])}` : JSON.stringify(e);
     default:
       return JSON.stringify(e);
   }

@@ -640,6 +640,8 @@ export class Simulation {
         return { _tag: 'RequestPeers', at };
       case 'Shutdown':
         return { _tag: 'Shutdown', at };
+      case 'Input':
+        return { ...c.input, at };
     }
   }
 
