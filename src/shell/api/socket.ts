@@ -252,7 +252,8 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     return this.runtime.current;
   }
 
-  private command(make: (at: number) => Input): void {
+  /** Feeds a user command to the core (for facades built on this one, such as a chord socket). */
+  protected command(make: (at: number) => Input): void {
     if (this.closed) throw new SocketClosed();
     this.runtime.input(make(this.runtime.now()));
   }
@@ -262,7 +263,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     if (typeof host !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535) throw new BadArgument(`bad address ${String(host)}:${String(port)}`);
     await this.ready;
     if (this.closed) throw new SocketClosed();
-    const cmd = this.nextCmd++;
+    const cmd = this.newCommand();
     const result = new Promise<NodeId>((resolve, reject) => this.connects.set(cmd, { resolve, reject }));
     this.command((at) => ({ _tag: 'Connect', at, cmd, address: { host, port }, ...(id === undefined ? {} : { expectedId: id }) }));
     return result;
@@ -368,7 +369,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
     if (this.closed) return Promise.reject(new SocketClosed());
-    const cmd = this.nextCmd++;
+    const cmd = this.newCommand();
     const p = new Promise<ReplyOutcome>((resolve, reject) => this.replies.set(cmd, { resolve, reject }));
     p.catch((e: Error) => {
       this.log('info', e.message);
@@ -393,6 +394,16 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     if (!this.deps.isQueuedForUser(delivered)) return;
     this.inbox.push(message);
     this.emit('message', message);
+  }
+
+  /** Events this facade does not know (a subclass answers its own commands' events here). */
+  protected onOtherEvent(e: NodeEvent): void {
+    this.log('debug', `event ${e._tag}`);
+  }
+
+  /** A fresh command id, to match a command with its outcome event. */
+  protected newCommand(): CommandId {
+    return this.nextCmd++;
   }
 
   private onEvent(e: NodeEvent): void {
@@ -427,6 +438,9 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
       case 'ReplyFailed':
         this.replies.get(e.cmd)?.reject(new ReplyFailed(e.to, e.reason));
         this.replies.delete(e.cmd);
+        return;
+      default:
+        this.onOtherEvent(e);
         return;
       case 'Dropped':
         // The core refuses a user send it cannot encode; `send` turns that into an error.

@@ -147,6 +147,8 @@ export class Runtime<S> {
       case 'Emit':
         this.guard(() => this.hooks.event(effect.event));
         return;
+      default:
+        this.hooks.log('warn', `unknown effect ${(effect as { _tag: string })._tag} ignored`);
     }
   }
 
