@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frame, frameDecoder, midFrame, pushBytes, type FrameDecoder } from '../../src/core/wire/framing.js';
+import { frame, frameDecoder, heldBytes, midFrame, pushBytes, type FrameDecoder } from '../../src/core/wire/framing.js';
 
 const bytes = (...xs: number[]): Uint8Array => new Uint8Array(xs);
 const feed = (d: FrameDecoder, chunks: ReadonlyArray<Uint8Array>): { frames: Uint8Array[]; error: unknown; d: FrameDecoder } => {
@@ -77,6 +77,30 @@ describe('framing', () => {
   it('does not allocate the body of a huge header (refused first)', () => {
     const r = pushBytes(frameDecoder(16 * 1024 * 1024), bytes(0x7f, 0xff, 0xff, 0xff));
     expect(r.error?._tag).toBe('FrameTooLarge');
-    expect(r.decoder.body).toBeUndefined();
+    expect(heldBytes(r.decoder)).toBe(0);
+  });
+
+  it('holds only the bytes received of a body that promises more', () => {
+    // A header announcing the maximum, then three bytes: three bytes held, not 16 MiB.
+    const d = frameDecoder(16 * 1024 * 1024);
+    const r = pushBytes(d, bytes(0x01, 0x00, 0x00, 0x00, 9, 9, 9));
+    expect(r.frames).toEqual([]);
+    expect(midFrame(r.decoder)).toBe(true);
+    expect(heldBytes(r.decoder)).toBe(3);
+    expect(r.decoder.bodyParts.reduce((n, p) => n + p.byteLength, 0)).toBe(3);
+  });
+
+  it('assembles a body from many pieces in order', () => {
+    const body = Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff);
+    let d = frameDecoder(1 << 20);
+    const whole = frame(body);
+    const got: Uint8Array[] = [];
+    for (let i = 0; i < whole.length; i += 7) {
+      const r = pushBytes(d, whole.subarray(i, i + 7));
+      d = r.decoder;
+      got.push(...r.frames);
+    }
+    expect(got).toEqual([body]);
+    expect(midFrame(d)).toBe(false);
   });
 });

@@ -4,7 +4,9 @@
  * Input: byte chunks as they arrive, split anywhere. Output: the complete frame bodies, in order,
  * without their headers. Invariants: the result does not depend on how the stream is chunked; a
  * header above `maxBodyBytes` is refused as soon as its 4 bytes are present (the body is never
- * buffered); after an error the decoder is dead and every later push returns that error.
+ * buffered); a body split across chunks holds only the bytes received so far (a header that
+ * promises 16 MiB and sends nothing costs nothing); after an error the decoder is dead and every
+ * later push returns that error.
  *
  * The decoder is used linearly: `pushBytes` may reuse the state object it was given, so always
  * continue with the returned `decoder`. Frames that lie inside one chunk are returned as views of
@@ -19,8 +21,10 @@ export interface FrameDecoder {
   /** Header bytes collected so far (0–4) when no body is in progress. */
   headerFill: number;
   readonly header: Uint8Array;
-  /** Body being assembled across chunks, or undefined between frames. */
-  body: Uint8Array | undefined;
+  /** Length of the body being assembled across chunks, or undefined between frames. */
+  bodyLength: number | undefined;
+  /** The pieces of that body received so far (copies, so no socket chunk is kept alive). */
+  bodyParts: Uint8Array[];
   bodyFill: number;
   error: DecodeError | undefined;
 }
@@ -40,7 +44,8 @@ export const frameDecoder = (maxBodyBytes: number): FrameDecoder => ({
   maxBodyBytes,
   headerFill: 0,
   header: new Uint8Array(HEADER_BYTES),
-  body: undefined,
+  bodyLength: undefined,
+  bodyParts: [],
   bodyFill: 0,
   error: undefined,
 });
@@ -61,15 +66,16 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
   let at = 0;
   const end = chunk.length;
   while (at < end) {
-    if (d.body !== undefined) {
+    if (d.bodyLength !== undefined) {
       // Continue a body started in an earlier chunk.
-      const take = Math.min(d.body.length - d.bodyFill, end - at);
-      d.body.set(chunk.subarray(at, at + take), d.bodyFill);
+      const take = Math.min(d.bodyLength - d.bodyFill, end - at);
+      d.bodyParts.push(chunk.slice(at, at + take));
       d.bodyFill += take;
       at += take;
-      if (d.bodyFill === d.body.length) {
-        frames.push(d.body);
-        d.body = undefined;
+      if (d.bodyFill === d.bodyLength) {
+        frames.push(concat(d.bodyParts, d.bodyLength));
+        d.bodyLength = undefined;
+        d.bodyParts = [];
         d.bodyFill = 0;
       }
       continue;
@@ -93,7 +99,8 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
       frames.push(chunk.subarray(at, at + length));
       at += length;
     } else {
-      d.body = new Uint8Array(length);
+      d.bodyLength = length;
+      d.bodyParts = [];
       d.bodyFill = 0;
     }
   }
@@ -101,7 +108,21 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
 };
 
 /** True while part of a header or body is held (a peer stalled mid-frame). */
-export const midFrame = (d: FrameDecoder): boolean => d.headerFill > 0 || d.body !== undefined;
+export const midFrame = (d: FrameDecoder): boolean => d.headerFill > 0 || d.bodyLength !== undefined;
+
+/** Bytes held for an unfinished frame (header and body pieces). */
+export const heldBytes = (d: FrameDecoder): number => d.headerFill + d.bodyFill;
+
+const concat = (parts: ReadonlyArray<Uint8Array>, length: number): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
 
 /** Prepend the 4-byte big-endian length to a body. */
 export const frame = (body: Uint8Array): Uint8Array => {
