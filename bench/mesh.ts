@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MeshSocket } from '../src/shell/api/mesh.js';
 import { AlreadyConnected } from '../src/shell/api/errors.js';
@@ -318,6 +319,7 @@ const memoryPerNode = async (make: (t: Topology) => Promise<BenchNet>): Promise<
 const main = async (): Promise<void> => {
   const started = Date.now();
   console.error('bench:mesh — five nodes on 127.0.0.1 (this takes about a minute)');
+  console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const memTs = await memoryPerNode((t) => ts2pNet(t, undefined));
   const memJs = await memoryPerNode(js2pNet);
   const rows = [

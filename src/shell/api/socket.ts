@@ -46,7 +46,7 @@ export interface PeerInfo {
 
 /** Options for a mesh socket. */
 export interface MeshSocketOptions {
-  /** Interface to bind; '0.0.0.0' binds all and advertises the LAN address. Default '0.0.0.0'. */
+  /** Interface to bind; '0.0.0.0' (or '::') binds all and advertises the LAN address. Default '0.0.0.0'. */
   readonly host?: string;
   /** Port to bind; 0 (the default) picks a free one. */
   readonly port?: number;
@@ -219,7 +219,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     const bound = await this.runtime.transport.listen(host, port).catch((err: unknown) => {
       throw new ListenFailed(host, port, err instanceof Error ? err.message : String(err));
     });
-    const outHost = host === '0.0.0.0' ? lanAddress() : host === '::' ? '::1' : host;
+    const outHost = host === '0.0.0.0' || host === '::' ? lanAddress() : host;
     this.listenPort = bound.port;
     this.outAddr = this.options.outAddr ?? { host: outHost, port: bound.port };
     this.id = this.deps.nodeId(this.outAddr, this.protocol.id, randomUUID());
