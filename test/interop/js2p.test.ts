@@ -63,8 +63,13 @@ const freePort = async (): Promise<number> => {
   return port;
 };
 
-const tsPeer = async (ssl: boolean): Promise<Peer & { socket: MeshSocket }> => {
-  const socket = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', protocol: { subnet: 'mesh', encryption: ssl ? 'SSL' : 'Plaintext' } });
+const tsPeer = async (ssl: boolean, outgoingMax?: number): Promise<Peer & { socket: MeshSocket }> => {
+  const socket = new MeshSocket({
+    host: '127.0.0.1',
+    debugLevel: 'silent',
+    protocol: { subnet: 'mesh', encryption: ssl ? 'SSL' : 'Plaintext' },
+    ...(outgoingMax === undefined ? {} : { limits: { outgoingMax } }),
+  });
   cleanups.push(() => socket.close());
   await within(socket.ready, 'ts2p listen');
   const changed = new EventEmitter();
@@ -218,4 +223,24 @@ const fourNodeMesh = async (ssl: boolean): Promise<void> => {
 describe('mixed four-node mesh (ts2p, js2p, ts2p, js2p)', () => {
   it('TCP: every broadcast reaches every node exactly once', () => fourNodeMesh(false), 20_000);
   it('TLS: every broadcast reaches every node exactly once', () => fourNodeMesh(true), 20_000);
+});
+
+describe('a ts2p reply routed through a js2p node', () => {
+  it('finds its target through js2p’s request handling and delivers', async () => {
+    // T1 — J — T2, and the ts2p nodes do not mesh from peer lists.
+    const j = await jsPeer(false);
+    const t1 = await tsPeer(false, 0);
+    const t2 = await tsPeer(false, 0);
+    await connectTs(t1.socket, j);
+    await connectTs(t2.socket, j);
+    await routed(j, t1.id, 'js2p to route t1');
+    await routed(j, t2.id, 'js2p to route t2');
+    expect(t1.routes(t2.id)).toBe(false);
+    t2.broadcast('anyone?');
+    await waitUntil(t1.changed, ['change'], () => t1.got.some((g) => g.packets[1] === 'anyone?'), 't1 to get t2’s broadcast through js2p');
+    const outcome = await within(Promise.resolve(t1.got.find((g) => g.packets[1] === 'anyone?')!.reply('t1 here')), 'the routed reply', 10_000);
+    expect(outcome).toEqual({ routed: true });
+    await waitUntil(t2.changed, ['change'], () => t2.got.some((g) => g.packets[1] === 't1 here'), 't2 to get the routed reply');
+    expect(t2.got.find((g) => g.packets[1] === 't1 here')).toMatchObject({ sender: t1.id, packets: [2, 't1 here'] });
+  }, 20_000);
 });
