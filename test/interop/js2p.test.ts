@@ -1,7 +1,8 @@
 /**
  * Interop with live js2p 0.7.870 nodes on loopback: handshakes in both directions, broadcast,
  * whisper and reply both ways, and a mixed four-node mesh (ts2p, js2p, ts2p, js2p) where every
- * broadcast reaches every node exactly once — over TCP and over TLS.
+ * broadcast reaches every node exactly once — over TCP and over TLS; and a ts2p reply routed to a
+ * node two hops away through a js2p node's request handling.
  *
  * Allowances (PROTOCOL.md §11): js2p's connect() makes at most one loopback connection once it has
  * a peer, so js2p dials before it has peers and otherwise is dialled; js2p stamps a broadcast per
