@@ -18,6 +18,9 @@ import { ConnId as mkConnId } from '../../core/types.js';
 /** Largest number of bytes a peer may leave unread in its send queue before it is dropped. */
 export const SEND_QUEUE_BYTES_MAX = 8 * 1024 * 1024;
 
+/** A TLS handshake (before the mesh handshake can start) that takes longer than this is dropped. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Key material for TLS. With `verify` off, any peer certificate is accepted (as js2p and py2p do). */
 export interface TlsSettings {
   readonly key: string | Buffer;
@@ -117,6 +120,7 @@ export class Transport {
       ...(settings.ca === undefined ? {} : { ca: settings.ca as string | Buffer | Array<string | Buffer> }),
       requestCert: settings.verify,
       rejectUnauthorized: settings.verify,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
     });
     // The mesh handshake may only start once TLS is up.
     server.on('secureConnection', (socket) => this.adopt(socket));
