@@ -11,6 +11,7 @@ export {
   SIM_EPOCH_MS,
   INBOX_MAX,
   SIM_DIAL_TIMEOUT_MS,
+  RUN_EVENTS_MAX,
   type Command,
   type Delivery,
   type NodeOptions,
