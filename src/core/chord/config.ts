@@ -1,0 +1,69 @@
+/**
+ * The chord node's own bounds, next to the mesh's `NodeConfig`. Each is a named constant with its
+ * unit, and every one can be overridden per node.
+ *
+ * Deliberately not: the mesh's bounds. A chord node runs its mesh with `NodeConfig` as usual; its
+ * outgoing budget for ring neighbours and fingers is `peersMax` here, on top of the mesh's small
+ * `outgoingMax` (which only bootstraps it from peers lists).
+ */
+import { CHORD_PEERS_MAX } from './routing.js';
+import { STORE_ENTRIES_MAX } from './store.js';
+import { VOTE_QUORUM } from './vote.js';
+
+/** A get that has not reached a quorum by then fails with Timeout (the seeds' 10 s). */
+export const GET_TIMEOUT_MS = 10_000;
+/** Gets waiting for answers at most. */
+export const GETS_MAX = 4096;
+/** Retrieves forwarded on a peer's behalf and waiting for the owner's answer, at most. */
+export const FORWARDS_MAX = 16_384;
+/** A forwarded retrieve nobody answered is forgotten after this. */
+export const FORWARD_TIMEOUT_MS = 15_000;
+/** Nodes remembered from peers lists (candidates for ring neighbours and fingers). */
+export const DIRECTORY_MAX = 8192;
+/** A node we failed to reach is not dialled again before this. */
+export const REDIAL_MS = 30_000;
+/** How often the node asks its peers for their peers and re-picks whom to keep connected. */
+export const REFRESH_MS = 15_000;
+/** After the directory or the routing table changed, re-pick peers this soon. */
+export const REPICK_DELAY_MS = 250;
+/** Chord dials in flight at most. */
+export const DIALS_MAX = 8;
+/** User keys remembered from notify broadcasts (the `keys()` set). */
+export const NOTIFY_KEYS_MAX = 1_000_000;
+
+/** Everything a chord node is told at start, beyond its mesh configuration. */
+export interface ChordConfig {
+  /** Outgoing connections kept for ring neighbours and fingers. */
+  readonly peersMax: number;
+  /** Entries one local table holds at most. */
+  readonly storeEntriesMax: number;
+  /** Agreeing tables a get needs (of five). */
+  readonly voteQuorum: number;
+  readonly getTimeoutMs: number;
+  readonly getsMax: number;
+  readonly forwardsMax: number;
+  readonly forwardTimeoutMs: number;
+  readonly directoryMax: number;
+  readonly redialMs: number;
+  readonly refreshMs: number;
+  readonly repickDelayMs: number;
+  readonly dialsMax: number;
+  readonly notifyKeysMax: number;
+}
+
+/** The chord bounds, with their defaults. */
+export const defaultChordLimits: ChordConfig = {
+  peersMax: CHORD_PEERS_MAX,
+  storeEntriesMax: STORE_ENTRIES_MAX,
+  voteQuorum: VOTE_QUORUM,
+  getTimeoutMs: GET_TIMEOUT_MS,
+  getsMax: GETS_MAX,
+  forwardsMax: FORWARDS_MAX,
+  forwardTimeoutMs: FORWARD_TIMEOUT_MS,
+  directoryMax: DIRECTORY_MAX,
+  redialMs: REDIAL_MS,
+  refreshMs: REFRESH_MS,
+  repickDelayMs: REPICK_DELAY_MS,
+  dialsMax: DIALS_MAX,
+  notifyKeysMax: NOTIFY_KEYS_MAX,
+};

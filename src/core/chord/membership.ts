@@ -1,0 +1,211 @@
+/**
+ * Chord membership: who stores (meta), joining and leaving with data migration both ways, and
+ * which peers a node keeps connected (ring neighbours and fingers).
+ *
+ * Inputs: a peer's meta, peers joining and leaving the routing table, connections accepted,
+ * entries of peers lists, the Join/Unjoin commands, the clock.
+ * Effects: `Write` (meta, peers lists, migrated stores), `Dial` (neighbours and fingers that
+ * `choosePeers` picks and we are not connected to), `Close` (outgoing links no longer picked once
+ * we hold more than `peersMax`: the seeds' `disconnect_least_efficient`, generalised), `Emit`.
+ * Meta flow (§5.1): the accepting side sends its meta right after its handshake; a meta that
+ * changes what we believe of a peer gets our meta back; once both sides store, we send our peers
+ * and migrate to the peer what it now owns. ts2p's own additions, all within the wire:
+ * - a storing dialler also sends its meta once the peer is routed (a seed dialler never tells a
+ *   leeching acceptor that it stores);
+ * - migration removes the local copy once it is forwarded (the seeds keep stale copies);
+ * - unjoin hands every local item to the ring (js2p never migrates on leave).
+ * Deliberately not: requests (requests.ts).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { closeConn, dial } from '../mesh/connections.js';
+import { requestPeers, sendPeers } from '../mesh/peers.js';
+import type { Address, CommandId, ConnId, NodeId } from '../types.js';
+import { chordMetaPayload, chordStorePayload } from '../wire/messages.js';
+import { nodePosition } from './ring.js';
+import { choosePeers } from './routing.js';
+import { routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import type { ChordCtx } from './state.js';
+import * as S from './store.js';
+
+/** Re-pick the peers to keep connected soon (not in this step: changes come in bursts). */
+export const repickSoon = (ctx: ChordCtx): void => {
+  const t = ctx.at + ctx.env.chord.repickDelayMs;
+  if (ctx.st.repickAt === undefined || t < ctx.st.repickAt) ctx.st.repickAt = t;
+};
+
+/** Remember a node heard of (bounded); a malformed id is not a ring member and is skipped. */
+export const learn = (ctx: ChordCtx, id: NodeId, address: Address): void => {
+  if (id === ctx.env.config.id || ctx.st.directory.has(id)) return;
+  if (ctx.st.directory.size >= ctx.env.chord.directoryMax) return;
+  const p = nodePosition(id);
+  if (E.isLeft(p)) return;
+  ctx.st.directory.set(id, { address, position: p.right, triedAt: undefined, failedAt: undefined });
+  repickSoon(ctx);
+};
+
+/** Hand to their owners the items `peerPosition` now owns, dropping our copies. */
+const migrateTo = (ctx: ChordCtx, peerPosition: bigint): void => {
+  const peers = storingPeers(ctx);
+  for (const item of S.dumpData(ctx.st.store, peerPosition, ctx.st.position)) {
+    const p = nodePosition(item.key58);
+    if (E.isLeft(p)) continue;
+    const r = routeFrom(ctx, p.right, peers);
+    if (r._tag !== 'Forward') continue;
+    if (!whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
+    const removed = S.store(ctx.st.store, item.table, item.key58, null);
+    if (E.isRight(removed)) ctx.st.store = removed.right;
+    ctx.st.counters.migrated++;
+  }
+};
+
+/** A peer's meta: '1' leeching, '0' storing (§5.1 meta flow). */
+export const onMeta = (ctx: ChordCtx, connId: ConnId, leeching: boolean): void => {
+  const c = ctx.st.mesh.conns.get(connId);
+  const peer = c?.peer;
+  if (c === undefined || peer === undefined) return;
+  const rec = ctx.st.peers.get(peer);
+  if (rec === undefined || rec.storing === !leeching) return;
+  whisperConn(ctx, connId, chordMetaPayload(!ctx.st.joined));
+  rec.storing = !leeching;
+  repickSoon(ctx);
+  if (rec.storing && ctx.st.joined) {
+    sendPeers(ctx.mesh, c);
+    migrateTo(ctx, rec.position);
+  }
+};
+
+/** A connection was accepted: the acceptor sends its meta right after its handshake. */
+export const onAccepted = (ctx: ChordCtx, connId: ConnId): void => {
+  if (ctx.st.mesh.conns.has(connId)) whisperConn(ctx, connId, chordMetaPayload(!ctx.st.joined));
+};
+
+/** A peer reached the routing table. */
+export const onPeerJoined = (ctx: ChordCtx, peer: NodeId, conn: ConnId, address: Address, outgoing: boolean): void => {
+  const p = nodePosition(peer);
+  if (E.isLeft(p)) return;
+  ctx.st.peers.set(peer, { position: p.right, storing: false, outgoing });
+  learn(ctx, peer, address);
+  const entry = ctx.st.directory.get(peer);
+  if (entry !== undefined) entry.failedAt = undefined;
+  if (outgoing && ctx.st.joined) whisperConn(ctx, conn, chordMetaPayload(false));
+  repickSoon(ctx);
+};
+
+/** A peer left the routing table; one we dialled that went away is not redialled for a while. */
+export const onPeerLeft = (ctx: ChordCtx, peer: NodeId): void => {
+  const rec = ctx.st.peers.get(peer);
+  ctx.st.peers.delete(peer);
+  const entry = ctx.st.directory.get(peer);
+  if (entry !== undefined && rec?.outgoing === true) entry.failedAt = ctx.at;
+  repickSoon(ctx);
+};
+
+/** A connection failed before its handshake: a dial of ours marks its target as unreachable. */
+export const onRejected = (ctx: ChordCtx, expectedId: NodeId | undefined): void => {
+  const entry = expectedId === undefined ? undefined : ctx.st.directory.get(expectedId);
+  if (entry !== undefined) entry.failedAt = ctx.at;
+};
+
+/** Tell every peer our meta (and our peers list when we start storing). */
+const announce = (ctx: ChordCtx): void => {
+  for (const connId of ctx.st.mesh.routing.values()) {
+    const c = ctx.st.mesh.conns.get(connId);
+    if (c === undefined) continue;
+    if (ctx.st.joined) sendPeers(ctx.mesh, c);
+    whisperConn(ctx, connId, chordMetaPayload(!ctx.st.joined));
+  }
+};
+
+/** The join command: start storing; storing peers answer with their meta and migrate to us. */
+export const onJoin = (ctx: ChordCtx, cmd: CommandId): void => {
+  if (!ctx.st.joined) {
+    ctx.st.joined = true;
+    announce(ctx);
+  }
+  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+};
+
+/** The unjoin command: stop storing and hand every local item to the ring (kept if nobody stores). */
+export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
+  if (ctx.st.joined) {
+    ctx.st.joined = false;
+    announce(ctx);
+    const peers = storingPeers(ctx);
+    for (const item of S.items(ctx.st.store)) {
+      const p = nodePosition(item.key58);
+      if (E.isLeft(p)) continue;
+      const r = routeFrom(ctx, p.right, peers);
+      if (r._tag !== 'Forward' || !whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
+      const removed = S.store(ctx.st.store, item.table, item.key58, null);
+      if (E.isRight(removed)) ctx.st.store = removed.right;
+      ctx.st.counters.migrated++;
+    }
+  }
+  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+};
+
+/** Who we are connected to or dialling, by id. */
+const linkedIds = (ctx: ChordCtx): Set<NodeId> => {
+  const ids = new Set<NodeId>(ctx.st.mesh.routing.keys());
+  for (const c of ctx.st.mesh.conns.values()) {
+    if (c.peer !== undefined) ids.add(c.peer);
+    if (c.expectedId !== undefined) ids.add(c.expectedId);
+  }
+  return ids;
+};
+
+/**
+ * Keep connected what `choosePeers` picks among the nodes we know of: dial the picks we lack
+ * (at most `dialsMax` dials in flight), and past `peersMax` outgoing links close the outgoing
+ * ones not picked.
+ */
+export const repick = (ctx: ChordCtx): void => {
+  const { chord } = ctx.env;
+  const candidates: { id: NodeId; position: bigint; address: Address }[] = [];
+  for (const [id, e] of ctx.st.directory) {
+    const down = e.failedAt !== undefined && ctx.at - e.failedAt < chord.redialMs;
+    if (!down || ctx.st.mesh.routing.has(id)) candidates.push({ id, position: e.position, address: e.address });
+  }
+  const picks = choosePeers(ctx.st.position, candidates, chord.peersMax);
+  const linked = linkedIds(ctx);
+  let dialing = 0;
+  for (const c of ctx.st.mesh.conns.values()) if (c.phase === 'dialing') dialing++;
+  for (const p of picks) {
+    if (dialing >= chord.dialsMax) break;
+    const e = ctx.st.directory.get(p.id);
+    if (linked.has(p.id) || e === undefined || (e.triedAt !== undefined && ctx.at - e.triedAt < chord.redialMs)) continue;
+    e.triedAt = ctx.at;
+    dial(ctx.mesh, p.address, p.id, undefined);
+    dialing++;
+  }
+  const picked = new Set(picks.map((p) => p.id));
+  const outgoing = [...ctx.st.mesh.conns.values()].filter((c) => c.outgoing);
+  let excess = outgoing.length - chord.peersMax;
+  for (const c of outgoing) {
+    if (excess <= 0) break;
+    if (c.phase !== 'ready' || c.peer === undefined || picked.has(c.peer)) continue;
+    closeLink(ctx, c.conn);
+    excess--;
+  }
+};
+
+/** Close one of our links that the ring no longer needs (it stays in the directory). */
+const closeLink = (ctx: ChordCtx, connId: ConnId): void => {
+  const c = ctx.st.mesh.conns.get(connId);
+  if (c === undefined) return;
+  closeConn(ctx.mesh, c, { _tag: 'UserDisconnect' }, true);
+  if (c.peer !== undefined && !ctx.st.mesh.routing.has(c.peer)) ctx.st.peers.delete(c.peer);
+};
+
+/** Periodic work: ask peers for their peers, and re-pick. */
+export const onMembershipTick = (ctx: ChordCtx): void => {
+  if (ctx.at >= ctx.st.refreshAt) {
+    ctx.st.refreshAt = ctx.at + ctx.env.chord.refreshMs;
+    requestPeers(ctx.mesh);
+    repickSoon(ctx);
+  }
+  if (ctx.st.repickAt !== undefined && ctx.at >= ctx.st.repickAt) {
+    ctx.st.repickAt = undefined;
+    repick(ctx);
+  }
+};

@@ -1,0 +1,310 @@
+/**
+ * Chord requests: the store/retrieve/retrieved/delta/notify messages peers send us, and the user
+ * commands get, set and apply-delta (§5, §5.1).
+ *
+ * Inputs: classified chord messages with the connection they came on; ChordGet/ChordSet/
+ * ChordApplyDelta commands; the clock (expiring gets and forwarded retrieves).
+ * Effects: `Write` (whispers hop by hop towards the owner, answers back along the path; notify
+ * broadcasts), `Close` (a malformed table or key58 closes that connection with BadMessage),
+ * `Emit` ChordResult / ChordFailed, `Dropped` for what is ignored.
+ * Invariants:
+ * - each hop re-runs `find` (routing.ts), so a request moves strictly closer to its owner;
+ * - a forwarding hop answers its requester once, with the owner's answer, and echoes the table and
+ *   key58 exactly as it received them (no premature nil answer: a ts2p or seed requester treats
+ *   the real answer alike, and one answer per request keeps the vote honest);
+ * - a get ends exactly once: with the value ≥ `voteQuorum` tables agree on, NotFound (every table
+ *   answered nil), NoQuorum, or Timeout at its deadline; every command gets exactly one event.
+ * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as O from 'fp-ts/lib/Option.js';
+import { msgTypes } from '../flags.js';
+import { latin1, utf8Bytes } from '../ids.js';
+import { sendToAll } from '../mesh/waterfall.js';
+import type { ChordError, CommandId, ConnId } from '../types.js';
+import type { WireMessageOf } from '../wire/messages.js';
+import {
+  chordDeltaPayload,
+  chordNotifyPayload,
+  chordRetrievedPayload,
+  chordRetrievePayload,
+  chordStorePayload,
+} from '../wire/messages.js';
+import type { WireValue } from '../wire/value.js';
+import { isTableName, keyPositions58, key58Of, positionOf, TABLES, type TableName } from './ring.js';
+import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
+import * as S from './store.js';
+import { answered, awaiting, vote } from './vote.js';
+
+/** A chord message naming a table and a key58. */
+type Addressed = WireMessageOf<'ChordStore' | 'ChordRetrieve' | 'ChordRetrieved' | 'ChordDelta'>;
+
+/** A parsed (table, key58): the table, the canonical key58 text, and its position. */
+interface Target {
+  readonly table: TableName;
+  readonly key58: string;
+  readonly position: bigint;
+}
+
+/** Emit a command's success. */
+const succeed = (ctx: ChordCtx, cmd: CommandId, value?: WireValue): void => {
+  ctx.out.push({ _tag: 'Emit', event: value === undefined ? { _tag: 'ChordResult', cmd } : { _tag: 'ChordResult', cmd, value } });
+};
+
+/** Emit a command's failure. */
+export const fail = (ctx: ChordCtx, cmd: CommandId, error: ChordError): void => {
+  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error } });
+};
+
+/** The table and key58 of a peer's message, or the connection is closed and undefined returned. */
+const targetOf = (ctx: ChordCtx, conn: ConnId, m: Addressed): Target | undefined => {
+  if (!isTableName(m.table)) {
+    closeForBadInput(ctx, conn, { _tag: 'BadMessage', detail: `${m._tag}: unknown table ${JSON.stringify(m.table.slice(0, 16))}` });
+    return undefined;
+  }
+  const p = positionOf(m.key);
+  if (E.isLeft(p)) {
+    closeForBadInput(ctx, conn, { _tag: 'BadMessage', detail: `${m._tag}: bad key58 (${p.left._tag})` });
+    return undefined;
+  }
+  return { table: m.table, key58: key58Of(p.right), position: p.right };
+};
+
+/** Write into the local tables, reporting a refusal as a drop. */
+const storeLocal = (ctx: ChordCtx, t: Target, value: WireValue): boolean => {
+  const r = S.store(ctx.st.store, t.table, t.key58, value);
+  if (E.isLeft(r)) {
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', why: `chord store refused: ${r.left._tag}` } });
+    return false;
+  }
+  ctx.st.store = r.right;
+  ctx.st.counters.storesHandled++;
+  return true;
+};
+
+/** A store arrived: keep it if we own the key (or nobody stores), else pass it one hop on. */
+export const onStore = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordStore'>): void => {
+  const t = targetOf(ctx, conn, m);
+  if (t === undefined) return;
+  const r = routeFrom(ctx, t.position);
+  if (r._tag === 'Forward') {
+    ctx.st.counters.storesForwarded++;
+    whisperPeer(ctx, r.peer.id, chordStorePayload(t.table, t.key58, m.value));
+  } else storeLocal(ctx, t, m.value);
+};
+
+/** A delta arrived: merge it if we own the key, else pass it on. */
+export const onDelta = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordDelta'>): void => {
+  const t = targetOf(ctx, conn, m);
+  if (t === undefined) return;
+  const r = routeFrom(ctx, t.position);
+  if (r._tag === 'Forward') {
+    whisperPeer(ctx, r.peer.id, chordDeltaPayload(t.table, t.key58, m.delta));
+    return;
+  }
+  const merged = S.applyDelta(ctx.st.store, t.table, t.key58, m.delta);
+  if (E.isLeft(merged)) ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', conn, why: `chord delta refused: ${merged.left._tag}` } });
+  else ctx.st.store = merged.right;
+};
+
+const localValue = (ctx: ChordCtx, t: Target): WireValue => O.getOrElse((): WireValue => null)(S.retrieve(ctx.st.store, t.table, t.key58));
+
+/** Register a waiter for (table, key58); true when the slot is new (nobody asked yet). */
+const addWaiter = (ctx: ChordCtx, t: Target, w: Waiter): boolean => {
+  const key = slotKey(t.table, t.key58);
+  const slot = ctx.st.waiting.get(key);
+  const deadlineAt = ctx.at + ctx.env.chord.forwardTimeoutMs;
+  if (w._tag === 'Relay') ctx.st.relays++;
+  wakeAt(ctx, deadlineAt);
+  if (slot !== undefined) {
+    slot.waiters.push(w);
+    slot.deadlineAt = Math.max(slot.deadlineAt, deadlineAt);
+    return false;
+  }
+  ctx.st.waiting.set(key, { waiters: [w], deadlineAt });
+  return true;
+};
+
+/** A retrieve arrived: answer it if we own the key, else forward it and answer when the owner does. */
+export const onRetrieve = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordRetrieve'>): void => {
+  const t = targetOf(ctx, conn, m);
+  if (t === undefined) return;
+  const r = routeFrom(ctx, t.position);
+  if (r._tag === 'Forward' && ctx.st.relays < ctx.env.chord.forwardsMax) {
+    ctx.st.counters.retrievesForwarded++;
+    if (addWaiter(ctx, t, { _tag: 'Relay', conn, table: m.tableRaw, key58: m.keyRaw })) {
+      whisperPeer(ctx, r.peer.id, chordRetrievePayload(t.table, t.key58));
+    }
+    return;
+  }
+  ctx.st.counters.retrievesAnswered++;
+  whisperConn(ctx, conn, chordRetrievedPayload(m.tableRaw, m.keyRaw, r._tag === 'Forward' ? null : localValue(ctx, t)));
+};
+
+/** An answer arrived: hand it to every local get and every peer waiting for it. */
+export const onRetrieved = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordRetrieved'>): void => {
+  const t = targetOf(ctx, conn, m);
+  if (t === undefined) return;
+  const key = slotKey(t.table, t.key58);
+  const slot = ctx.st.waiting.get(key);
+  if (slot === undefined) return;
+  ctx.st.waiting.delete(key);
+  for (const w of slot.waiters) {
+    if (w._tag === 'Relay') {
+      ctx.st.relays--;
+      whisperConn(ctx, w.conn, chordRetrievedPayload(w.table, w.key58, m.value));
+    } else {
+      const g = ctx.st.gets.get(w.cmd);
+      if (g === undefined) continue;
+      g.answers[w.index] = answered(m.value);
+      settleGet(ctx, g, false);
+    }
+  }
+};
+
+/** A notify arrived: the key set learns of a key, or forgets it. */
+export const onNotify = (ctx: ChordCtx, m: WireMessageOf<'ChordNotify'>): void => {
+  if (m.deleted) ctx.st.keys.delete(m.key);
+  else if (ctx.st.keys.has(m.key) || ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(m.key, m.keyRaw);
+};
+
+/** The key set's canonical text of a user key (its bytes, latin1, as a notify carries them). */
+export const keyText = (key: UserKey): string => latin1(typeof key === 'string' ? utf8Bytes(key) : key);
+
+/** Decide a get if its answers allow; at its deadline (`final`), decide with what arrived. */
+export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void => {
+  const quorum = ctx.env.chord.voteQuorum;
+  const answers = final ? g.answers.map((a) => (a._tag === 'Awaiting' ? answered(null) : a)) : g.answers;
+  const v = vote(answers, quorum);
+  if (v._tag === 'Pending') return;
+  ctx.st.gets.delete(g.cmd);
+  if (v._tag === 'Value') return succeed(ctx, g.cmd, v.value);
+  const arrived = g.answers.filter((a) => a._tag === 'Answered');
+  if (final && arrived.length < g.answers.length) {
+    return fail(ctx, g.cmd, { _tag: 'Timeout', afterMs: ctx.at - g.startedAt, bestVotes: v.bestVotes });
+  }
+  if (arrived.every((a) => a._tag === 'Answered' && a.value === null)) return fail(ctx, g.cmd, { _tag: 'NotFound' });
+  fail(ctx, g.cmd, { _tag: 'NoQuorum', bestVotes: v.bestVotes, quorum });
+};
+
+/** The get command: ask the owner of each of the five positions, then vote. */
+export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: number | undefined): void => {
+  if (ctx.st.gets.size >= ctx.env.chord.getsMax) return fail(ctx, cmd, { _tag: 'Busy', limit: ctx.env.chord.getsMax });
+  const peers = storingPeers(ctx);
+  if (!ctx.st.joined && peers.length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
+  const k58 = keyPositions58(ctx.env.caps, key);
+  const keys58 = TABLES.map((t) => k58[t]);
+  const g: PendingGet = {
+    cmd,
+    keys58,
+    answers: TABLES.map(() => awaiting),
+    startedAt: ctx.at,
+    deadlineAt: ctx.at + (timeoutMs ?? ctx.env.chord.getTimeoutMs),
+  };
+  ctx.st.gets.set(cmd, g);
+  wakeAt(ctx, g.deadlineAt);
+  TABLES.forEach((table, index) => {
+    const key58 = keys58[index] ?? '';
+    const position = E.getOrElse(() => 0n)(positionOf(key58));
+    const t: Target = { table, key58, position };
+    const r = routeFrom(ctx, position, peers);
+    if (r._tag !== 'Forward') {
+      g.answers[index] = answered(localValue(ctx, t));
+      return;
+    }
+    addWaiter(ctx, t, { _tag: 'Get', cmd, index });
+    whisperPeer(ctx, r.peer.id, chordRetrievePayload(table, key58));
+  });
+  settleGet(ctx, g, false);
+};
+
+/** Send one per-table payload to each table's owner, or apply it here; false if a local write failed. */
+const toOwners = (
+  ctx: ChordCtx,
+  key: UserKey,
+  payload: (table: TableName, key58: string) => ReadonlyArray<WireValue>,
+  local: (t: Target) => boolean,
+): boolean => {
+  const peers = storingPeers(ctx);
+  const k58 = keyPositions58(ctx.env.caps, key);
+  let ok = true;
+  for (const table of TABLES) {
+    const key58 = k58[table];
+    const position = E.getOrElse(() => 0n)(positionOf(key58));
+    const r = routeFrom(ctx, position, peers);
+    if (r._tag === 'Forward') whisperPeer(ctx, r.peer.id, payload(table, key58));
+    else ok = local({ table, key58, position }) && ok;
+  }
+  return ok;
+};
+
+/** Tell every node that a key appeared or went (notify broadcast, key bytes as bin). */
+const notify = (ctx: ChordCtx, key: UserKey, deleted: boolean): void => {
+  const bytes = typeof key === 'string' ? utf8Bytes(key) : key;
+  const text = keyText(key);
+  if (deleted) ctx.st.keys.delete(text);
+  else if (ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(text, key);
+  sendToAll(ctx.mesh, chordMessage(ctx, msgTypes.broadcast, chordNotifyPayload(bytes, deleted)));
+};
+
+/** The set command (a null value deletes): all five tables, then the notify. */
+export const onSet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, value: WireValue): void => {
+  if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
+  const bad = encodable(ctx, chordStorePayload('sha1', '1', value));
+  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: bad });
+  const ok = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, value));
+  const known = ctx.st.keys.has(keyText(key));
+  if (value !== null && !known) notify(ctx, key, false);
+  else if (value === null && known) notify(ctx, key, true);
+  if (ok) succeed(ctx, cmd);
+  else fail(ctx, cmd, { _tag: 'BadValue', detail: 'a local table refused the value (full)' });
+};
+
+/** The apply-delta command: merge `delta` into the map under `key` in all five tables. */
+export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta: ReadonlyMap<WireValue, WireValue>): void => {
+  if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
+  const bad = encodable(ctx, chordDeltaPayload('sha1', '1', delta));
+  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: bad });
+  const ok = toOwners(
+    ctx,
+    key,
+    (table, key58) => chordDeltaPayload(table, key58, delta),
+    (t) => {
+      const r = S.applyDelta(ctx.st.store, t.table, t.key58, delta);
+      if (E.isLeft(r)) return false;
+      ctx.st.store = r.right;
+      return true;
+    },
+  );
+  if (!ctx.st.keys.has(keyText(key))) notify(ctx, key, false);
+  if (ok) succeed(ctx, cmd);
+  else fail(ctx, cmd, { _tag: 'BadValue', detail: 'the stored value is not a map' });
+};
+
+/** Make sure the node wakes by `t`. */
+const wakeAt = (ctx: ChordCtx, t: number): void => {
+  if (ctx.st.checkAt === undefined || t < ctx.st.checkAt) ctx.st.checkAt = t;
+};
+
+/** Gets past their deadline decide now; forwarded retrieves nobody answered are forgotten. */
+export const expireRequests = (ctx: ChordCtx): void => {
+  if (ctx.st.checkAt === undefined || ctx.at < ctx.st.checkAt) return;
+  ctx.st.checkAt = undefined;
+  for (const g of [...ctx.st.gets.values()]) if (g.deadlineAt <= ctx.at) settleGet(ctx, g, true);
+  for (const [key, slot] of ctx.st.waiting) {
+    if (slot.deadlineAt > ctx.at) continue;
+    ctx.st.waiting.delete(key);
+    for (const w of slot.waiters) if (w._tag === 'Relay') ctx.st.relays--;
+  }
+  for (const g of ctx.st.gets.values()) wakeAt(ctx, g.deadlineAt);
+  for (const s of ctx.st.waiting.values()) wakeAt(ctx, s.deadlineAt);
+};
+
+/** Every command still waiting fails (the node is shutting down). */
+export const abandonRequests = (ctx: ChordCtx): void => {
+  for (const g of ctx.st.gets.values()) fail(ctx, g.cmd, { _tag: 'Shutdown' });
+  ctx.st.gets.clear();
+  ctx.st.waiting.clear();
+  ctx.st.relays = 0;
+};

@@ -1,0 +1,118 @@
+/**
+ * The chord node's state and the context its reducers work in.
+ *
+ * Owns: the shape of a chord node, which is a mesh node (`mesh`, stepped by the mesh reducer and
+ * never reached into except through mesh functions) plus what chord adds: whether we store, each
+ * routed peer's ring position and storing flag (from its meta), the local tables, the notify key
+ * set, gets waiting for answers, retrieves forwarded for peers, and a directory of nodes heard of
+ * in peers lists (candidates for ring neighbours and fingers).
+ * Invariants: `peers` only names routed peers of `mesh`; `waiting` holds at most `forwardsMax`
+ * relays and `gets` at most `getsMax` gets; `directory` at most `directoryMax` nodes; the key set
+ * at most `notifyKeysMax` keys.
+ * Deliberately not: immutable. Like the mesh, `chordStep` mutates the state it is given.
+ */
+import type { Ctx as MeshCtx, Env } from '../mesh/state.js';
+import type { NodeState } from '../node.js';
+import type { Address, CommandId, ConnId, Effect, NodeId } from '../types.js';
+import type { IdValue } from '../wire/codecs.js';
+import type { WireValue } from '../wire/value.js';
+import type { ChordConfig } from './config.js';
+import type { TableName } from './ring.js';
+import type { ChordStore } from './store.js';
+import type { TableAnswer } from './vote.js';
+
+/** What a chord node runs with: the mesh's environment plus the chord bounds. */
+export interface ChordEnv extends Env {
+  readonly chord: ChordConfig;
+}
+
+/** A routed peer as chord sees it. */
+export interface ChordPeer {
+  readonly position: bigint;
+  /** From its meta; every peer starts as leeching (§5). */
+  storing: boolean;
+  /** We dialled it. */
+  readonly outgoing: boolean;
+}
+
+/** A node heard of in a peers list or met directly. */
+export interface DirectoryEntry {
+  readonly address: Address;
+  readonly position: bigint;
+  /** When we last dialled it ourselves, ms. */
+  triedAt: number | undefined;
+  /** When a dial of ours to it failed or our link to it dropped, ms. */
+  failedAt: number | undefined;
+}
+
+/** A user get waiting for its five answers. */
+export interface PendingGet {
+  readonly cmd: CommandId;
+  /** The key58 asked of each table, in `TABLES` order. */
+  readonly keys58: ReadonlyArray<string>;
+  readonly answers: TableAnswer[];
+  readonly startedAt: number;
+  readonly deadlineAt: number;
+}
+
+/** Someone waiting for the answer to one (table, key58): a local get or a peer we forward for. */
+export type Waiter =
+  | { readonly _tag: 'Get'; readonly cmd: CommandId; readonly index: number }
+  | { readonly _tag: 'Relay'; readonly conn: ConnId; readonly table: IdValue; readonly key58: IdValue };
+
+/** Everyone waiting for one (table, key58), and when to give up on them. */
+export interface WaitSlot {
+  readonly waiters: Waiter[];
+  deadlineAt: number;
+}
+
+/** Counts kept for observability. */
+export interface ChordCounters {
+  storesHandled: number;
+  storesForwarded: number;
+  retrievesAnswered: number;
+  retrievesForwarded: number;
+  migrated: number;
+  badRequests: number;
+}
+
+/** The whole chord node. */
+export interface ChordState {
+  readonly mesh: NodeState;
+  readonly position: bigint;
+  joined: boolean;
+  readonly peers: Map<NodeId, ChordPeer>;
+  store: ChordStore;
+  /** Canonical key → the key as the user or the notify gave it. */
+  readonly keys: Map<string, Uint8Array | string>;
+  readonly gets: Map<CommandId, PendingGet>;
+  /** `table/key58` (canonical) → waiters. */
+  readonly waiting: Map<string, WaitSlot>;
+  relays: number;
+  /** The earliest deadline of a get or a wait slot (maybe passed), ms. */
+  checkAt: number | undefined;
+  readonly directory: Map<NodeId, DirectoryEntry>;
+  /** When to re-pick the peers to keep connected, ms. */
+  repickAt: number | undefined;
+  /** When to next ask peers for their peers, ms. */
+  refreshAt: number;
+  readonly counters: ChordCounters;
+}
+
+/** One step's working set. `mesh` is the mesh context sharing the same effect list. */
+export interface ChordCtx {
+  readonly env: ChordEnv;
+  readonly st: ChordState;
+  readonly at: number;
+  readonly out: Effect[];
+  readonly mesh: MeshCtx;
+}
+
+/** The key of a wait slot. */
+export const slotKey = (table: TableName, key58: string): string => `${table}/${key58}`;
+
+/** Values that a user key can take on the wire. */
+export type UserKey = Uint8Array | string;
+
+/** A chord value is any msgpack value. */
+export type ChordValue = WireValue;

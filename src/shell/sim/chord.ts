@@ -1,0 +1,153 @@
+/**
+ * The chord node kind for the simulator (the real chord core, `src/core/chord/node.ts`, composed
+ * with the mesh core), and `ChordDriver`, which issues chord commands to simulated nodes and
+ * collects their outcomes as plain data.
+ */
+import { defaultLimits, type NodeConfig } from '../../core/config.js';
+import { defaultChordLimits, type ChordConfig } from '../../core/chord/config.js';
+import { chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../core/chord/node.js';
+import { nodeId, protocolId } from '../../core/ids.js';
+import { isQueuedForUser, routingTable } from '../../core/node.js';
+import type { ChordError, CommandId, Effect, Input } from '../../core/types.js';
+import type { WireValue } from '../../core/wire/value.js';
+import { nodeCapabilities } from '../caps.js';
+import type { NodeKind } from './kind.js';
+import { SIM_COMPRESSION } from './mesh.js';
+import type { Simulation } from './simulation.js';
+
+const protocolIds = new Map<string, string>();
+const protocolIdOf = (subnet: string): string => {
+  let id = protocolIds.get(subnet);
+  if (id === undefined) protocolIds.set(subnet, (id = protocolId(nodeCapabilities, subnet, 'Plaintext')));
+  return id;
+};
+
+const pick = <T extends object>(defaults: T, limits: Readonly<Record<string, number>>): Partial<T> => {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(defaults)) {
+    const v = limits[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as Partial<T>;
+};
+
+/** A chord node kind offering the given compression; limits may override mesh and chord bounds. */
+export const chordKindWith = (compression: ReadonlyArray<number>): NodeKind<ChordEnv, ChordState> => ({
+  name: 'chord',
+  makeEnv: (p) => {
+    const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
+    const config: NodeConfig = {
+      id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
+      protocol,
+      outAddr: p.address,
+      compression,
+      seed: p.seed,
+      ...defaultLimits,
+      ...pick(defaultLimits, p.limits),
+    };
+    const chord: ChordConfig = { ...defaultChordLimits, ...pick(defaultChordLimits, p.limits) };
+    return { config, caps: nodeCapabilities, chord };
+  },
+  nodeId: (env) => env.config.id,
+  init: initChord,
+  step: chordStep,
+  nextWakeup: nextChordWakeup,
+  peers: (s) => routingTable(s.mesh),
+  isQueuedForUser,
+  protocol: (env) => env.config.protocol,
+  status: chordStatus,
+});
+
+/** The chord node kind, offering zlib and gzip. */
+export const chordKind: NodeKind<ChordEnv, ChordState> = chordKindWith(SIM_COMPRESSION);
+
+/** The outcome of one chord command: pending until the node answers. */
+export type ChordOutcome =
+  | { readonly _tag: 'Pending' }
+  | { readonly _tag: 'Ok'; readonly value?: WireValue; readonly at: number }
+  | { readonly _tag: 'Failed'; readonly error: ChordError; readonly at: number };
+
+/** A command in flight, filled in when its node answers. */
+export interface ChordHandle {
+  readonly node: string;
+  outcome: ChordOutcome;
+}
+
+/** Commands a driver can issue (the input without its clock and command id). */
+type ChordCommandInput = Extract<Input, { readonly cmd: CommandId; readonly _tag: `Chord${string}` }>;
+type WithoutStamp<I> = I extends unknown ? Omit<I, 'at' | 'cmd'> : never;
+
+/** Command ids used by the driver start here, far from the simulator's own. */
+const DRIVER_CMD_BASE = 1_000_000_000;
+
+/**
+ * Issues chord commands to simulated chord nodes and records each outcome. Outcomes arrive as
+ * the simulation runs; read them after `runFor` / `runUntilIdle`.
+ */
+export class ChordDriver {
+  private seq = DRIVER_CMD_BASE;
+  private readonly open = new Map<string, ChordHandle>();
+
+  constructor(private readonly sim: Simulation) {
+    sim.observe((o) => {
+      if (o._tag === 'Step') this.collect(o.node, o.at, o.effects);
+    });
+  }
+
+  private collect(node: string, at: number, effects: ReadonlyArray<Effect>): void {
+    for (const e of effects) {
+      if (e._tag !== 'Emit') continue;
+      const ev = e.event;
+      if (ev._tag !== 'ChordResult' && ev._tag !== 'ChordFailed') continue;
+      const key = `${node}#${ev.cmd}`;
+      const h = this.open.get(key);
+      if (h === undefined) continue;
+      this.open.delete(key);
+      h.outcome =
+        ev._tag === 'ChordFailed'
+          ? { _tag: 'Failed', error: ev.error, at }
+          : ev.value === undefined
+            ? { _tag: 'Ok', at }
+            : { _tag: 'Ok', value: ev.value, at };
+    }
+  }
+
+  /** Issue a chord command on `node` now (or at virtual time `atMs`). */
+  issue(node: string, input: WithoutStamp<ChordCommandInput>, atMs?: number): ChordHandle {
+    const cmd = ++this.seq;
+    const h: ChordHandle = { node, outcome: { _tag: 'Pending' } };
+    this.open.set(`${node}#${cmd}`, h);
+    this.sim.command({ _tag: 'Input', node, input: { ...input, at: 0, cmd } as Input }, atMs);
+    return h;
+  }
+
+  /** get(key). */
+  get(node: string, key: Uint8Array | string, timeoutMs?: number): ChordHandle {
+    return this.issue(node, timeoutMs === undefined ? { _tag: 'ChordGet', key } : { _tag: 'ChordGet', key, timeoutMs });
+  }
+
+  /** set(key, value); null deletes. */
+  set(node: string, key: Uint8Array | string, value: WireValue): ChordHandle {
+    return this.issue(node, { _tag: 'ChordSet', key, value });
+  }
+
+  /** Merge a map into the map under key. */
+  applyDelta(node: string, key: Uint8Array | string, delta: ReadonlyMap<WireValue, WireValue>): ChordHandle {
+    return this.issue(node, { _tag: 'ChordApplyDelta', key, delta });
+  }
+
+  /** Start storing. */
+  join(node: string): ChordHandle {
+    return this.issue(node, { _tag: 'ChordJoin' });
+  }
+
+  /** Stop storing, handing data to the ring. */
+  unjoin(node: string): ChordHandle {
+    return this.issue(node, { _tag: 'ChordUnjoin' });
+  }
+
+  /** Commands not answered yet. */
+  pending(): number {
+    return this.open.size;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Helpers for simulated chord rings: build a ring of joined nodes, run until every command is
+ * answered, read outcomes.
+ */
+import { expect } from 'vitest';
+import { Simulation, latency } from '../../src/sim.js';
+import { ChordDriver, chordKind, type ChordHandle } from '../../src/shell/sim/chord.js';
+import type { ChordStatus } from '../../src/core/chord/node.js';
+import type { WireValue } from '../../src/core/wire/value.js';
+
+/** A ring: the simulation, its driver, and the node names. */
+export interface Ring {
+  readonly sim: Simulation;
+  readonly chord: ChordDriver;
+  readonly names: string[];
+}
+
+/** Virtual time given to a ring to settle after it changes, ms. */
+export const SETTLE_MS = 40_000;
+
+/** Adds one chord node that joins and connects to `via`. */
+export const addMember = (ring: Ring, via: string, limits: Record<string, number> = {}): string => {
+  const name = ring.sim.addNode({ subnet: 'chord', kind: chordKind, limits });
+  ring.chord.join(name);
+  ring.sim.connect(name, via);
+  ring.names.push(name);
+  return name;
+};
+
+/** `size` joined chord nodes, each connected to a random earlier one, settled. */
+export const buildRing = (seed: number, size: number, limits: Record<string, number> = {}): Ring => {
+  const sim = new Simulation({ seed, kind: chordKind, record: false, trace: 'off', latency: latency.uniform(2, 20) });
+  const ring: Ring = { sim, chord: new ChordDriver(sim), names: [] };
+  const first = sim.addNode({ subnet: 'chord', limits });
+  ring.chord.join(first);
+  ring.names.push(first);
+  for (let i = 1; i < size; i++) {
+    addMember(ring, ring.names[(i * 7919 + seed) % ring.names.length] ?? first, limits);
+    sim.runFor(200);
+  }
+  sim.runFor(SETTLE_MS);
+  return ring;
+};
+
+/** Runs the ring until every handle is answered (bounded by `maxMs` of virtual time). */
+export const settle = (ring: Ring, handles: ReadonlyArray<ChordHandle>, maxMs = 60_000): void => {
+  const stepMs = 500;
+  for (let t = 0; t < maxMs && handles.some((h) => h.outcome._tag === 'Pending'); t += stepMs) ring.sim.runFor(stepMs);
+  expect(handles.filter((h) => h.outcome._tag === 'Pending')).toHaveLength(0);
+};
+
+/** The value a get returned, or a description of its failure. */
+export const valueOf = (h: ChordHandle): WireValue | string => {
+  const o = h.outcome;
+  if (o._tag === 'Ok') return o.value ?? null;
+  return o._tag === 'Failed' ? `failed: ${o.error._tag}` : 'pending';
+};
+
+/** A node's chord status. */
+export const statusOf = (ring: Ring, name: string): ChordStatus => ring.sim.status(name) as ChordStatus;
