@@ -243,6 +243,56 @@ describe('faults', () => {
   });
 });
 
+describe('no loss without a reset', () => {
+  it('every byte sent arrives, in order, through any mix of holds, partitions and pauses once healed', () => {
+    const names = ['a', 'b', 'c'];
+    const node = fc.constantFrom(...names);
+    const action = fc.oneof(
+      fc.record({ _tag: fc.constant('Send' as const), node }),
+      fc.record({ _tag: fc.constant('Hold' as const), from: node, to: node }),
+      fc.record({ _tag: fc.constant('Release' as const), from: node, to: node }),
+      fc.record({ _tag: fc.constant('Partition' as const), side: fc.subarray(names, { minLength: 1, maxLength: 2 }), oneWay: fc.boolean() }),
+      fc.constant({ _tag: 'Heal' as const }),
+      fc.record({ _tag: fc.constant('Pause' as const), node }),
+      fc.record({ _tag: fc.constant('Resume' as const), node }),
+    );
+    fc.assert(
+      fc.property(fc.integer(), fc.array(fc.tuple(action, fc.integer({ min: 0, max: 500 })), { maxLength: 40 }), (seed, actions) => {
+        const s = sim({ seed, chunksMax: 3, latency: { _tag: 'Uniform', minMs: 0, maxMs: 80 } });
+        for (const n of names) s.addNode({ name: n });
+        s.connect('a', 'b');
+        s.connect('a', 'c');
+        s.connect('b', 'c');
+        s.runUntilIdle();
+        const sent = new Map(names.map((n) => [n, '']));
+        let t = s.now;
+        for (const [a, gap] of actions) {
+          t += gap;
+          s.runUntil(t);
+          if (a._tag === 'Send') {
+            const word = `${a.node}${sent.get(a.node)?.length ?? 0};`;
+            sent.set(a.node, (sent.get(a.node) ?? '') + word);
+            s.command({ _tag: 'Send', node: a.node, packets: [word], flag: 0, type: 0 });
+          } else if (a._tag === 'Hold' || a._tag === 'Release') {
+            if (a.from !== a.to) s.fault(a);
+          } else if (a._tag === 'Partition') s.fault({ _tag: 'Partition', groups: [a.side], oneWay: a.oneWay });
+          else s.fault(a);
+        }
+        s.fault({ _tag: 'HealAll' });
+        s.runUntilIdle();
+        for (const n of names) {
+          const byConn = new Map<string, string>();
+          for (const i of log(s, n)) if (i._tag === 'BytesReceived') byConn.set(i.conn, (byConn.get(i.conn) ?? '') + text.decode(i.bytes));
+          const streams = [...byConn.values()].filter((x) => x !== '').sort();
+          const expected = names.filter((m) => m !== n).map((m) => sent.get(m) ?? '').filter((x) => x !== '').sort();
+          expect(streams).toEqual(expected);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('running', () => {
   it('is idle when only timers are pending', () => {
     const s = sim();
