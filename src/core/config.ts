@@ -20,6 +20,12 @@ export const SEEN_TTL_MS = 60_000;
 export const FUTURE_TOLERANCE_MS = 300_000;
 /** How many seen (id, time) pairs are remembered at most. */
 export const SEEN_MAX = 100_000;
+/**
+ * Messages smaller than this (msgpack bytes) are sent uncompressed even on a compressed link:
+ * compressing them costs more than it saves, and every receiver (ts2p, js2p, py2p) tries to
+ * decompress and falls back to the raw bytes (§1.4).
+ */
+export const COMPRESS_MIN_BYTES = 512;
 /** Outgoing connections made from peer lists. */
 export const OUTGOING_MAX = 4;
 /** Connections of any kind. */
@@ -53,6 +59,8 @@ export interface NodeConfig {
   readonly outAddr: Address;
   /** Compression flags we offer, in preference order. */
   readonly compression: ReadonlyArray<number>;
+  /** Messages smaller than this many msgpack bytes go uncompressed. */
+  readonly compressMinBytes: number;
   /** Seed for the node's PRNG (the real shell draws it from crypto, the simulator from its run seed). */
   readonly seed: number;
   readonly frameBytesMax: number;
@@ -73,6 +81,7 @@ export interface NodeConfig {
 /** The bounds, with their defaults. */
 export const defaultLimits = {
   frameBytesMax: FRAME_BYTES_MAX,
+  compressMinBytes: COMPRESS_MIN_BYTES,
   broadcastExpiryMs: BROADCAST_EXPIRY_MS,
   seenTtlMs: SEEN_TTL_MS,
   futureToleranceMs: FUTURE_TOLERANCE_MS,

@@ -4,7 +4,7 @@ import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
 import { decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
-const me = mkEnv(1, { compression: [zlib, gzip] });
+const me = mkEnv(1, { compression: [zlib, gzip], compressMinBytes: 0 });
 const [bob, carol, dave, erin] = [2, 3, 4, 5].map((i) => mkEnv(i));
 const [a1, a2, a3, a4] = ['a1', 'a2', 'a3', 'a4'].map(ConnId);
 
@@ -82,6 +82,18 @@ describe('waterfall', () => {
     expect(nodeStatus(st)).toMatchObject({ futureDropped: 1, seen: 0 });
     const near = frameFrom(erin!.config.id, 0, [0, 'near'], T0 + me.config.futureToleranceMs);
     expect(only(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: near }), 'Deliver')).toHaveLength(1);
+  });
+
+  it('sends messages under compressMinBytes uncompressed on a compressed link, larger ones compressed', () => {
+    const env = mkEnv(1, { compression: [zlib], compressMinBytes: 512 });
+    const [st] = withPeers(env, [bob!], [zlib]);
+    const small = only(go(env, st, { _tag: 'Send', at: T0, packets: ['x'.repeat(100)], flag: 0, type: 0 }), 'Write')[0]!;
+    const large = only(go(env, st, { _tag: 'Send', at: T0, packets: ['x'.repeat(2000)], flag: 0, type: 0 }), 'Write')[0]!;
+    // The small frame is the plain msgpack (decodes with no method); the large one is zlib (0x78 header).
+    expect(writes([small])).toEqual([{ conn: a1, msgType: 0, sender: env.config.id, payload: [0, 'x'.repeat(100)] }]);
+    expect(large.bytes[4]).toBe(0x78);
+    expect(large.bytes.length).toBeLessThan(2000);
+    expect(writes([large], [zlib])).toEqual([{ conn: a1, msgType: 0, sender: env.config.id, payload: [0, 'x'.repeat(2000)] }]);
   });
 
   it('stamps a broadcast of ours once: one frame for every peer on a method, remembered as seen', () => {

@@ -1,8 +1,8 @@
 /**
  * Writing messages to connections.
  *
- * Owns: stamping our own messages (one time, one id per message), framing per link compression,
- * and fan-out with a per-method frame cache so N peers on one method cost one compression.
+ * Owns: stamping our own messages (one time, one id per message), framing per link compression
+ * (none below `compressMinBytes`: receivers try to decompress, then take the raw bytes), and fan-out with a per-method frame cache so N peers on one method cost one compression.
  * Effects: `Write`. Records each connection's last sent message (for a renegotiate resend).
  * Deliberately not: deciding who receives what (waterfall, request and peers decide that).
  */
@@ -29,9 +29,13 @@ export const userMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<Wi
   }
 };
 
+/** The method to send `msg` with on `c`: none for a message under `compressMinBytes`. */
+const methodFor = (ctx: Ctx, c: Conn, msg: InternalMessage): number | undefined =>
+  msg.msgpack.length < ctx.env.config.compressMinBytes ? undefined : c.sendMethod;
+
 /** Write one message to one connection; `plain` sends it uncompressed (handshakes). */
 export const writeMessage = (ctx: Ctx, c: Conn, msg: InternalMessage, plain = false): void => {
-  const bytes = encodeFrame(ctx.env.caps, msg, plain ? undefined : c.sendMethod);
+  const bytes = encodeFrame(ctx.env.caps, msg, plain ? undefined : methodFor(ctx, c, msg));
   ctx.out.push({ _tag: 'Write', conn: c.conn, bytes });
   c.lastSent = { msg, plain };
 };
@@ -54,7 +58,7 @@ export const fanOut = (
     if (peer === skipPeer || connId === skipConn) continue;
     const c = st.conns.get(connId);
     if (c === undefined) continue;
-    const method = c.sendMethod;
+    const method = methodFor(ctx, c, msg);
     let bytes: Uint8Array | undefined;
     if (method === undefined) {
       bytes = plainFrame ??= encodeFrame(ctx.env.caps, msg, undefined);
