@@ -1,0 +1,125 @@
+// The chord reducer: meta flow, claimed chord messages, bad input, local and forwarded requests.
+import { describe, expect, it } from 'vitest';
+import { defaultChordLimits } from '../../src/core/chord/config.js';
+import { chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
+import { keyPositions58, TABLES } from '../../src/core/chord/ring.js';
+import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
+import { ConnId, type Effect, type Input } from '../../src/core/types.js';
+import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
+
+const chordEnv = (i: number): ChordEnv => ({ ...mkEnv(i), chord: defaultChordLimits });
+const go = (env: ChordEnv, st: ChordState, input: Input): ReadonlyArray<Effect> => chordStep(env, st, input)[1];
+const whisper = 2;
+
+/** A chord node with `peers` accepted on a1, a2, … and handshaken. */
+const withPeers = (env: ChordEnv, peers: ReadonlyArray<ChordEnv>): [ChordState, ConnId[], ReadonlyArray<Effect>[]] => {
+  const st = initChord(env, T0);
+  const all: ReadonlyArray<Effect>[] = [];
+  const conns = peers.map((peer, i) => {
+    const conn = ConnId(`a${i + 1}`);
+    all.push(go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn, remote: peer.config.outAddr }));
+    all.push(go(env, st, { _tag: 'BytesReceived', at: T0, conn, bytes: handshakeFrom(peer) }));
+    return conn;
+  });
+  return [st, conns, all];
+};
+
+const from = (peer: ChordEnv, payload: Parameters<typeof frameFrom>[2]): Uint8Array => frameFrom(peer.config.id, whisper, payload);
+const bytesIn = (conn: ConnId, bytes: Uint8Array, at = T0): Input => ({ _tag: 'BytesReceived', at, conn, bytes });
+
+describe('chord node: meta flow', () => {
+  it('an accepting node sends its handshake, then its meta (leeching)', () => {
+    const me = chordEnv(1);
+    const [, , effects] = withPeers(me, [chordEnv(2)]);
+    const payloads = writes(effects[0] ?? []).map((w) => w.payload);
+    expect(payloads).toHaveLength(2);
+    expect(payloads[0]?.[0]).toBe(5);
+    expect(payloads[1]).toEqual([5, '1']);
+  });
+
+  it('a joined node answers a storing meta with its own, then its peers, and claims the meta', () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const join = go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 7 });
+    expect(events(join)).toEqual([{ _tag: 'ChordResult', cmd: 7 }]);
+    expect(writes(join).map((w) => w.payload)).toEqual([[7, []], [5, '0']]);
+    const out = go(me, st, bytesIn(a1 as ConnId, from(peer, [5, '0'])));
+    expect(only(out, 'Deliver')).toEqual([]);
+    expect(writes(out).map((w) => w.payload)).toEqual([[5, '0'], [7, []]]);
+    // The same meta again changes nothing and gets no answer.
+    expect(go(me, st, bytesIn(a1 as ConnId, from(peer, [5, '0'])))).toEqual([]);
+  });
+});
+
+describe('chord node: requests', () => {
+  it('a joined node alone stores locally, reads back, deletes, and reports NotFound', () => {
+    const me = chordEnv(1);
+    const st = initChord(me, T0);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    expect(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: 'v' })).toEqual([{ _tag: 'Emit', event: { _tag: 'ChordResult', cmd: 2 } }]);
+    expect(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 3, key: 'k' })).toEqual([{ _tag: 'Emit', event: { _tag: 'ChordResult', cmd: 3, value: 'v' } }]);
+    go(me, st, { _tag: 'ChordSet', at: T0, cmd: 4, key: 'k', value: null });
+    expect(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 5, key: 'k' })).toEqual([{ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd: 5, error: { _tag: 'NotFound' } } }]);
+  });
+
+  it('a leeching node with no storing peer fails with NotJoined', () => {
+    const me = chordEnv(1);
+    const st = initChord(me, T0);
+    expect(events(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 1, key: 'k' }))).toEqual([{ _tag: 'ChordFailed', cmd: 1, error: { _tag: 'NotJoined' } }]);
+    expect(events(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: 1 }))).toEqual([{ _tag: 'ChordFailed', cmd: 2, error: { _tag: 'NotJoined' } }]);
+  });
+
+  it('answers a retrieve for a key it owns, echoing a bin table and key58 as received', () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'x', value: 42 });
+    const k58 = keyPositions58(me.caps, 'x');
+    const out = go(me, st, bytesIn(a1 as ConnId, from(peer, [0x0c, latin1Bytes('sha256'), latin1Bytes(k58.sha256)])));
+    expect(writes(out).map((w) => w.payload)).toEqual([[0x0d, latin1Bytes('sha256'), latin1Bytes(k58.sha256), 42]]);
+    expect(only(out, 'Deliver')).toEqual([]);
+  });
+
+  it('forwards a get to the storing peer, votes on its answers, and times out without them', () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    go(me, st, bytesIn(a1 as ConnId, from(peer, [5, '0'])));
+    const k58 = keyPositions58(me.caps, 'far');
+    const ask = go(me, st, { _tag: 'ChordGet', at: T0, cmd: 9, key: 'far' });
+    expect(writes(ask).map((w) => [w.conn, w.payload])).toEqual(TABLES.map((t) => [a1, [0x0c, t, k58[t]]]));
+    let last: ReadonlyArray<Effect> = [];
+    for (const t of TABLES.slice(0, 3)) last = go(me, st, bytesIn(a1 as ConnId, from(peer, [0x0d, t, k58[t], 'yes'])));
+    expect(events(last)).toEqual([{ _tag: 'ChordResult', cmd: 9, value: 'yes' }]);
+    // Another get, never answered: Timeout at the deadline.
+    go(me, st, { _tag: 'ChordGet', at: T0, cmd: 10, key: 'far', timeoutMs: 500 });
+    expect(nextChordWakeup(st)).toBeLessThanOrEqual(T0 + 500);
+    expect(events(go(me, st, { _tag: 'Tick', at: T0 + 500 }))).toContainEqual({
+      _tag: 'ChordFailed',
+      cmd: 10,
+      error: { _tag: 'Timeout', afterMs: 500, bestVotes: 0 },
+    });
+  });
+
+  it('a store with an unknown table or a bad key58 closes that connection only, with a reason', () => {
+    const me = chordEnv(1);
+    const [st, [a1, a2, a3]] = withPeers(me, [chordEnv(2), chordEnv(3), chordEnv(4)]);
+    const badTable = go(me, st, bytesIn(a1 as ConnId, from(chordEnv(2), [0x0b, 'md5', 'abc', 1])));
+    expect(only(badTable, 'Close')).toEqual([{ _tag: 'Close', conn: a1, reason: { _tag: 'BadMessage', detail: 'ChordStore: unknown table "md5"' } }]);
+    const badKey = go(me, st, bytesIn(a2 as ConnId, from(chordEnv(3), [0x0c, 'sha1', '0OIl'])));
+    expect(only(badKey, 'Close')).toEqual([{ _tag: 'Close', conn: a2, reason: { _tag: 'BadMessage', detail: 'ChordRetrieve: bad key58 (BadBase58)' } }]);
+    expect(st.mesh.routing.size).toBe(1);
+    expect(st.peers.size).toBe(1);
+    expect(only(go(me, st, bytesIn(a3 as ConnId, from(chordEnv(4), [0x0b, utf8Bytes('sha1'), 'z', 1]))), 'Close')).toEqual([]);
+  });
+
+  it('after Shutdown every chord command fails with Shutdown', () => {
+    const me = chordEnv(1);
+    const st = initChord(me, T0);
+    go(me, st, { _tag: 'Shutdown', at: T0 });
+    expect(events(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 1, key: 'k' }))).toEqual([{ _tag: 'ChordFailed', cmd: 1, error: { _tag: 'Shutdown' } }]);
+    expect(nextChordWakeup(st)).toBeUndefined();
+  });
+});
