@@ -198,7 +198,10 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
       { sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX },
       {
         deliver: (m) => this.onDeliver(m),
-        event: (e) => this.onEvent(e),
+        event: (e) => {
+          this.onEvent(e);
+          this.onCoreEvent(e);
+        },
         slowPeer: (conn, queuedBytes) => {
           this.counters.slowPeers += 1;
           this.log('warn', `slow peer on ${conn}: ${queuedBytes} bytes unread, disconnecting`);
@@ -251,6 +254,14 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private stateOrUndefined(): S | undefined {
     return this.runtime.current;
   }
+
+  /** The core's current state, for facades built on this one to read (never keep it). */
+  protected get coreState(): S | undefined {
+    return this.runtime.current;
+  }
+
+  /** Every core event, for facades built on this one (the chord socket's results). */
+  protected onCoreEvent(_event: NodeEvent): void {}
 
   /** Feeds a user command to the core (for facades built on this one, such as a chord socket). */
   protected command(make: (at: number) => Input): void {
