@@ -35,3 +35,8 @@ export {
   type Ts2pErrorCode,
 } from './shell/api/errors.js';
 export { SEND_QUEUE_BYTES_MAX } from './shell/net/transport.js';
+
+// --- API: chord DHT sockets
+export { ChordSocket, ChordRequestFailed, describeChordError, type ChordSocketOptions, type ChordKey } from './shell/api/chord.js';
+export { defaultChordLimits, type ChordConfig } from './core/chord/config.js';
+export type { ChordError } from './core/types.js';

@@ -24,6 +24,7 @@ export { Prng, deriveSeed } from './shell/sim/prng.js';
 export { TRACE_LINES_MAX, type TraceMode } from './shell/sim/trace.js';
 export { wireKey, type BroadcastSummary, type LatencySummary } from './shell/sim/stats.js';
 export { meshKind, meshKindWith, SIM_COMPRESSION } from './shell/sim/mesh.js';
+export { chordKind, chordKindWith, ChordDriver, type ChordHandle, type ChordOutcome } from './shell/sim/chord.js';
 export type { NodeKind, KindParams, KindPeer } from './shell/sim/kind.js';
 export type { SimHandler } from './shell/sim/network.js';
 export { Message } from './shell/api/message.js';
