@@ -31,6 +31,13 @@ export const DIALS_MAX = 8;
 /** User keys remembered from notify broadcasts (the `keys()` set). */
 export const NOTIFY_KEYS_MAX = 1_000_000;
 
+/**
+ * Whether a set broadcasts a notify (1, the seeds' behaviour, which every node's `keys()` relies
+ * on) or not (0: `keys()` then holds only keys set here). A notify floods the whole network once
+ * per new key, so very large simulated rings turn it off.
+ */
+export const ANNOUNCE_KEYS = 1;
+
 /** Everything a chord node is told at start, beyond its mesh configuration. */
 export interface ChordConfig {
   /** Outgoing connections kept for ring neighbours and fingers. */
@@ -49,6 +56,8 @@ export interface ChordConfig {
   readonly repickDelayMs: number;
   readonly dialsMax: number;
   readonly notifyKeysMax: number;
+  /** 1: a set broadcasts notify (default); 0: it does not. */
+  readonly announceKeys: number;
 }
 
 /** The chord bounds, with their defaults. */
@@ -66,4 +75,5 @@ export const defaultChordLimits: ChordConfig = {
   repickDelayMs: REPICK_DELAY_MS,
   dialsMax: DIALS_MAX,
   notifyKeysMax: NOTIFY_KEYS_MAX,
+  announceKeys: ANNOUNCE_KEYS,
 };

@@ -245,6 +245,7 @@ const notify = (ctx: ChordCtx, key: UserKey, deleted: boolean): void => {
   const text = keyText(key);
   if (deleted) ctx.st.keys.delete(text);
   else if (ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(text, key);
+  if (ctx.env.chord.announceKeys === 0) return;
   sendToAll(ctx.mesh, chordMessage(ctx, msgTypes.broadcast, chordNotifyPayload(bytes, deleted)));
 };
 
