@@ -12,7 +12,8 @@
  *   anything else, on every transport), else IllegalMessage;
  * - a fresh broadcast is relayed before it is dispatched locally;
  * - a handshake counts only as a whisper on its own link (a broadcast one is dropped);
- * - one connection's bad input never touches another connection.
+ * - one connection's bad input never touches another connection;
+ * - a frame must be whole within `frameStallTimeoutMs` of its first byte (a trickle is no excuse).
  * Deliberately not: user handlers (the shell runs them on `Deliver`).
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -46,7 +47,10 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
     closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(r.error) }, true);
     return;
   }
-  c.stallAt = midFrame(c.decoder) ? ctx.at + ctx.env.config.frameStallTimeoutMs : undefined;
+  // The stall deadline runs from a frame's first byte, not its latest: a peer trickling one byte
+  // at a time (slowloris) must not keep a half frame alive by refreshing it.
+  if (!midFrame(c.decoder)) c.stallAt = undefined;
+  else if (c.stallAt === undefined || r.frames.length > 0) c.stallAt = ctx.at + ctx.env.config.frameStallTimeoutMs;
 };
 
 const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
