@@ -16,6 +16,7 @@ import { jsonValue, type Message } from './api/message.js';
 
 /** The help text. */
 export const USAGE = `Usage: ts2p mesh --port P [--host H] [--connect H:P ...] [--subnet S] [--ssl] [--json] [--debug LEVEL]
+       ts2p chord --port P [--connect H:P ...] [--join]     (see ts2p chord --help)
 
 Join a mesh network, broadcast each line read from standard input, and print every message
 received. Stops at the end of standard input or on Ctrl-C.
@@ -32,15 +33,15 @@ Options:
   -h, --help      show this help
 `;
 
-interface Endpoint {
+export interface Endpoint {
   readonly host: string;
   readonly port: number;
 }
 
 const portOf = (s: string): number | undefined => (/^\d{1,5}$/.test(s) && Number(s) <= 65535 ? Number(s) : undefined);
 
-/** A port given as text: 0 to 65535. */
-const PortFromString = new t.Type<number, string, unknown>(
+/** A port given as text: 0 to 65535 (shared with `ts2p chord`). */
+export const PortFromString = new t.Type<number, string, unknown>(
   'PortFromString',
   (u): u is number => typeof u === 'number',
   (u, c) => {
@@ -51,7 +52,7 @@ const PortFromString = new t.Type<number, string, unknown>(
 );
 
 /** A `host:port` pair given as text. */
-const EndpointFromString = new t.Type<Endpoint, string, unknown>(
+export const EndpointFromString = new t.Type<Endpoint, string, unknown>(
   'EndpointFromString',
   (u): u is Endpoint => typeof u === 'object' && u !== null,
   (u, c) => {
@@ -64,7 +65,7 @@ const EndpointFromString = new t.Type<Endpoint, string, unknown>(
   (e) => `${e.host}:${e.port}`,
 );
 
-const Level = t.keyof({ debug: null, info: null, warn: null, silent: null });
+export const Level = t.keyof({ debug: null, info: null, warn: null, silent: null });
 
 /** The validated arguments of `ts2p mesh`. */
 const MeshArgs = t.type({
@@ -129,6 +130,7 @@ const describe = (m: Message, json: boolean): string =>
 
 /** Runs `ts2p`; resolves with the exit code. */
 export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<number> => {
+  if (argv[0] === 'chord') return (await import('./cli-chord.js')).chordMain(argv.slice(1), io);
   const args = parseCli(argv);
   if (args === 'help') {
     io.stdout.write(USAGE);

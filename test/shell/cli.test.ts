@@ -27,7 +27,7 @@ describe('ts2p arguments', () => {
     ['a connect without port', ['mesh', '--port', '1', '--connect', 'localhost'], /--connect expects host:port/],
     ['a connect with port 0', ['mesh', '--port', '1', '--connect', 'h:0'], /--connect expects host:port/],
     ['an unknown option', ['mesh', '--port', '1', '--bogus'], /Unknown option '--bogus'/],
-    ['an unknown command', ['chord', '--port', '1'], /unknown command "chord"/],
+    ['an unknown command', ['dht', '--port', '1'], /unknown command "dht"/],
     ['no command', ['--port', '1'], /missing command/],
     ['a bad debug level', ['mesh', '--port', '1', '--debug', 'loud'], /debug/],
   ];
