@@ -110,6 +110,9 @@ export class Ev {
   ) {}
 }
 
+/** The optional fields an event may carry. */
+export type EvExtra = Partial<Pick<Ev, 'end' | 'bytes' | 'reason' | 'error' | 'remote' | 'input' | 'cmd' | 'fault' | 'call' | 'command'>>;
+
 /** The key of an address in the listening table. */
 export const addressKey = (a: Address): string => `${a.host}:${a.port}`;
 

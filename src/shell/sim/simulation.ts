@@ -19,8 +19,8 @@ import { BroadcastStats, keyOf, type BroadcastSummary } from './stats.js';
 import {
   EvKind,
   addressKey,
-  splitAt,
   Ev,
+  type EvExtra,
   type End,
   type Link,
   type NodeRec,
@@ -29,11 +29,8 @@ import {
 import { Message, type ReplyOutcome } from '../api/message.js';
 import { ReplyFailed } from '../api/errors.js';
 import { FaultState } from './fault-state.js';
+import { Links } from './links.js';
 
-/** The optional fields an event may carry. */
-type EvExtra = Partial<Pick<Ev, 'end' | 'bytes' | 'reason' | 'error' | 'remote' | 'input' | 'cmd' | 'fault' | 'call'>> & {
-  readonly command?: Command;
-};
 
 import {
   INBOX_MAX,
@@ -68,20 +65,16 @@ export class Simulation {
   private readonly queue = new EventQueue<Ev>();
   private seq = 0;
   private busy = 0;
-  private linkCount = 0;
   private readonly nodes: NodeRec[] = [];
   private readonly byName = new Map<string, NodeRec>();
   private readonly byId = new Map<NodeId, NodeRec>();
-  private readonly listening = new Map<string, NodeRec>();
   private readonly faults: FaultState;
   private readonly latencyRng: Prng;
-  private readonly splitRng: Prng;
   private readonly latencyModel: Latency;
-  private readonly chunksMax: number;
   private readonly startAtMs: number;
   private readonly record: boolean;
   private readonly inboxMax: number;
-  private readonly dialTimeoutMs: number;
+  private readonly links: Links;
   private readonly observers: Array<(o: Observation) => void> = [];
   private readonly deliveries = new Map<string, Delivery[]>();
   private readonly events = new Map<string, Array<{ readonly at: number; readonly event: NodeEvent }>>();
@@ -92,14 +85,24 @@ export class Simulation {
     this.seed = options.seed >>> 0;
     this.trace = new Trace(options.trace ?? 'hash', options.traceLinesMax);
     this.latencyRng = Prng.derive(this.seed, 'latency');
-    this.splitRng = Prng.derive(this.seed, 'split');
     this.latencyModel = options.latency ?? { _tag: 'Uniform', minMs: 5, maxMs: 50 };
-    this.chunksMax = Math.max(1, options.chunksMax ?? 1);
     this.startAtMs = options.startAtMs ?? SIM_EPOCH_MS;
     this.record = options.record ?? true;
     this.inboxMax = options.inboxMax ?? INBOX_MAX;
-    this.dialTimeoutMs = options.dialTimeoutMs ?? SIM_DIAL_TIMEOUT_MS;
     this.faults = new FaultState(this.hooks());
+    this.links = new Links(
+      {
+        now: () => this.now,
+        latency: () => this.latency(),
+        faults: this.faults,
+        push: (time, kind, node, extra) => this.push(time, kind, node, extra),
+        pushBytes: (time, to, bytes) => this.pushBytes(time, to, bytes),
+        linkDown: (link) => this.linkDown(link),
+      },
+      Prng.derive(this.seed, 'split'),
+      Math.max(1, options.chunksMax ?? 1),
+      options.dialTimeoutMs ?? SIM_DIAL_TIMEOUT_MS,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -139,7 +142,7 @@ export class Simulation {
     };
     this.nodes.push(n);
     this.byName.set(name, n);
-    this.listening.set(addressKey(address), n);
+    this.links.listening.set(addressKey(address), n);
     this.boot(n);
     this.byId.set(n.id, n);
     return name;
@@ -369,7 +372,7 @@ export class Simulation {
   private dispatch(ev: Ev): void {
     if (ev.kind === EvKind.Fault) return this.applyFault(ev.fault as Fault);
     if (ev.kind === EvKind.Call) return (ev.call as () => void)();
-    if (ev.kind === EvKind.Syn) return this.onSyn(ev.end as End, ev.remote as Address);
+    if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.remote as Address);
     const n = ev.node as NodeRec;
     if (ev.gen !== n.gen || !n.alive) return;
     if (n.paused) {
@@ -454,18 +457,18 @@ export class Simulation {
       case 'Write': {
         this.broadcastStats.onWrite(e.bytes.length);
         const end = n.conns.get(e.conn);
-        if (end !== undefined && !end.closed) this.transmit(end, e.bytes);
+        if (end !== undefined && !end.closed) this.links.transmit(end, e.bytes);
         return;
       }
       case 'Dial':
-        return this.dial(n, e.conn, e.address);
+        return this.links.dial(n, e.conn, e.address);
       case 'Close': {
         const end = n.conns.get(e.conn);
         if (end === undefined || end.closed) return;
         end.closed = true;
         n.conns.delete(e.conn);
         this.linkDown(end.link);
-        this.finish(end, { _tag: 'PeerClosed' });
+        this.links.finish(end, { _tag: 'PeerClosed' });
         return;
       }
       case 'Deliver':
@@ -475,100 +478,6 @@ export class Simulation {
         if (this.record) this.listFor(this.events, n.name).push({ at: this.now, event: e.event });
         return;
     }
-  }
-
-  private dial(n: NodeRec, conn: ConnId, address: Address): void {
-    const link: Link = {
-      id: this.linkCount++,
-      ends: [undefined as unknown as End, undefined],
-      lastArrival: [0, 0],
-      held: [[], []],
-      early: [],
-      dialedAt: this.now,
-      reset: false,
-    };
-    const end: End = { link, side: 0, node: n, conn, closed: false };
-    link.ends[0] = end;
-    n.conns.set(conn, end);
-    const target = this.listening.get(addressKey(address));
-    if (target !== undefined && this.faults.blocked(n.index, target.index)) {
-      this.push(this.now + this.dialTimeoutMs, EvKind.DialFail, n, { end, error: { _tag: 'Timeout', afterMs: this.dialTimeoutMs } });
-      return;
-    }
-    this.push(this.now + this.latency(), EvKind.Syn, undefined, { end, remote: address });
-  }
-
-  /** A dial reaches its address. */
-  private onSyn(dialer: End, address: Address): void {
-    const n = dialer.node;
-    const link = dialer.link;
-    if (dialer.closed || !n.alive) return;
-    const ev = this.listening.get(addressKey(address));
-    if (ev === undefined || !ev.alive) {
-      this.push(this.now + this.latency(), EvKind.DialFail, n, {
-        end: dialer,
-        error: { _tag: 'ConnectionRefused', detail: 'nothing listens there' },
-      });
-      return;
-    }
-    if (this.faults.blocked(n.index, ev.index) || this.faults.blocked(ev.index, n.index)) {
-      this.push(link.dialedAt + this.dialTimeoutMs, EvKind.DialFail, n, {
-        end: dialer,
-        error: { _tag: 'Timeout', afterMs: this.dialTimeoutMs },
-      });
-      return;
-    }
-    const conn = `a${++ev.acceptCount}` as ConnId;
-    const accepted: End = { link, side: 1, node: ev, conn, closed: false };
-    link.ends[1] = accepted;
-    ev.conns.set(conn, accepted);
-    const okAt = this.now + this.latency();
-    link.lastArrival[0] = okAt;
-    link.lastArrival[1] = this.now;
-    this.push(this.now, EvKind.Accepted, ev, { end: accepted, remote: n.address });
-    this.push(okAt, EvKind.DialOk, n, { end: dialer });
-    for (const bytes of link.early.splice(0)) this.transmit(dialer, bytes);
-  }
-
-  /** Sends bytes from `from` to the other end, FIFO, or holds them at a cut. */
-  private transmit(from: End, bytes: Uint8Array): void {
-    const link = from.link;
-    if (link.reset) return;
-    const to = link.ends[(1 - from.side) as 0 | 1];
-    if (to === undefined) {
-      link.early.push(bytes);
-      return;
-    }
-    if (to.closed) return;
-    if (this.faults.blocked(from.node.index, to.node.index)) {
-      this.faults.hold(link, to.side, bytes);
-      return;
-    }
-    const arrival = Math.max(this.now + this.latency(), link.lastArrival[to.side]);
-    link.lastArrival[to.side] = arrival;
-    if (this.chunksMax > 1 && bytes.length > 1) {
-      const k = this.splitRng.int(Math.min(this.chunksMax, bytes.length));
-      const offsets: number[] = [];
-      for (let i = 0; i < k; i++) offsets.push(1 + this.splitRng.int(bytes.length - 1));
-      offsets.sort((a, b) => a - b);
-      for (const chunk of splitAt(bytes, offsets)) this.pushBytes(arrival, to, chunk);
-      return;
-    }
-    this.pushBytes(arrival, to, bytes);
-  }
-
-  /** Tells the other end that this end is gone (after the data already sent), or holds that news at a cut. */
-  private finish(from: End, reason: { readonly _tag: 'PeerClosed'; readonly detail?: string }): void {
-    const link = from.link;
-    const to = link.ends[(1 - from.side) as 0 | 1];
-    if (to === undefined || to.closed || link.reset) return;
-    if (this.faults.blocked(from.node.index, to.node.index)) {
-      this.faults.hold(link, to.side, null);
-      return;
-    }
-    const arrival = Math.max(this.now + this.latency(), link.lastArrival[to.side]);
-    link.lastArrival[to.side] = arrival;
-    this.push(arrival, EvKind.Closed, to.node, { end: to, reason });
   }
 
   private deliver(n: NodeRec, message: DeliveredMessage): void {
@@ -678,7 +587,7 @@ export class Simulation {
         this.boot(n);
         for (const r of rejoin) this.push(this.now, EvKind.Command, n, { command: { _tag: 'Connect', node: n.name, address: this.rec(r).address } });
       },
-      reset: (link) => this.resetLink(link),
+      reset: (link) => this.links.reset(link),
       resume: (n) => {
         if (!n.paused) return;
         n.paused = false;
@@ -696,8 +605,8 @@ export class Simulation {
         const to = link.ends[side];
         const from = link.ends[(1 - side) as 0 | 1];
         if (to === undefined || from === undefined) return;
-        if (item === null) this.finish(from, { _tag: 'PeerClosed' });
-        else this.transmit(from, item);
+        if (item === null) this.links.finish(from, { _tag: 'PeerClosed' });
+        else this.links.transmit(from, item);
       },
     };
   }
@@ -715,7 +624,7 @@ export class Simulation {
     for (const end of n.conns.values()) {
       end.closed = true;
       this.linkDown(end.link);
-      this.finish(end, { _tag: 'PeerClosed', detail: 'crashed' });
+      this.links.finish(end, { _tag: 'PeerClosed', detail: 'crashed' });
     }
     n.conns.clear();
     n.alive = false;
@@ -728,16 +637,6 @@ export class Simulation {
     for (const r of n.replies.values()) r.reject(new Error(`${n.name} crashed`));
     n.replies.clear();
     if (this.trace.on) this.trace.add(`${this.now} ${n.name} crash`);
-  }
-
-  private resetLink(link: Link): void {
-    if (link.reset) return;
-    link.reset = true;
-    this.linkDown(link);
-    for (const end of link.ends) {
-      if (end === undefined || end.closed || !end.node.alive) continue;
-      this.push(this.now, EvKind.Closed, end.node, { end, reason: { _tag: 'PeerClosed', detail: 'reset' } });
-    }
   }
 
   private linkDown(link: Link): void {
