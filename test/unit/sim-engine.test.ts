@@ -302,6 +302,18 @@ describe('running', () => {
     expect(s.now).toBe(0);
   });
 
+  it('stops a core that keeps wanting a tick at once, instead of spinning', () => {
+    const s = sim({ kind: { ...recorder, nextWakeup: () => 0 } });
+    s.addNode({ name: 'a' });
+    expect(() => s.runFor(60_000)).toThrow(/wanted a tick at once/);
+  });
+
+  it('stops a run that exceeds its event budget', () => {
+    const s = pair();
+    for (let i = 0; i < 50; i++) s.command({ _tag: 'Send', node: 'a', packets: ['x'], flag: 0, type: 0 }, i);
+    expect(() => s.runFor(1_000, 10)).toThrow(/more than 10 events/);
+  });
+
   it('gives the same trace for the same seed, another for another seed', () => {
     const run = (seed: number): string => {
       const s = pair({ seed, chunksMax: 4 });

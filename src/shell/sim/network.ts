@@ -62,6 +62,8 @@ export interface NodeRec {
   paused: boolean;
   backlog: Ev[];
   tickAt: number | undefined;
+  /** Ticks in a row after which the core still wanted a tick at once. */
+  stuckTicks: number;
   readonly conns: Map<ConnId, End>;
   acceptCount: number;
   cmdCount: number;

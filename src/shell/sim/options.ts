@@ -17,8 +17,10 @@ export const SIM_EPOCH_MS = 1_700_000_000_000;
 export const INBOX_MAX = 10_000;
 /** How long a dial into a cut waits before it fails, unless configured. */
 export const SIM_DIAL_TIMEOUT_MS = 10_000;
-/** Events `runUntilIdle` processes at most, unless told otherwise. */
-export const RUN_EVENTS_MAX = 100_000_000;
+/** Events one `runUntil` or `runUntilIdle` call processes at most, unless told otherwise. */
+export const RUN_EVENTS_MAX = 50_000_000;
+/** Ticks in a row after which a node that still wants a tick at once is taken for a core bug. */
+export const STUCK_TICKS_MAX = 1_000;
 
 /** How a simulation is set up. */
 export interface SimOptions {

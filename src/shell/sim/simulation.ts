@@ -35,6 +35,7 @@ import { Links } from './links.js';
 import {
   INBOX_MAX,
   RUN_EVENTS_MAX,
+  STUCK_TICKS_MAX,
   SIM_DIAL_TIMEOUT_MS,
   SIM_EPOCH_MS,
   describeEffect,
@@ -133,6 +134,7 @@ export class Simulation {
       paused: false,
       backlog: [],
       tickAt: undefined,
+      stuckTicks: 0,
       conns: new Map(),
       acceptCount: 0,
       cmdCount: 0,
@@ -236,15 +238,21 @@ export class Simulation {
     return true;
   }
 
-  /** Runs every event due up to virtual time `tMs`, then sets the clock there. */
-  runUntil(tMs: number): void {
-    for (let ev = this.queue.peek(); ev !== undefined && ev.time <= tMs; ev = this.queue.peek()) this.step();
+  /** Runs every event due up to virtual time `tMs`, then sets the clock there; throws past `maxEvents` events. */
+  runUntil(tMs: number, maxEvents = RUN_EVENTS_MAX): void {
+    const eventsMax = this.eventsProcessed + maxEvents;
+    for (let ev = this.queue.peek(); ev !== undefined && ev.time <= tMs; ev = this.queue.peek()) {
+      if (this.eventsProcessed >= eventsMax) {
+        throw new Error(`more than ${maxEvents} events before ${tMs} ms (at ${this.now} ms): raise maxEvents if that is expected`);
+      }
+      this.step();
+    }
     if (tMs > this.now) this.now = tMs;
   }
 
-  /** Runs for `ms` of virtual time. */
-  runFor(ms: number): void {
-    this.runUntil(this.now + ms);
+  /** Runs for `ms` of virtual time (at most `maxEvents` events). */
+  runFor(ms: number, maxEvents = RUN_EVENTS_MAX): void {
+    this.runUntil(this.now + ms, maxEvents);
   }
 
   /**
@@ -438,7 +446,14 @@ export class Simulation {
     const w = n.kind.nextWakeup(n.state);
     if (w === undefined) return;
     let t = w - this.startAtMs - n.skewMs;
-    // A core that still wants a tick right after one gets it a millisecond later, not in a loop.
+    // A core that still wants a tick right after one gets it a millisecond later, not in a loop;
+    // one that keeps doing so breaks the contract (a due Tick leaves nothing due) and is stopped.
+    if (afterTick) {
+      n.stuckTicks = t <= this.now ? n.stuckTicks + 1 : 0;
+      if (n.stuckTicks > STUCK_TICKS_MAX) {
+        throw new Error(`${n.name}: the core wanted a tick at once after ${STUCK_TICKS_MAX} ticks in a row (wake-up ${w}, ${this.replayHint()})`);
+      }
+    }
     t = Math.max(t, afterTick ? this.now + 1 : this.now);
     if (n.tickAt !== undefined && n.tickAt <= t && n.tickAt >= this.now) return;
     n.tickAt = t;
