@@ -51,6 +51,40 @@ const snappyDeclaredLength = (data: Uint8Array): number => {
   return -1;
 };
 
+/**
+ * Walks a snappy block's elements and throws unless each one lies within the data. snappyjs reads
+ * a 4-byte literal length as a signed int, so a length with its top bit set moves its read
+ * position backwards and it never returns: 22 bytes froze a node. Every step here advances.
+ */
+const checkSnappyElements = (data: Uint8Array): void => {
+  let pos = 0;
+  while (pos < 5 && (data[pos] ?? 0) >= 0x80) pos++;
+  pos++;
+  const bad = (): never => {
+    throw new RangeError('malformed snappy block');
+  };
+  while (pos < data.length) {
+    const c = data[pos]!;
+    pos++;
+    const tag = c & 3;
+    if (tag !== 0) {
+      pos += tag === 1 ? 1 : tag === 2 ? 2 : 4;
+      if (pos > data.length) bad();
+      continue;
+    }
+    let len = (c >>> 2) + 1;
+    if (len > 60) {
+      const extra = len - 60;
+      if (pos + extra > data.length) bad();
+      len = 1;
+      for (let i = 0; i < extra; i++) len += data[pos + i]! * 2 ** (8 * i);
+      pos += extra;
+    }
+    if (pos + len > data.length) bad();
+    pos += len;
+  }
+};
+
 const snappyCompressor: Compressor = {
   compress: (data) => snappy.compress(data),
   decompress: (data, maxBytes) => {
@@ -58,6 +92,7 @@ const snappyCompressor: Compressor = {
     if (declared > data.length * SNAPPY_EXPANSION_MAX) {
       throw new RangeError(`snappy block declares ${declared} bytes from ${data.length}: impossible expansion`);
     }
+    checkSnappyElements(data);
     return snappy.uncompress(data, maxBytes);
   },
 };
