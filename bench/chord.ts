@@ -18,7 +18,7 @@ await import('./chord-hops.js');
 // ---------------------------------------------------------------------------------------------
 // 2. hops on the simulator
 
-const SIM_SIZES = (process.env['BENCH_CHORD_SIM_SIZES'] ?? '64,256').split(',').map(Number);
+const SIM_SIZES = (process.env['BENCH_CHORD_SIM_SIZES'] ?? '64,256').split(',').map(Number).filter((n) => n > 1);
 const SIM_GETS = 500;
 
 const simHops = (size: number): { mean: number; p99: number; ok: number } => {
@@ -60,9 +60,9 @@ const simHops = (size: number): { mean: number; p99: number; ok: number } => {
 
 /** True when an uncompressed frame carries a chord retrieve (sub-flag 0x0C at payload[0]). */
 const isRetrieve = (bytes: Uint8Array): boolean => {
-  // Frame: 4-byte length, then a msgpack array [msgType, sender, time, subFlag, ...]. The sub-flag
+  // Frame: 4-byte length, 32-byte checksum, then a msgpack array [msgType, sender, time, subFlag, ...]. The sub-flag
   // follows the time; find it by decoding lazily.
-  const body = decodeBody(bytes.subarray(4));
+  const body = decodeBody(bytes.subarray(4 + 32));
   return Array.isArray(body) && body[3] === subFlags.retrieve;
 };
 
@@ -121,7 +121,8 @@ const tsRing = async (size: number): Promise<{ set: number; get: number; wrong: 
   const nodes = Array.from({ length: size }, () => new ChordSocket({ host: '127.0.0.1', debugLevel: 'silent' }));
   await Promise.all(nodes.map((n) => n.ready));
   await Promise.all(nodes.map((n) => n.join()));
-  for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) await nodes[i]?.connect('127.0.0.1', nodes[j]?.port ?? 0);
+  // A node may already have dialled a peer it heard of: AlreadyConnected is fine here.
+  for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) await nodes[i]?.connect('127.0.0.1', nodes[j]?.port ?? 0).catch(() => undefined);
   await sleep(500);
   const set = await rate(OPS, (i) => nodes[i % size]?.set(`key-${i}`, `value-${i}`) ?? Promise.resolve());
   await sleep(500);

@@ -77,11 +77,13 @@ describe('chord interop with js2p', () => {
     await b.join();
     x.node.connect('127.0.0.1', y.port);
     await until(() => x.node.routing_table.size === 1, 'js2p x–y');
-    await a.connect('127.0.0.1', x.port);
-    await a.connect('127.0.0.1', y.port);
-    await b.connect('127.0.0.1', x.port);
-    await b.connect('127.0.0.1', y.port);
-    await a.connect('127.0.0.1', b.port);
+    // A ts2p node may already have dialled a node it heard of in a peers list (AlreadyConnected).
+    const link = (s: ChordSocket, port: number): Promise<unknown> => s.connect('127.0.0.1', port).catch((e: Error) => expect(e.name).toBe('AlreadyConnected'));
+    await link(a, x.port);
+    await link(a, y.port);
+    await link(b, x.port);
+    await link(b, y.port);
+    await link(a, b.port);
     await until(() => x.node.routing_table.size === 3 && y.node.routing_table.size === 3, 'js2p fully connected');
     // Every node knows the other three store.
     await until(() => (a.status as { storingPeers: number }).storingPeers === 3 && (b.status as { storingPeers: number }).storingPeers === 3, 'ts2p sees 3 storing peers');
