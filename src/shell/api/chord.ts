@@ -73,6 +73,17 @@ const chordDeps = (chord: ChordConfig): MeshDeps<ChordState> => ({
 /** Command ids of chord calls start here, clear of the mesh facade's own. */
 const CHORD_CMD_BASE = 1 << 30;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** A key as text when its bytes are UTF-8 (notify carries every key as bytes), else the bytes. */
+const asText = (k: ChordKey): ChordKey => {
+  if (typeof k === 'string') return k;
+  try {
+    return utf8.decode(k);
+  } catch {
+    return k;
+  }
+};
+
 const isKey = (k: unknown): k is ChordKey => typeof k === 'string' || k instanceof Uint8Array;
 
 /** A node of a chord DHT (py2p/js2p `ChordSocket`): a mesh socket with a distributed dictionary. */
@@ -172,10 +183,10 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
     return [key, await this.pop(key)];
   }
 
-  /** The keys this node has heard of (set here, or announced by notify). */
+  /** The keys this node has heard of (set here, or announced by notify); UTF-8 keys as text. */
   keys(): ReadonlyArray<ChordKey> {
     const s = this.coreState;
-    return s === undefined ? [] : chordKeys(s);
+    return s === undefined ? [] : chordKeys(s).map(asText);
   }
 
   /** The value of every known key (keys that cannot be read are left out). */

@@ -1,0 +1,63 @@
+// ChordSocket on loopback: the dictionary API across three ts2p nodes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChordRequestFailed, ChordSocket } from '../../src/shell/api/chord.js';
+import { within } from './helpers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+const node = async (): Promise<ChordSocket> => {
+  const s = new ChordSocket({ host: '127.0.0.1', debugLevel: 'silent' });
+  cleanups.push(() => s.close());
+  await within(s.ready, 'listen');
+  return s;
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('ChordSocket', () => {
+  it('offers the dictionary API across a three-node ring', async () => {
+    const [a, b, c] = [await node(), await node(), await node()];
+    await expect(a.get('x')).rejects.toMatchObject({ code: 'NotJoined' });
+    await Promise.all([a.join(), b.join(), c.join()]);
+    await a.connect('127.0.0.1', b.port);
+    await a.connect('127.0.0.1', c.port);
+    await b.connect('127.0.0.1', c.port).catch(() => undefined);
+    for (let t = 0; t < 100 && [a, b, c].some((s) => (s.status as { storingPeers: number }).storingPeers < 2); t++) await sleep(50);
+
+    await a.update({ one: 1, two: 'zwei', three: new Map([['k', true]]) });
+    await sleep(200);
+    expect(await within(b.get('one'), 'get')).toBe(1);
+    expect(await within(c.get('two'), 'get')).toBe('zwei');
+    expect(await within(c.get('missing', 'fallback'), 'get with fallback')).toBe('fallback');
+    await expect(c.get('missing')).rejects.toBeInstanceOf(ChordRequestFailed);
+    expect([...c.keys()].sort()).toEqual(['one', 'three', 'two']);
+    expect(new Set(await within(a.values(), 'values'))).toEqual(new Set([1, 'zwei', new Map([['k', true]])]));
+    expect((await within(b.copy(), 'copy')).size).toBe(3);
+
+    expect(await within(c.applyDelta('three', { extra: 2 }), 'applyDelta')).toEqual(new Map<unknown, unknown>([['k', true], ['extra', 2]]));
+    await sleep(200);
+    expect(await within(a.get('three'), 'get merged')).toEqual(new Map<unknown, unknown>([['k', true], ['extra', 2]]));
+
+    expect(await within(b.pop('one'), 'pop')).toBe(1);
+    await sleep(200);
+    await expect(a.get('one')).rejects.toMatchObject({ code: 'NotFound' });
+    const [key, value] = await within(a.popitem(), 'popitem');
+    expect(['zwei', new Map<unknown, unknown>([['k', true], ['extra', 2]])]).toContainEqual(value);
+    expect(key).toBeDefined();
+
+    // dumpData: every table entry held somewhere, 5 for the one remaining key.
+    await sleep(200);
+    const held = [a, b, c].reduce((n, s) => n + Object.values(s.dumpData()).reduce((m, t) => m + t.size, 0), 0);
+    expect(held).toBe(5);
+    // unjoin hands a's items to the others; the key still reads back.
+    await a.unjoin();
+    await sleep(300);
+    expect(Object.values(a.dumpData()).reduce((m, t) => m + t.size, 0)).toBe(0);
+    const left = c.keys()[0];
+    expect(left).toBeDefined();
+    if (left !== undefined) await expect(within(b.get(left), 'get after unjoin')).resolves.toBeDefined();
+  }, 20_000);
+});
