@@ -123,3 +123,22 @@ describe('chord node: requests', () => {
     expect(nextChordWakeup(st)).toBeUndefined();
   });
 });
+
+describe('chord node: whom to keep connected', () => {
+  it('dials the nodes a peers list names once the re-pick is due, and not twice', () => {
+    // The mesh's own bootstrap dialling is off (outgoingMax 0): every dial here is chord's.
+    const me: ChordEnv = { ...mkEnv(1, { outgoingMax: 0 }), chord: defaultChordLimits };
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const listed = [chordEnv(3), chordEnv(4), chordEnv(5)];
+    const list = listed.map((e) => [[e.config.outAddr.host, e.config.outAddr.port], e.config.id]);
+    go(me, st, bytesIn(a1 as ConnId, from(peer, [7, list])));
+    const due = T0 + defaultChordLimits.repickDelayMs;
+    expect(nextChordWakeup(st)).toBeLessThanOrEqual(due);
+    expect(only(go(me, st, { _tag: 'Tick', at: due - 1 }), 'Dial')).toEqual([]);
+    const dials = only(go(me, st, { _tag: 'Tick', at: due }), 'Dial').map((d) => d.address);
+    expect(new Set(dials)).toEqual(new Set(listed.map((e) => e.config.outAddr)));
+    expect(dials).toHaveLength(3);
+    expect(only(go(me, st, { _tag: 'Tick', at: due + 1000 }), 'Dial')).toEqual([]);
+  });
+});
