@@ -1,0 +1,322 @@
+/**
+ * Black-box attacks on a real loopback node. Two honest peers keep broadcasting to each other
+ * through the victim (and directly) while one attacker does its worst on raw sockets; afterwards
+ * every honest message has arrived exactly once at every honest node, the victim is up, its
+ * bounded structures stayed within their bounds, and the attacker's connection was closed with a
+ * typed reason (or its traffic dropped and counted). Timeouts are configured short; every wait is
+ * bounded and ends on an event.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compressionFlags } from '../../src/core/flags.js';
+import type { NodeStatus } from '../../src/core/node.js';
+import type { CloseReason, NodeId } from '../../src/core/types.js';
+import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import type { WireValue } from '../../src/core/wire/value.js';
+import { MeshSocket } from '../../src/shell/api/mesh.js';
+import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
+import { caps, handshakeFrom, mkEnv } from '../unit/mesh-env.js';
+import { waitEvent, waitUntil, within } from '../shell/helpers.js';
+
+const LIMITS = { handshakeTimeoutMs: 400, frameStallTimeoutMs: 400, frameBytesMax: 1 << 20 } as const;
+const SEND_QUEUE_MAX = 256 * 1024;
+const WAIT_MS = 15_000;
+
+const open: MeshSocket[] = [];
+const sockets: net.Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
+  const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
+  open.push(s);
+  await within(s.ready, 'listen');
+  return s;
+};
+
+const status = (s: MeshSocket): NodeStatus & { sockets: number } => s.status as NodeStatus & { sockets: number };
+const routes = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) => p.id === id);
+
+/** The victim, two honest peers meshed through it, and what the victim closed and why. */
+const scene = async (extra: MeshSocketOptions = {}) => {
+  const logged: string[] = [];
+  const victim = await node({
+    limits: LIMITS,
+    sendQueueBytesMax: SEND_QUEUE_MAX,
+    debugLevel: 'info',
+    logger: { debug: () => undefined, info: (m) => logged.push(m), warn: (m) => logged.push(m) },
+    ...extra,
+  });
+  const h1 = await node();
+  const h2 = await node();
+  await within(h1.connect('127.0.0.1', victim.port), 'h1 joins');
+  await within(h2.connect('127.0.0.1', victim.port), 'h2 joins');
+  await waitUntil(victim, ['peer-joined'], () => routes(victim, h1.id) && routes(victim, h2.id), 'the victim to route both');
+  const reasons: CloseReason[] = [];
+  victim.on('connection-rejected', (e) => reasons.push(e.reason));
+  victim.on('peer-left', (e) => reasons.push(e.reason));
+  const worst = { connections: 0, awaiting: 0, seen: 0 };
+  const sample = (): void => {
+    const s = status(victim);
+    worst.connections = Math.max(worst.connections, s.connections);
+    worst.awaiting = Math.max(worst.awaiting, s.awaiting);
+    worst.seen = Math.max(worst.seen, s.seen);
+  };
+  for (const e of ['connection-rejected', 'peer-left', 'message'] as const) victim.on(e, sample);
+  return { victim, h1, h2, reasons, logged, worst, sample };
+};
+type Scene = Awaited<ReturnType<typeof scene>>;
+
+/** Counts of honest messages ('h1-3', …) seen at each node. */
+const counter = (s: MeshSocket): Map<string, number> => {
+  const seen = new Map<string, number>();
+  s.on('message', (m) => {
+    const tag = m.packets[1];
+    if (typeof tag === 'string' && /^h[12]-/.test(tag)) seen.set(tag, (seen.get(tag) ?? 0) + 1);
+  });
+  return seen;
+};
+
+/**
+ * Runs `attack` while both honest peers broadcast one message each every few milliseconds, then
+ * waits until every honest message reached every honest node and checks none arrived twice.
+ */
+const underAttack = async (sc: Scene, attack: () => Promise<void>, payload: () => WireValue = () => 0): Promise<number> => {
+  const { victim, h1, h2 } = sc;
+  const at = { v: counter(victim), h1: counter(h1), h2: counter(h2) };
+  let sent = 0;
+  const send = (): void => {
+    sent++;
+    h1.send(`h1-${sent}`, payload());
+    h2.send(`h2-${sent}`, payload());
+  };
+  const timer = setInterval(send, 5);
+  try {
+    await attack();
+  } finally {
+    clearInterval(timer);
+  }
+  send();
+  const all = (m: Map<string, number>, who: ReadonlyArray<string>): boolean => who.every((w) => [...Array(sent).keys()].every((i) => m.has(`${w}-${i + 1}`)));
+  await waitUntil(h1, ['message'], () => all(at.h1, ['h2']), 'h1 to receive all of h2', WAIT_MS);
+  await waitUntil(h2, ['message'], () => all(at.h2, ['h1']), 'h2 to receive all of h1', WAIT_MS);
+  await waitUntil(victim, ['message'], () => all(at.v, ['h1', 'h2']), 'the victim to receive all', WAIT_MS);
+  // A marker sent last, through the victim, arrives after any late duplicate of earlier traffic.
+  h1.send('marker');
+  await within(nextWith(h2, 'marker'), 'the marker');
+  for (const m of [at.v, at.h1, at.h2]) for (const [tag, n] of m) expect(n, `${tag} delivered ${n} times`).toBe(1);
+  expect(at.h1.size).toBe(sent);
+  expect(at.h2.size).toBe(sent);
+  expect(at.v.size).toBe(2 * sent);
+  expect(routes(victim, h1.id) && routes(victim, h2.id)).toBe(true);
+  return sent;
+};
+
+const nextWith = (s: MeshSocket, tag: string): Promise<void> =>
+  waitUntil(s, ['message'], () => s.recv(65_536).some((m) => m.packets[1] === tag), `message ${tag}`, WAIT_MS);
+
+/** A raw TCP connection to the victim. */
+const raw = async (port: number): Promise<net.Socket> => {
+  const s = net.connect({ host: '127.0.0.1', port });
+  s.on('error', () => undefined);
+  // Read (and discard) what the victim sends, so its FIN is seen; the never-reads attack pauses.
+  s.resume();
+  sockets.push(s);
+  await within(waitEvent(s, 'connect'), 'raw connect');
+  return s;
+};
+
+/** Resolves once the victim has closed a raw socket (the socket sees FIN or reset). */
+const closed = (s: net.Socket): Promise<void> =>
+  s.closed || s.readableEnded ? Promise.resolve() : within(Promise.race([waitEvent(s, 'close', WAIT_MS), waitEvent(s, 'end', WAIT_MS)]).then(() => undefined), 'the attacker socket to close', WAIT_MS);
+
+let attackers = 0;
+/** A raw connection that has sent a valid handshake, and the attacker's identity. */
+const handshaken = async (victim: MeshSocket, compression: ReadonlyArray<number> = []) => {
+  const env = mkEnv(100 + ++attackers, { outAddr: { host: '127.0.0.1', port: 1 } });
+  const s = await raw(victim.port);
+  s.write(handshakeFrom(env, compression, victim.protocol.id, Date.now()));
+  await waitUntil(victim, ['peer-joined'], () => routes(victim, env.config.id), 'the attacker to be routed');
+  const frame = (type: number, payload: ReadonlyArray<WireValue>, atMs = Date.now(), z?: number): Uint8Array =>
+    encodeFrame(caps, makeMessage(caps, type, env.config.id, payload, Math.floor(atMs / 1000)), z);
+  return { s, env, frame };
+};
+
+const closedBy = (sc: Scene, tag: CloseReason['_tag']): Promise<void> =>
+  waitUntil(sc.victim, ['connection-rejected', 'peer-left'], () => sc.reasons.some((r) => r._tag === tag), `a ${tag} close`, WAIT_MS);
+
+const expectBounded = (sc: Scene): void => {
+  sc.sample();
+  const d = { connectionsMax: 256, awaitingMax: 64, seenMax: 100_000 };
+  expect(sc.worst.connections).toBeLessThanOrEqual(d.connectionsMax);
+  expect(sc.worst.awaiting).toBeLessThanOrEqual(d.awaitingMax);
+  expect(sc.worst.seen).toBeLessThanOrEqual(d.seenMax);
+};
+
+describe('hostile: attacks on a loopback node', () => {
+  it('garbage bytes and malformed frames: closed BadFrame / BadMessage, logged', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      (await raw(sc.victim.port)).write(randomBytes(4096));
+      await closedBy(sc, 'BadFrame');
+      const a = await handshaken(sc.victim);
+      const f = a.frame(0, [0, 'x']);
+      f[f.length - 1]! ^= 1; // wrong checksum
+      a.s.write(f);
+      await closedBy(sc, 'BadFrame');
+      const b = await handshaken(sc.victim);
+      b.s.write(b.frame(2, [7, [[1, 2, 3]]])); // a peers list of the wrong shape
+      await closedBy(sc, 'BadMessage');
+    });
+    expect(sc.logged.some((l) => l.includes('BadFrame') || l.includes('checksum'))).toBe(true);
+    expectBounded(sc);
+  }, 60_000);
+
+  it('a 4 GiB length header is refused at once, before any body', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const s = await raw(sc.victim.port);
+      s.write(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+      await closedBy(sc, 'BadFrame');
+      await closed(s);
+    });
+    expect(sc.reasons.find((r) => r._tag === 'BadFrame')).toMatchObject({ detail: expect.stringContaining('4294967295') });
+  }, 60_000);
+
+  it('a compression bomb is stopped at the frame limit', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim, [compressionFlags.zlib]);
+      const bomb = a.frame(0, [0, 'a'.repeat(LIMITS.frameBytesMax * 32)], Date.now(), compressionFlags.zlib);
+      expect(bomb.length).toBeLessThan(LIMITS.frameBytesMax / 8);
+      a.s.write(bomb);
+      await closedBy(sc, 'BadFrame');
+    });
+    expect(status(sc.victim).delivered).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('slowloris: a peer trickling a frame is closed StalledFrame', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim);
+      const f = a.frame(0, [0, 'x'.repeat(1000)]);
+      let i = 0;
+      const trickle = setInterval(() => {
+        if (i < f.length && !a.s.destroyed) a.s.write(f.subarray(i, ++i));
+      }, 20);
+      try {
+        await closedBy(sc, 'StalledFrame');
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(i).toBeLessThan(f.length);
+    });
+  }, 60_000);
+
+  it('a peer that never handshakes is closed HandshakeTimeout', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const s = await raw(sc.victim.port);
+      await closedBy(sc, 'HandshakeTimeout');
+      await closed(s);
+    });
+  }, 60_000);
+
+  it('hundreds of connections at once: the excess refused TooManyConnections, the rest time out', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const all = await Promise.all([...Array(300).keys()].map(() => raw(sc.victim.port)));
+      await waitUntil(sc.victim, ['connection-rejected'], () => sc.reasons.filter((r) => r._tag === 'HandshakeTimeout').length >= 64, '64 handshake timeouts', WAIT_MS);
+      await Promise.all(all.map(closed));
+    });
+    // Every attacker connection ended with a typed reason: refused at the bound, or timed out.
+    const refused = sc.reasons.filter((r) => r._tag === 'TooManyConnections').length;
+    expect(refused).toBeGreaterThan(0);
+    expect(refused + sc.reasons.filter((r) => r._tag === 'HandshakeTimeout').length).toBe(300);
+    expectBounded(sc);
+    expect(sc.worst.awaiting).toBe(64);
+    await waitUntil(sc.victim, ['connection-rejected'], () => status(sc.victim).sockets === 2, 'attacker sockets to be gone', WAIT_MS);
+  }, 60_000);
+
+  it('a peer that never reads: our send queue to it stays bounded and it is dropped SlowPeer', async () => {
+    const sc = await scene();
+    let queued = 0;
+    sc.victim.on('slow-peer', (e) => (queued = e.queuedBytes));
+    const big = randomBytes(32 * 1024);
+    await underAttack(
+      sc,
+      async () => {
+        const a = await handshaken(sc.victim);
+        a.s.pause();
+        await waitUntil(sc.victim, ['slow-peer', 'peer-left'], () => sc.reasons.some((r) => r._tag === 'SlowPeer'), 'a SlowPeer close', WAIT_MS);
+      },
+      () => big,
+    );
+    expect(queued).toBeGreaterThan(SEND_QUEUE_MAX);
+    // One write can overshoot the bound by at most that write (a relayed frame here).
+    expect(queued).toBeLessThanOrEqual(SEND_QUEUE_MAX + 2 * (big.length + 1024));
+  }, 60_000);
+
+  it('a flood of broadcasts with fresh ids: relayed or dropped, the seen-set bounded', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim);
+      const burst: Uint8Array[] = [];
+      for (let i = 0; i < 5_000; i++) burst.push(a.frame(0, [0, 'flood', i]));
+      a.s.write(Buffer.concat(burst));
+      await waitUntil(sc.victim, ['message'], () => status(sc.victim).broadcastsRelayed >= 2 * 5_000, 'the flood to be read and relayed', 2 * WAIT_MS);
+    });
+    expectBounded(sc);
+  }, 60_000);
+
+  it('a flood of route requests is answered without unbounded state', async () => {
+    const sc = await scene();
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim);
+      const burst: Uint8Array[] = [];
+      for (let i = 0; i < 5_000; i++) burst.push(a.frame(0, [0x08, `rid-${i}`, sc.h1.id]));
+      a.s.write(Buffer.concat(burst));
+      await waitUntil(sc.victim, ['message'], () => status(sc.victim).framesReceived >= 5_000, 'the requests to be read', WAIT_MS);
+    });
+    expectBounded(sc);
+    expect(status(sc.victim).pendingReplies).toBe(0);
+  }, 60_000);
+
+  it('a peers list naming thousands of addresses: at most outgoingMax dials', async () => {
+    const sc = await scene();
+    let worstOutgoing = 0;
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim);
+      const list: WireValue[] = [];
+      for (let i = 0; i < 5_000; i++) list.push([['127.0.0.1', 1 + i], mkEnv(1000 + i).config.id]);
+      a.s.write(a.frame(2, [0x07, list]));
+      await waitUntil(sc.victim, ['message'], () => status(sc.victim).framesReceived >= 1, 'the list', WAIT_MS);
+      worstOutgoing = status(sc.victim).outgoing;
+    });
+    expect(worstOutgoing).toBeLessThanOrEqual(4);
+    expectBounded(sc);
+  }, 60_000);
+
+  it('clocks minutes off either way: stale and far-future broadcasts dropped, not remembered', async () => {
+    const sc = await scene();
+    const before = status(sc.victim);
+    await underAttack(sc, async () => {
+      const a = await handshaken(sc.victim);
+      const burst: Uint8Array[] = [];
+      for (let i = 0; i < 500; i++) {
+        burst.push(a.frame(0, [0, 'future', i], Date.now() + 10 * 60_000));
+        burst.push(a.frame(0, [0, 'past', i], Date.now() - 10 * 60_000));
+      }
+      a.s.write(Buffer.concat(burst));
+      await waitUntil(sc.victim, ['message'], () => status(sc.victim).futureDropped + status(sc.victim).staleDropped >= 1000, 'the skewed broadcasts', WAIT_MS);
+    });
+    const after = status(sc.victim);
+    expect(after.futureDropped - before.futureDropped).toBe(500);
+    expect(after.staleDropped - before.staleDropped).toBe(500);
+    // Only honest traffic (and a few protocol messages) is remembered.
+    expect(after.seen).toBeLessThan(after.delivered + 50);
+  }, 60_000);
+});
