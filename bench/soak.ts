@@ -1,0 +1,172 @@
+/**
+ * bench:soak — a simulated day (virtual time) of a 50-node mesh with churn, partitions, link
+ * resets and a steady broadcast load, to show that memory does not creep and every bounded
+ * structure stays within its bound.
+ *
+ * Each simulated hour: one broadcast a second from a random live node; a crash every 10 minutes
+ * (the node restarts 2 minutes later and rejoins through a random peer); a link reset every 5
+ * minutes (the application reconnects it 30 s later); a 5-minute partition into two halves every 2 hours (with resets; on heal, the first half's nodes reconnect across). After each
+ * hour every live node's sizes are checked against its limits and the heap is measured (after a
+ * forced collection when run with --expose-gc, which the npm script does). The heap growth per
+ * simulated day is the slope of a least-squares line through the hourly heap figures after the
+ * first two hours (warm-up), times 24.
+ * Options (environment): SOAK_HOURS (default 24), SOAK_NODES (default 50), SOAK_SEED (default 1).
+ * There is no js2p counterpart: js2p has no simulator.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { defaultLimits } from '../src/core/config.js';
+import type { NodeStatus } from '../src/core/node.js';
+import { latency, meshKindWith, Prng, Simulation } from '../src/sim.js';
+
+/** What a soak reports. */
+export interface SoakResult {
+  readonly hours: number;
+  readonly nodes: number;
+  readonly broadcasts: number;
+  readonly lost: number;
+  readonly expectedDeliveries: number;
+  readonly crashes: number;
+  readonly partitions: number;
+  readonly heapMbByHour: ReadonlyArray<number>;
+  readonly heapGrowthMbPerDay: number;
+  /** Largest size seen of each bounded structure, over every node and hour. */
+  readonly worst: { connections: number; awaiting: number; seen: number; pendingReplies: number };
+  /** Limit breaches seen (empty when every bound held). */
+  readonly breaches: ReadonlyArray<string>;
+  readonly wallMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+const heapMb = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+
+/** Least-squares slope of ys over xs = 0, 1, 2, … */
+const slope = (ys: ReadonlyArray<number>): number => {
+  const n = ys.length;
+  if (n < 2) return 0;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
+};
+
+/** Runs the soak; `onHour` sees each hour's figures as they come. */
+export const soak = (opts: { hours: number; nodes: number; seed: number; onHour?: (h: number, heapMb: number, lost: number) => void }): SoakResult => {
+  const { hours, nodes, seed } = opts;
+  const wall0 = performance.now();
+  const sim = new Simulation({ seed, kind: meshKindWith([]), latency: latency.exponential(5, 20, 500), trace: 'off', record: false, inboxMax: 0 });
+  for (let i = 0; i < nodes; i++) sim.addNode();
+  for (let i = 1; i < nodes; i++) sim.command({ _tag: 'Connect', node: `n${i}`, address: sim.node(`n${Math.floor(i / 2)}`).address }, i * 100);
+  sim.runFor(60_000);
+  const rng = Prng.derive(seed, 'soak');
+  const names = sim.names();
+  const worst = { connections: 0, awaiting: 0, seen: 0, pendingReplies: 0 };
+  const breaches: string[] = [];
+  const heapMbByHour: number[] = [];
+  let broadcasts = 0;
+  let lost = 0;
+  let expectedDeliveries = 0;
+  let crashes = 0;
+  let partitions = 0;
+  const pickOther = (a: string): string => {
+    const others = names.filter((n) => n !== a);
+    return others[rng.int(others.length)]!;
+  };
+  for (let h = 0; h < hours; h++) {
+    const start = sim.now;
+    for (let s = 0; s < 3600; s++) sim.command({ _tag: 'Broadcast', node: names[rng.int(nodes)]!, packets: ['soak', h, s] }, start + s * 1000);
+    for (let m = 0; m < 60; m += 10) {
+      const node = names[1 + rng.int(nodes - 1)]!;
+      const rejoin = names.filter((n) => n !== node);
+      sim.fault({ _tag: 'Crash', node }, start + m * 60_000 + 30_000);
+      sim.fault({ _tag: 'Restart', node, rejoin: [rejoin[rng.int(rejoin.length)]!] }, start + m * 60_000 + 150_000);
+      crashes++;
+    }
+    for (let m = 0; m < 60; m += 5) {
+      const a = names[rng.int(nodes)]!;
+      sim.fault({ _tag: 'Reset', a }, start + m * 60_000 + 10_000);
+      // The mesh does not redial on its own: the application reconnects the reset node.
+      sim.command({ _tag: 'Connect', node: a, address: sim.node(pickOther(a)).address }, start + m * 60_000 + 40_000);
+    }
+    if (h % 2 === 1) {
+      const half = names.slice(0, nodes / 2);
+      sim.fault({ _tag: 'Partition', groups: [half], reset: true }, start + 20 * 60_000);
+      sim.fault({ _tag: 'Heal' }, start + 25 * 60_000);
+      for (const n of half) sim.command({ _tag: 'Connect', node: n, address: sim.node(names[nodes / 2 + rng.int(nodes / 2)]!).address }, start + 25 * 60_000 + 1_000);
+      partitions++;
+    }
+    sim.runUntil(start + HOUR_MS);
+    for (const n of names) {
+      const st = sim.status(n) as NodeStatus | undefined;
+      if (st === undefined) continue;
+      worst.connections = Math.max(worst.connections, st.connections);
+      worst.awaiting = Math.max(worst.awaiting, st.awaiting);
+      worst.seen = Math.max(worst.seen, st.seen);
+      worst.pendingReplies = Math.max(worst.pendingReplies, st.pendingReplies);
+      if (st.connections > defaultLimits.connectionsMax) breaches.push(`${n} h${h}: ${st.connections} connections`);
+      if (st.awaiting > defaultLimits.awaitingMax) breaches.push(`${n} h${h}: ${st.awaiting} awaiting`);
+      if (st.seen > defaultLimits.seenMax) breaches.push(`${n} h${h}: ${st.seen} seen`);
+      if (st.pendingReplies > defaultLimits.pendingRequestsMax) breaches.push(`${n} h${h}: ${st.pendingReplies} pending`);
+    }
+    const s = sim.stats();
+    broadcasts += s.broadcasts;
+    lost += s.lost;
+    expectedDeliveries += s.expectedDeliveries;
+    // Statistics are per window: reset so the soak measures the nodes, not the bookkeeping.
+    sim.resetStats();
+    const heap = heapMb();
+    heapMbByHour.push(heap);
+    opts.onHour?.(h, heap, s.lost);
+  }
+  const steady = heapMbByHour.slice(Math.min(2, Math.max(0, heapMbByHour.length - 2)));
+  return {
+    hours,
+    nodes,
+    broadcasts,
+    lost,
+    expectedDeliveries,
+    crashes,
+    partitions,
+    heapMbByHour,
+    heapGrowthMbPerDay: slope(steady) * 24,
+    worst,
+    breaches,
+    wallMs: performance.now() - wall0,
+  };
+};
+
+const main = (): void => {
+  const hours = Number(process.env['SOAK_HOURS'] ?? 24);
+  const nodes = Number(process.env['SOAK_NODES'] ?? 50);
+  const seed = Number(process.env['SOAK_SEED'] ?? 1);
+  if ((globalThis as { gc?: () => void }).gc === undefined) console.log('(run with node --expose-gc for steady heap figures)');
+  console.log(`soak: ${nodes} nodes, ${hours} simulated hours, seed ${seed}`);
+  const r = soak({
+    hours,
+    nodes,
+    seed,
+    onHour: (h, heap, lostHour) => console.log(`  hour ${String(h + 1).padStart(2)}: heap ${heap.toFixed(2)} MB, deliveries lost this hour ${lostHour}`),
+  });
+  console.log(
+    `broadcasts ${r.broadcasts}, deliveries ${r.expectedDeliveries - r.lost} of ${r.expectedDeliveries} ` +
+      `(lost ${r.lost}, during crashes and partitions), crashes ${r.crashes}, partitions ${r.partitions}`,
+  );
+  console.log(`heap growth: ${r.heapGrowthMbPerDay.toFixed(3)} MB per simulated day (target < 1 MB/day)`);
+  console.log(
+    `worst sizes: connections ${r.worst.connections}/${defaultLimits.connectionsMax}, awaiting ${r.worst.awaiting}/${defaultLimits.awaitingMax}, ` +
+      `seen ${r.worst.seen}/${defaultLimits.seenMax}, pending replies ${r.worst.pendingReplies}/${defaultLimits.pendingRequestsMax}; ` +
+      `${r.breaches.length === 0 ? 'every bound held' : `BREACHES: ${r.breaches.slice(0, 5).join('; ')}`}`,
+  );
+  console.log(`wall time ${(r.wallMs / 1000).toFixed(1)} s`);
+};
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
