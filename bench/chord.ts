@@ -76,7 +76,7 @@ const decodeBody = (b: Uint8Array): unknown => {
 
 console.log('');
 console.log('chord lookup hops on the simulator (real chord core, connections it dialled itself)');
-console.log('nodes  mean hops  p99  target(½·log2 N + 1)  gets read back');
+console.log('nodes  mean hops  p99  target(½·log2 N + 1)  gets read back   (hops of a get: mean over its five lookups)');
 for (const n of SIM_SIZES) {
   const f = simHops(n);
   console.log(`${String(n).padStart(5)}  ${f.mean.toFixed(2).padStart(9)}  ${String(f.p99).padStart(3)}  ${(0.5 * Math.log2(n) + 1).toFixed(2).padStart(20)}  ${f.ok}/${SIM_GETS}`);
