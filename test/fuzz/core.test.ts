@@ -3,7 +3,7 @@
 // input the core has not thrown, every bounded structure is within its bound, no decompression
 // was allowed past the frame maximum, every close carries a typed reason, a length header above
 // the maximum has closed its connection, and the honest peer's next broadcast is still delivered
-// exactly once. `TS2P_FUZZ_RUNS` sets the number of cases (each feeds 1–4 frames).
+// exactly once. `TS2P_FUZZ_RUNS` sets the number of cases (each feeds 1–4 frames, or up to `TS2P_FUZZ_FRAMES`).
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initNode, nodeStatus, step, type NodeState } from '../../src/core/node.js';
@@ -70,7 +70,7 @@ const step1 = (st: NodeState, conn: ConnId, bytes: Uint8Array, at: number): Read
 };
 
 const feed = fc.record({
-  frames: fc.array(hostileFrame(attacker, FRAME_MAX), { minLength: 1, maxLength: 4 }),
+  frames: fc.array(hostileFrame(attacker, FRAME_MAX), { minLength: 1, maxLength: Number(process.env.TS2P_FUZZ_FRAMES ?? 4) }),
   fresh: fc.boolean(),
   split: fc.nat({ max: 64 }),
   dtMs: fc.nat({ max: 5_000 }),
@@ -118,5 +118,5 @@ describe('fuzz: the core under hostile frames', () => {
       }),
       { numRuns: runs },
     );
-  }, 600_000);
+  }, 3_600_000);
 });
