@@ -9,11 +9,12 @@
  *
  * The hour runs with compression off (so the figure is the simulator and the core's protocol
  * work, not zlib); ten simulated seconds with a MeshSocket's zlib/gzip follow for comparison. The
- * 1,000-node join runs twice: with default limits, and with the bootstrap node allowed 1,024
- * connections (a full node refuses newcomers without telling them of other peers).
+ * 1,000-node join runs twice: with default limits (the bootstrap node fills up at 256 and hands
+ * newcomers its peers), and with the bootstrap node allowed 1,024 connections.
  * Options (environment): SIM_BENCH_HOURS (default 1), SIM_BENCH_SEED (default 1).
  * There is no js2p counterpart to compare with: js2p has no simulator, and the figure of merit is
- * the speed-up over real time. Run with `node --expose-gc` for steadier memory figures.
+ * the speed-up over real time. `npm run bench:sim` passes --expose-gc so memory is measured
+ * after a collection.
  */
 import { performance } from 'node:perf_hooks';
 import { Simulation, latency, meshKindWith, SIM_COMPRESSION } from '../src/sim.js';
