@@ -82,7 +82,7 @@ describe('fuzz: the core under hostile frames', () => {
   });
 
   it('never throws, stays bounded, closes on oversized headers and keeps honest peers', () => {
-    const runs = fuzzRuns(4_000);
+    const runs = fuzzRuns(15_000);
     let honestSeq = 0;
     fc.assert(
       fc.property(feed, ({ frames, fresh, split, dtMs }) => {
