@@ -18,6 +18,12 @@ export interface Compressor {
    * `maxBytes` of output (so a compression bomb is stopped at the limit, not inflated).
    */
   readonly decompress: (data: Uint8Array, maxBytes: number) => Uint8Array;
+  /**
+   * Optional cheap test of the format's header: false means `data` is certainly not in this
+   * format. A receiver tries methods that have one (and pass it) before the raw checksum, and
+   * methods without one only after it, so uncompressed frames cost no failed decompression.
+   */
+  readonly signature?: (data: Uint8Array) => boolean;
 }
 
 /** Everything impure-by-nature the core is given. */

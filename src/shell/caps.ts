@@ -25,14 +25,27 @@ const hashFn = (algorithm: string): HashFn =>
 const sha256Latin1 = (data: Uint8Array): string =>
   oneShot !== undefined ? oneShot('sha256', data, 'latin1') : crypto.createHash('sha256').update(data).digest().toString('latin1');
 
+// RFC 1950: deflate (method 8) with a window of at most 32 KiB, and a header that is a multiple of 31.
+const zlibSignature = (data: Uint8Array): boolean => {
+  const cmf = data[0] ?? 0;
+  const flg = data[1] ?? 0;
+  return data.length >= 2 && (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
+};
+
+// RFC 1952: the two magic bytes and the deflate method.
+const gzipSignature = (data: Uint8Array): boolean =>
+  data.length >= 3 && data[0] === 0x1f && data[1] === 0x8b && data[2] === 8;
+
 const zlibCompressor: Compressor = {
   compress: (data) => zlib.deflateSync(data),
   decompress: (data, maxBytes) => zlib.inflateSync(data, { maxOutputLength: Math.max(1, maxBytes) }),
+  signature: zlibSignature,
 };
 
 const gzipCompressor: Compressor = {
   compress: (data) => zlib.gzipSync(data),
   decompress: (data, maxBytes) => zlib.gunzipSync(data, { maxOutputLength: Math.max(1, maxBytes) }),
+  signature: gzipSignature,
 };
 
 // A snappy element expands at most 64/3-fold (a 3-byte copy of 64 bytes), so a declared length

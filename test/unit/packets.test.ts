@@ -99,6 +99,36 @@ describe('decodeBody', () => {
     expect(E.isRight(decodeBody(caps, raw, [0x20], MAX))).toBe(true);
   });
 
+  it('tries header-tested methods, then raw, then the rest: a raw frame never reaches a decompressor', () => {
+    const calls: string[] = [];
+    const spy = (name: string, signature?: (d: Uint8Array) => boolean) => ({
+      compress: (d: Uint8Array) => d,
+      decompress: (): Uint8Array => {
+        calls.push(name);
+        throw new RangeError(`${name} refused`);
+      },
+      ...(signature === undefined ? {} : { signature }),
+    });
+    const spied = {
+      ...caps,
+      compressors: new Map([
+        [0x13, spy('zlib', (d) => d[0] === 0x78)],
+        [0x20, spy('snappy')],
+      ]),
+    };
+    const m = makeMessage(caps, 0, 'SENDER', [0, 'hello'], 1500000000);
+    const plain = encodeFrame(caps, m, undefined).subarray(4);
+    expect(E.isRight(decodeBody(spied, plain, [0x20, 0x13], MAX))).toBe(true);
+    expect(calls).toEqual(plain[0] === 0x78 ? ['zlib'] : []);
+    // A body no method verifies: header-tested methods whose header fits, raw, then the others.
+    calls.length = 0;
+    const junk = new Uint8Array(40).fill(0x78);
+    expect(decodeBody(spied, junk, [0x20, 0x13], MAX)).toEqual(
+      E.left({ _tag: 'ChecksumMismatch', tried: ['0x13: zlib refused', '0x20: snappy refused', 'raw'] }),
+    );
+    expect(calls).toEqual(['zlib', 'snappy']);
+  });
+
   it('types every failure', () => {
     expect(errorOf(new Uint8Array(31))).toEqual({ _tag: 'TooShort', length: 31, need: 32 });
     expect(errorOf(new Uint8Array(40))).toEqual({ _tag: 'ChecksumMismatch', tried: ['raw'] });

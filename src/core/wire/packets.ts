@@ -5,7 +5,8 @@
  * `[msgType, sender, time, ...payload]` and C is the sender's compressor or none. Outgoing: the
  * sender uses the first method of its own list that the peer also offers. Incoming: try each
  * method the peer offers (in its order) that we support and take the first output whose checksum
- * holds; else the raw bytes if their checksum holds; else `ChecksumMismatch`. Decompression is
+ * holds; else the raw bytes if their checksum holds; else `ChecksumMismatch`. (Methods with a
+ * cheap header test are tried before the raw check and the others after it; see `openBody`.) Decompression is
  * capped at the frame maximum, so a bomb stops at the limit.
  *
  * A message keeps the exact msgpack bytes it was decoded from (or encoded to): relays resend
@@ -129,7 +130,12 @@ const checksumHolds = (caps: Capabilities, plain: Uint8Array): string | undefine
   return key;
 };
 
-/** Decompress-and-verify per the receive rule; the checksummed plain body and its digest. */
+/**
+ * Decompress-and-verify per the receive rule; the checksummed plain body and its digest.
+ * Methods whose header test passes come first, then the raw checksum, then methods without a
+ * header test: the outcome is the rule's (a body cannot verify both raw and decompressed short of
+ * a SHA-256 collision), but an uncompressed frame costs no failed decompression.
+ */
 const openBody = (
   caps: Capabilities,
   body: Uint8Array,
@@ -138,23 +144,31 @@ const openBody = (
 ): E.Either<DecodeError, { readonly plain: Uint8Array; readonly idKey: string }> => {
   // What was tried, for the error; only built on the failure path.
   const tried: string[] = [];
-  for (let i = 0; i < peerCompression.length; i++) {
-    const method = peerCompression[i]!;
-    const compressor = caps.compressors.get(method);
-    if (compressor === undefined) continue;
-    let plain: Uint8Array;
-    try {
-      plain = compressor.decompress(body, maxBytes);
-    } catch (e) {
-      tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
-      continue;
+  const attempt = (signed: boolean): { readonly plain: Uint8Array; readonly idKey: string } | undefined => {
+    for (let i = 0; i < peerCompression.length; i++) {
+      const method = peerCompression[i]!;
+      const compressor = caps.compressors.get(method);
+      if (compressor === undefined || (compressor.signature !== undefined) !== signed) continue;
+      if (compressor.signature !== undefined && !compressor.signature(body)) continue;
+      let plain: Uint8Array;
+      try {
+        plain = compressor.decompress(body, maxBytes);
+      } catch (e) {
+        tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      const idKey = checksumHolds(caps, plain);
+      if (idKey !== undefined) return { plain, idKey };
+      tried.push(`0x${method.toString(16)}: checksum`);
     }
-    const idKey = checksumHolds(caps, plain);
-    if (idKey !== undefined) return E.right({ plain, idKey });
-    tried.push(`0x${method.toString(16)}: checksum`);
-  }
+    return undefined;
+  };
+  const signed = attempt(true);
+  if (signed !== undefined) return E.right(signed);
   const idKey = checksumHolds(caps, body);
   if (idKey !== undefined) return E.right({ plain: body, idKey });
+  const unsigned = attempt(false);
+  if (unsigned !== undefined) return E.right(unsigned);
   if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
     return E.left({ _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES });
   }
