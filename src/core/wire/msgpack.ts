@@ -46,7 +46,16 @@ const needsWidening = (v: WireValue): boolean => {
   if (typeof v === 'number') return isWideInt(v);
   if (typeof v === 'bigint') return isNarrowBigInt(v);
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
-  if (Array.isArray(v)) return (v as ReadonlyArray<WireValue>).some(needsWidening);
+  if (Array.isArray(v)) {
+    const a = v as ReadonlyArray<WireValue>;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      // Strings and bytes are the common elements: settle them without a call.
+      if (typeof x === 'string' || x instanceof Uint8Array) continue;
+      if (needsWidening(x)) return true;
+    }
+    return false;
+  }
   for (const [k, x] of v as ReadonlyMap<WireValue, WireValue>) if (needsWidening(k) || needsWidening(x)) return true;
   return false;
 };

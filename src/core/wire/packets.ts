@@ -141,39 +141,57 @@ const openBody = (
   body: Uint8Array,
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
-): E.Either<DecodeError, { readonly plain: Uint8Array; readonly idKey: string }> => {
+): E.Either<DecodeError, Opened> => {
   // What was tried, for the error; only built on the failure path.
   const tried: string[] = [];
-  const attempt = (signed: boolean): { readonly plain: Uint8Array; readonly idKey: string } | undefined => {
-    for (let i = 0; i < peerCompression.length; i++) {
-      const method = peerCompression[i]!;
-      const compressor = caps.compressors.get(method);
-      if (compressor === undefined || (compressor.signature !== undefined) !== signed) continue;
-      if (compressor.signature !== undefined && !compressor.signature(body)) continue;
-      let plain: Uint8Array;
-      try {
-        plain = compressor.decompress(body, maxBytes);
-      } catch (e) {
-        tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      }
-      const idKey = checksumHolds(caps, plain);
-      if (idKey !== undefined) return { plain, idKey };
-      tried.push(`0x${method.toString(16)}: checksum`);
-    }
-    return undefined;
-  };
-  const signed = attempt(true);
+  const signed = tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return E.right(signed);
   const idKey = checksumHolds(caps, body);
   if (idKey !== undefined) return E.right({ plain: body, idKey });
-  const unsigned = attempt(false);
+  const unsigned = tryMethods(caps, body, peerCompression, maxBytes, false, tried);
   if (unsigned !== undefined) return E.right(unsigned);
   if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
     return E.left({ _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES });
   }
   tried.push('raw');
   return E.left({ _tag: 'ChecksumMismatch', tried });
+};
+
+/** A verified plain body and its digest. */
+interface Opened {
+  readonly plain: Uint8Array;
+  readonly idKey: string;
+}
+
+/**
+ * Try, in the peer's order, the methods we support that have a header test (`signed`) or lack
+ * one; the first whose output verifies. Failures are appended to `tried`.
+ */
+const tryMethods = (
+  caps: Capabilities,
+  body: Uint8Array,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+  signed: boolean,
+  tried: string[],
+): Opened | undefined => {
+  for (let i = 0; i < peerCompression.length; i++) {
+    const method = peerCompression[i]!;
+    const compressor = caps.compressors.get(method);
+    if (compressor === undefined || (compressor.signature !== undefined) !== signed) continue;
+    if (compressor.signature !== undefined && !compressor.signature(body)) continue;
+    let plain: Uint8Array;
+    try {
+      plain = compressor.decompress(body, maxBytes);
+    } catch (e) {
+      tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    const idKey = checksumHolds(caps, plain);
+    if (idKey !== undefined) return { plain, idKey };
+    tried.push(`0x${method.toString(16)}: checksum`);
+  }
+  return undefined;
 };
 
 /** Check the packet list's fixed fields and build the message. */
