@@ -42,6 +42,21 @@ export const PENDING_REQUESTS_MAX = 1024;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** A dial that has not connected by then fails. */
 export const DIAL_TIMEOUT_MS = 10_000;
+/** Addresses remembered for redialling (learnt from peers lists, handshakes and dials). */
+export const KNOWN_ADDRESSES_MAX = 64;
+/** First redial delay after an address failed; it doubles with each further failure (jitter ±50 %). */
+export const REDIAL_BASE_MS = 1_000;
+/** The redial delay stops doubling here. */
+export const REDIAL_MAX_MS = 60_000;
+/** A connection that stayed up at least this long clears its address's failure count when it drops. */
+export const REDIAL_STABLE_MS = 60_000;
+/**
+ * Below its outgoing target (`outgoingMax`), a node asks its peers for their peers (`'*'`) this
+ * long after falling short, then at doubling intervals (jitter ±50 %).
+ */
+export const PEERS_REQUEST_BASE_MS = 5_000;
+/** The peers-request interval stops doubling here. */
+export const PEERS_REQUEST_MAX_MS = 600_000;
 
 /** The subnet a node belongs to (§3.2). */
 export interface ProtocolInfo {
@@ -76,6 +91,12 @@ export interface NodeConfig {
   readonly pendingRequestsMax: number;
   readonly requestTimeoutMs: number;
   readonly dialTimeoutMs: number;
+  readonly knownAddressesMax: number;
+  readonly redialBaseMs: number;
+  readonly redialMaxMs: number;
+  readonly redialStableMs: number;
+  readonly peersRequestBaseMs: number;
+  readonly peersRequestMaxMs: number;
 }
 
 /** The bounds, with their defaults. */
@@ -94,4 +115,10 @@ export const defaultLimits = {
   pendingRequestsMax: PENDING_REQUESTS_MAX,
   requestTimeoutMs: REQUEST_TIMEOUT_MS,
   dialTimeoutMs: DIAL_TIMEOUT_MS,
+  knownAddressesMax: KNOWN_ADDRESSES_MAX,
+  redialBaseMs: REDIAL_BASE_MS,
+  redialMaxMs: REDIAL_MAX_MS,
+  redialStableMs: REDIAL_STABLE_MS,
+  peersRequestBaseMs: PEERS_REQUEST_BASE_MS,
+  peersRequestMaxMs: PEERS_REQUEST_MAX_MS,
 } as const;
