@@ -3,7 +3,8 @@
  *
  * Owns: routing each Input to its concern (mesh/connections, handshake, peers, waterfall,
  * request, renegotiate, receive), the user commands, the next wake-up, and read-only views for
- * the API facade and the simulator.
+ * the API facade and the simulator. After any step that may have changed the outgoing count,
+ * and on every Tick, mesh/heal re-checks the outgoing target (self-healing).
  * Inputs: every `Input` of types.ts. Effects: every `Effect` of types.ts, in the order the
  * concerns emit them (a relay's writes come before the local `Deliver`).
  * Invariants: `step` never throws on any input, including arbitrary bytes from a peer; after
@@ -31,6 +32,8 @@ import {
   refuse,
 } from './mesh/connections.js';
 import { sendHandshake } from './mesh/handshake.js';
+import { emptyHeal, healWakeup, maintain } from './mesh/heal.js';
+import { learn } from './mesh/known.js';
 import { requestPeers, sendPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
@@ -65,6 +68,8 @@ export const initNode = (env: Env, _at: number): NodeState => ({
     repliesFailed: 0,
     closedByReason: {},
   },
+  known: new Map(),
+  heal: emptyHeal(env.config.peersRequestBaseMs),
 });
 
 /** A deep copy, for tests that step one state down two paths. */
@@ -86,6 +91,8 @@ const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeI
   if (connectionsFull(ctx)) {
     return fail({ _tag: 'Closed', reason: { _tag: 'TooManyConnections', limit: config.connectionsMax } });
   }
+  // Remembered, so that a node refused or dropped here tries again later on its own.
+  learn(ctx, address, expectedId);
   dial(ctx, address, expectedId, cmd);
 };
 
@@ -108,6 +115,7 @@ const onShutdown = (ctx: Ctx): void => {
   ctx.st.seen.queueKeys = [];
   ctx.st.seen.queueUntil = [];
   ctx.st.seen.head = 0;
+  ctx.st.known.clear();
   ctx.st.closed = true;
 };
 
@@ -183,6 +191,7 @@ export const step = (env: Env, state: NodeState, input: Input): readonly [NodeSt
       onShutdown(ctx);
       break;
   }
+  if (!state.closed && (state.heal.dirty || input._tag === 'Tick')) maintain(ctx);
   return [state, ctx.out];
 };
 
@@ -194,7 +203,7 @@ const minDefined = (...xs: ReadonlyArray<number | undefined>): number | undefine
 
 /** When the node next needs a Tick, ms (undefined: not until some other input). */
 export const nextWakeup = (state: NodeState): number | undefined =>
-  state.closed ? undefined : minDefined(connWakeup({ st: state }), replyWakeup(state), seenWakeup(state));
+  state.closed ? undefined : minDefined(connWakeup({ st: state }), replyWakeup(state), seenWakeup(state), healWakeup(state));
 
 /** The routing table: one row per routed peer. */
 export const routingTable = (
@@ -229,6 +238,8 @@ export interface NodeStatus {
   readonly outgoing: number;
   readonly seen: number;
   readonly pendingReplies: number;
+  /** Addresses in the redial book (at most `knownAddressesMax`). */
+  readonly known: number;
   readonly framesReceived: number;
   readonly broadcastsRelayed: number;
   readonly duplicatesDropped: number;
@@ -260,6 +271,7 @@ export const nodeStatus = (state: NodeState): NodeStatus => {
     outgoing,
     seen: seenSize(state),
     pendingReplies: state.pendingCount,
+    known: state.known.size,
     ...state.counters,
     closedByReason: { ...state.counters.closedByReason },
   };

@@ -163,6 +163,8 @@ describe('duplicate connections', () => {
 
 describe('deadlines and bounds', () => {
   it('closes a connection that never handshakes, and a dial that never connects', () => {
+    // Self-healing timers (mesh/heal.ts) off: this test reads the deadline wake-ups alone.
+    const me = mkEnv(1, { compression: [zlib], outgoingMax: 0 });
     const st = initNode(me, T0);
     go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: a1, remote: bob.config.outAddr });
     go(me, st, { _tag: 'Connect', at: T0 + 1, cmd: 5, address: carol.config.outAddr });
@@ -181,6 +183,8 @@ describe('deadlines and bounds', () => {
   });
 
   it('closes a connection stalled in the middle of a frame', () => {
+    // Self-healing timers (mesh/heal.ts) off: this test reads the deadline wake-ups alone.
+    const me = mkEnv(1, { compression: [zlib], outgoingMax: 0 });
     const [st] = withPeers(me, [bob]);
     const frame = frameFrom(bob.config.id, 0, [0, 'x']);
     go(me, st, { _tag: 'BytesReceived', at: T0 + 10, conn: a1, bytes: frame.subarray(0, 6) });

@@ -42,6 +42,8 @@ describe('reply', () => {
   });
 
   it('times out with a typed reason, and the wake-up says when', () => {
+    // Self-healing timers (mesh/heal.ts) off: this test reads the deadline wake-ups alone.
+    const me = mkEnv(1, { compression: [zlib], outgoingMax: 0 });
     const [st] = withPeers(me, [bob]);
     go(me, st, { _tag: 'Reply', at: T0, cmd: 7, to: carol!.config.id, packets: [] });
     expect(nextWakeup(st)).toBe(T0 + me.config.requestTimeoutMs);

@@ -11,11 +11,14 @@
  * When a routed connection closes and another ready connection to the same peer exists (a
  * duplicate the other end has not yet closed), the peer stays routed through it and no PeerLeft
  * is emitted.
+ * Every close and failed dial tells the address book (known.ts) and marks the heal schedule
+ * dirty, so a node that fell below its outgoing target looks for peers at the end of the step.
  * Deliberately not: sending handshakes (handshake.ts does, node.ts calls it on open).
  */
 import type { Address, CloseReason, CommandId, ConnectError, ConnId, NodeId } from '../types.js';
 import { ConnId as mkConnId } from '../types.js';
 import { frameDecoder } from '../wire/framing.js';
+import { noteClosed, noteFailure } from './known.js';
 import { awaitingCount, countClose, emit, type Conn, type Ctx } from './state.js';
 
 const newConn = (
@@ -112,6 +115,8 @@ export const closeConn = (ctx: Ctx, c: Conn, reason: CloseReason, ours: boolean)
   if (st.conns.get(c.conn) !== c) return;
   st.conns.delete(c.conn);
   countClose(st, reason._tag);
+  noteClosed(ctx, c, reason);
+  st.heal.dirty = true;
   if (ours) ctx.out.push({ _tag: 'Close', conn: c.conn, reason });
   const peer = c.peer;
   if (peer !== undefined && st.routing.get(peer) === c.conn) {
@@ -144,6 +149,8 @@ export const onDialFailed = (ctx: Ctx, connId: ConnId, error: ConnectError): voi
   if (c === undefined || c.phase !== 'dialing') return;
   ctx.st.conns.delete(connId);
   countClose(ctx.st, 'DialFailed');
+  noteFailure(ctx, c.remote);
+  ctx.st.heal.dirty = true;
   if (c.cmd !== undefined) emit(ctx, { _tag: 'ConnectFailed', cmd: c.cmd, error });
 };
 
@@ -162,6 +169,8 @@ export const expireConns = (ctx: Ctx): void => {
     if (c.phase === 'dialing' && c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) {
       ctx.st.conns.delete(c.conn);
       countClose(ctx.st, 'DialTimeout');
+      noteFailure(ctx, c.remote);
+      ctx.st.heal.dirty = true;
       ctx.out.push({ _tag: 'Close', conn: c.conn, reason: { _tag: 'HandshakeTimeout', afterMs: config.dialTimeoutMs } });
       if (c.cmd !== undefined) emit(ctx, { _tag: 'ConnectFailed', cmd: c.cmd, error: { _tag: 'Timeout', afterMs: config.dialTimeoutMs } });
     } else if (c.phase === 'awaiting' && c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) {

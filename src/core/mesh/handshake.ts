@@ -22,6 +22,7 @@ import type { NodeId } from '../types.js';
 import { chooseCompression } from '../wire/packets.js';
 import { handshakePayload, type WireMessageOf } from '../wire/messages.js';
 import { closeConn } from './connections.js';
+import { noteReady } from './known.js';
 import { sendPeers } from './peers.js';
 import { flushReplies } from './request.js';
 import { ownMessage, writeMessage } from './send.js';
@@ -76,6 +77,8 @@ export const onHandshake = (ctx: Ctx, c: Conn, hs: Handshake): void => {
   adopt(ctx, c, hs);
   c.phase = 'ready';
   c.deadlineAt = undefined;
+  noteReady(ctx, c);
+  ctx.st.heal.dirty = true;
   const existingId = ctx.st.routing.get(hs.id);
   const existing = existingId === undefined ? undefined : ctx.st.conns.get(existingId);
   if (existing !== undefined) resolveDuplicate(ctx, c, existing, hs.id);

@@ -2,21 +2,20 @@
  * Peer discovery (PROTOCOL.md §4.4): the peers list and the `'*'` peers request.
  *
  * Inputs: a handshake completing (send our list), a Peers message (dial from it), a
- * PeersRequest (answer with our list), the RequestPeers command. Effects: `Write` (whispers),
- * `Dial`.
+ * PeersRequest (answer with our list), the RequestPeers command. Effects: `Write` (whispers).
  * Invariants: the list we send holds every routed peer with an address except the recipient;
- * from a list we dial, in a seeded random order, only peers we are not connected to or dialling
- * and never ourselves, while we hold fewer than `outgoingMax` outgoing connections and fewer
- * than `connectionsMax` in all.
+ * a list received goes into the address book (known.ts), and heal.ts dials from there, in a
+ * seeded random order, only peers we are not connected to or dialling and never ourselves, while
+ * we hold fewer than `outgoingMax` outgoing connections and fewer than `connectionsMax` in all.
  * Deliberately not: verifying that a listed id lives at the listed address (the handshake's
  * expected-id check does that when we dial it).
  */
 import { msgTypes } from '../flags.js';
 import { shuffle } from '../rng.js';
 import { peersPayload, peersRequestPayload, type PeerEntry } from '../wire/messages.js';
-import { connectionsFull, dial } from './connections.js';
+import { learn } from './known.js';
 import { fanOut, ownMessage, writeMessage } from './send.js';
-import { outgoingCount, type Conn, type Ctx } from './state.js';
+import type { Conn, Ctx } from './state.js';
 
 /** Whisper our peers list to `c`, leaving its own peer out. */
 export const sendPeers = (ctx: Ctx, c: Conn): void => {
@@ -29,35 +28,25 @@ export const sendPeers = (ctx: Ctx, c: Conn): void => {
   writeMessage(ctx, c, ownMessage(ctx, msgTypes.whisper, peersPayload(list)));
 };
 
-const addressKey = (a: { readonly host: string; readonly port: number }): string => `${a.port}@${a.host}`;
-
 /**
- * A peers list arrived: dial what we lack, up to the outgoing bound. What we know is gathered
- * once, so a long list costs one pass, not one pass over our connections per entry.
+ * A peers list arrived: remember its addresses (at most `knownAddressesMax` of a list, picked
+ * in a seeded random order) and mark the heal schedule dirty, so the end of the step dials what
+ * we lack up to the outgoing target (heal.ts). Dialling from the book instead of from the list
+ * keeps the back-off of addresses that failed, and lets a list read while the connection that
+ * brought it is being refused still be dialled once that connection is gone.
  */
 export const onPeers = (ctx: Ctx, list: ReadonlyArray<PeerEntry>): void => {
   const { config } = ctx.env;
   ctx.st.peersHeard?.push(...list);
-  let outgoing = outgoingCount(ctx.st);
-  if (outgoing >= config.outgoingMax || connectionsFull(ctx)) return;
-  const knownIds = new Set<string>([config.id, ...ctx.st.routing.keys()]);
-  const knownAddresses = new Set<string>([addressKey(config.outAddr)]);
-  for (const c of ctx.st.conns.values()) {
-    if (c.peer !== undefined) knownIds.add(c.peer);
-    if (c.expectedId !== undefined) knownIds.add(c.expectedId);
-    if (c.outgoing && c.remote !== undefined) knownAddresses.add(addressKey(c.remote));
-  }
-  const [order, rng] = shuffle(ctx.st.rng, list);
+  if (list.length === 0 || config.knownAddressesMax <= 0) return;
+  const [order, rng] = list.length > config.knownAddressesMax ? shuffle(ctx.st.rng, list) : [list, ctx.st.rng];
   ctx.st.rng = rng;
-  for (const entry of order) {
-    if (outgoing >= config.outgoingMax || connectionsFull(ctx)) return;
-    const where = addressKey(entry.address);
-    if (knownIds.has(entry.id) || knownAddresses.has(where)) continue;
-    knownIds.add(entry.id);
-    knownAddresses.add(where);
-    dial(ctx, entry.address, entry.id, undefined);
-    outgoing++;
+  const n = Math.min(order.length, config.knownAddressesMax);
+  for (let i = 0; i < n; i++) {
+    const entry = order[i] as PeerEntry;
+    learn(ctx, entry.address, entry.id);
   }
+  ctx.st.heal.dirty = true;
 };
 
 /** Ask every peer for its peers (`'*'` sent as bin, §10). */

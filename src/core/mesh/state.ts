@@ -57,6 +57,35 @@ export interface Conn {
   deadlineAt: number | undefined;
   /** Set while a frame is half received: when it counts as stalled, ms. */
   stallAt: number | undefined;
+  /** When its handshake completed, ms (undefined until then). */
+  readyAt?: number;
+}
+
+/** An address learnt from a peers list, a handshake or a dial: a candidate to (re)dial. */
+export interface KnownAddress {
+  readonly address: Address;
+  /** The id last seen at this address, if any (dialled as the expected id). */
+  id: NodeId | undefined;
+  /** Failed attempts since the last connection that lasted (drives the back-off). */
+  failures: number;
+  /** Not to be dialled before this, ms. */
+  retryAt: number;
+  /** When it was last learnt or reached, ms (the oldest goes first when the book is full). */
+  seenAt: number;
+  /** Wrong subnet or ourselves: never dialled again while remembered. */
+  banned: boolean;
+}
+
+/** The self-healing schedule (mesh/heal.ts). */
+export interface HealState {
+  /** Something that may change the outgoing count happened this step: re-check at its end. */
+  dirty: boolean;
+  /** When the earliest known address becomes due for a redial, ms (only while under target). */
+  dialAt: number | undefined;
+  /** When to next ask peers for their peers, ms (only while under target). */
+  requestAt: number | undefined;
+  /** The current interval between peers requests, ms (doubles while under target). */
+  requestDelayMs: number;
 }
 
 /**
@@ -114,6 +143,9 @@ export interface MeshState {
    * every list received is appended here, and that layer empties it after each step.
    */
   peersHeard?: PeerEntry[];
+  /** Address key (`port@host`) → what we know of it; at most `knownAddressesMax` entries. */
+  readonly known: Map<string, KnownAddress>;
+  readonly heal: HealState;
 }
 
 /** One step's working set: environment, state, clock and the effects emitted so far. */
