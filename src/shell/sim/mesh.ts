@@ -1,12 +1,15 @@
 /**
  * The mesh node kind for the simulator: the real mesh core (`src/core/node.ts`) with Node's
  * hashing and compression, configured the way a MeshSocket configures it, except that the salt
- * and the PRNG seed come from the run seed instead of from crypto.
+ * and the PRNG seed come from the run seed instead of from crypto, and that the nodes of one kind
+ * share a memo of message ids (`digests.ts`: the bytes of a broadcast are hashed once, not once
+ * per receiver; every receiver still checks its frames' checksums).
  */
 import { defaultLimits, type NodeConfig } from '../../core/config.js';
 import { nodeId, protocolId } from '../../core/ids.js';
 import { initNode, isQueuedForUser, nextWakeup, nodeStatus, routingTable, step, type Env, type NodeState } from '../../core/node.js';
 import { nodeCapabilities } from '../caps.js';
+import { memoisedDigests } from './digests.js';
 import type { NodeKind } from './kind.js';
 
 /** Compression a simulated mesh node offers unless told otherwise (a MeshSocket's default). */
@@ -23,35 +26,38 @@ const protocolIdOf = (subnet: string): string => {
 type Limits = typeof defaultLimits;
 
 /** A mesh node kind offering the given compression methods (none: `[]`). */
-export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, NodeState> => ({
-  name: 'mesh',
-  makeEnv: (p) => {
-    const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
-    const limits: Partial<Record<keyof Limits, number>> = {};
-    for (const k of Object.keys(defaultLimits) as Array<keyof Limits>) {
-      const v = p.limits[k];
-      if (v !== undefined) limits[k] = v;
-    }
-    const config: NodeConfig = {
-      id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
-      protocol,
-      outAddr: p.address,
-      compression,
-      seed: p.seed,
-      ...defaultLimits,
-      ...limits,
-    };
-    return { config, caps: nodeCapabilities };
-  },
-  nodeId: (env) => env.config.id,
-  init: initNode,
-  step,
-  nextWakeup,
-  peers: routingTable,
-  isQueuedForUser,
-  protocol: (env) => env.config.protocol,
-  status: nodeStatus,
-});
+export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, NodeState> => {
+  const caps = memoisedDigests(nodeCapabilities);
+  return {
+    name: 'mesh',
+    makeEnv: (p) => {
+      const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
+      const limits: Partial<Record<keyof Limits, number>> = {};
+      for (const k of Object.keys(defaultLimits) as Array<keyof Limits>) {
+        const v = p.limits[k];
+        if (v !== undefined) limits[k] = v;
+      }
+      const config: NodeConfig = {
+        id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
+        protocol,
+        outAddr: p.address,
+        compression,
+        seed: p.seed,
+        ...defaultLimits,
+        ...limits,
+      };
+      return { config, caps };
+    },
+    nodeId: (env) => env.config.id,
+    init: initNode,
+    step,
+    nextWakeup,
+    peers: routingTable,
+    isQueuedForUser,
+    protocol: (env) => env.config.protocol,
+    status: nodeStatus,
+  };
+};
 
 /** The mesh node kind, offering zlib and gzip like a MeshSocket. */
 export const meshKind: NodeKind<Env, NodeState> = meshKindWith(SIM_COMPRESSION);
