@@ -149,3 +149,85 @@ describe('a simulated mesh', () => {
     expect(components(sim)).toHaveLength(1);
   });
 });
+
+/** The deliveries of `node` whose second packet is `tag` (packets[0] is the sub-flag). */
+const tagged = (sim: Simulation, node: string, tag: string) => sim.delivered(node).filter((d) => d.message.packets[2] === tag);
+
+/** Every node delivers exactly once each of the broadcasts that nodes n0..n<count-1> sent, one each, tagged `tag`. */
+const eachOnce = (sim: Simulation, tag: string, count: number): void => {
+  sim.names().forEach((n, i) => {
+    const got = tagged(sim, n, tag);
+    expect(got.length, `${n} delivered ${got.length} of the ${tag} broadcasts`).toBe(i < count ? count - 1 : count);
+    expect(new Set(got.map((d) => JSON.stringify(d.message.packets))).size).toBe(got.length);
+  });
+};
+
+// Self-healing (mesh/heal.ts): after a fault ends, no user command is issued; the nodes find
+// each other again from the addresses they learnt, with back-off, and broadcasts reach everyone.
+describe('a simulated mesh heals on its own', () => {
+  it('merges the two halves of a partition that reset every crossing link', () => {
+    const sim = network(31, 12);
+    const half = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
+    sim.fault({ _tag: 'Partition', groups: [half], reset: true });
+    sim.runFor(120_000);
+    expect(components(sim).length).toBeGreaterThan(1);
+    sim.fault({ _tag: 'Heal' });
+    // The longest redial back-off is `redialMaxMs` (60 s, ±50 %): the halves meet within it.
+    sim.runFor(120_000);
+    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+    expect(components(sim)).toHaveLength(1);
+    for (let i = 0; i < 12; i++) sim.broadcast(`n${i}`, ['after heal', 'merged', i]);
+    sim.runUntilIdle();
+    expect(sim.stats()).toMatchObject({ lost: 0 });
+    eachOnce(sim, 'merged', 12);
+  });
+
+  it('takes back crashed nodes that restart without being told whom to join', () => {
+    const sim = network(32, 10);
+    for (const n of ['n0', 'n3', 'n7']) sim.fault({ _tag: 'Crash', node: n });
+    sim.runFor(90_000);
+    for (const n of ['n0', 'n3', 'n7']) sim.fault({ _tag: 'Restart', node: n, rejoin: [] });
+    sim.runFor(120_000);
+    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+    expect(components(sim)).toHaveLength(1);
+    for (let i = 0; i < 10; i++) sim.broadcast(`n${i}`, ['after restart', 'back', i]);
+    sim.runUntilIdle();
+    expect(sim.stats()).toMatchObject({ lost: 0 });
+    eachOnce(sim, 'back', 10);
+  });
+
+  it('reconnects a node whose every link was reset, and the network around its bootstrap hub after the hub crashed for good', () => {
+    const sim = network(33, 10);
+    sim.fault({ _tag: 'Reset', a: 'n4' });
+    sim.fault({ _tag: 'Crash', node: 'n0' });
+    sim.runFor(120_000);
+    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+    expect(components(sim)).toHaveLength(1);
+    for (let i = 1; i < 10; i++) sim.broadcast(`n${i}`, ['after reset', 'reset', i]);
+    sim.runUntilIdle();
+    expect(sim.stats()).toMatchObject({ lost: 0 });
+    for (const n of sim.names().filter((x) => x !== 'n0')) {
+      expect(tagged(sim, n, 'reset')).toHaveLength(8);
+    }
+  });
+
+  it('never holds more than outgoingMax outgoing connections while healing, nor dials itself', () => {
+    const sim = network(34, 10);
+    const overs: string[] = [];
+    sim.observe((o) => {
+      if (o._tag !== 'Step') return;
+      const st = sim.status(o.node) as { outgoing: number } | undefined;
+      if (st !== undefined && st.outgoing > 4) overs.push(`${o.node} ${st.outgoing}`);
+    });
+    sim.fault({ _tag: 'Partition', groups: [['n0', 'n1', 'n2']], reset: true });
+    sim.fault({ _tag: 'Crash', node: 'n5' });
+    sim.runFor(60_000);
+    sim.fault({ _tag: 'Heal' });
+    sim.fault({ _tag: 'Restart', node: 'n5', rejoin: [] });
+    sim.runFor(180_000);
+    expect(overs).toEqual([]);
+    for (const n of sim.names()) expect((sim.status(n) as { closedByReason: Record<string, number> }).closedByReason['SelfConnection']).toBeUndefined();
+    expect(components(sim)).toHaveLength(1);
+  });
+});
+
