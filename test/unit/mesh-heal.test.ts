@@ -1,0 +1,158 @@
+// Self-healing (mesh/known.ts, mesh/heal.ts): the address book, redial back-off with jitter,
+// bans for ourselves and other subnets, the '*' peers request while under target, and the
+// peers list of a connection being refused dialled once that connection is gone.
+import { describe, expect, it } from 'vitest';
+import { initNode, nextWakeup, nodeStatus, step, type NodeState } from '../../src/core/node.js';
+import { ConnId, type Address, type Effect, type Input } from '../../src/core/types.js';
+import { peersPayload } from '../../src/core/wire/messages.js';
+import { addr, frameFrom, go, handshakeFrom, mkEnv, only, T0, withPeers, writes } from './mesh-env.js';
+
+const me = mkEnv(1);
+const bob = mkEnv(2);
+const carol = mkEnv(3);
+const d = (n: number): ConnId => ConnId(`d${n}`);
+const peersFrame = (from = bob, entries: ReadonlyArray<{ address: Address; id: string }>) =>
+  frameFrom(from.config.id, 2, peersPayload(entries as never), T0);
+const dials = (fx: ReadonlyArray<Effect>): Address[] => only(fx, 'Dial').map((e) => e.address);
+
+/** Steps `inputs` in order, returning every effect. */
+const run = (env = me, st: NodeState, inputs: ReadonlyArray<Input>): Effect[] => inputs.flatMap((i) => [...step(env, st, i)[1]]);
+
+describe('redial back-off', () => {
+  it('redials a failed address after a delay that doubles, jittered within ±50 %, capped at redialMaxMs', () => {
+    const st = initNode(me, T0);
+    go(me, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+    let at = T0;
+    let conn = 1;
+    const delays: number[] = [];
+    for (let k = 1; k <= 10; k++) {
+      go(me, st, { _tag: 'DialFailed', at, conn: d(conn), error: { _tag: 'ConnectionRefused', detail: 'x' } });
+      const due = nextWakeup(st);
+      expect(due).toBeDefined();
+      const delay = due! - at;
+      delays.push(delay);
+      const nominal = Math.min(me.config.redialMaxMs, me.config.redialBaseMs * 2 ** (k - 1));
+      expect(delay).toBeGreaterThanOrEqual(nominal / 2);
+      expect(delay).toBeLessThan((nominal * 3) / 2);
+      // Nothing is dialled before the back-off is over.
+      expect(dials(go(me, st, { _tag: 'Tick', at: due! - 1 }))).toEqual([]);
+      at = due!;
+      expect(go(me, st, { _tag: 'Tick', at })).toEqual([{ _tag: 'Dial', conn: d(++conn), address: bob.config.outAddr }]);
+    }
+    // The jitter comes from the node's seeded PRNG: not every delay sits at its nominal value.
+    expect(new Set(delays.map((x, i) => x / Math.min(me.config.redialMaxMs, me.config.redialBaseMs * 2 ** i))).size).toBeGreaterThan(1);
+  });
+
+  it('gives the same schedule for the same seed and a different one for another', () => {
+    const schedule = (seed: number): number[] => {
+      const env = mkEnv(1, { seed });
+      const st = initNode(env, T0);
+      go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+      const out: number[] = [];
+      for (let k = 1; k <= 5; k++) {
+        go(env, st, { _tag: 'DialFailed', at: T0, conn: d(k), error: { _tag: 'ConnectionRefused', detail: 'x' } });
+        out.push(nextWakeup(st)!);
+        go(env, st, { _tag: 'Tick', at: nextWakeup(st)! });
+      }
+      return out;
+    };
+    expect(schedule(5)).toEqual(schedule(5));
+    expect(schedule(5)).not.toEqual(schedule(6));
+  });
+});
+
+describe('what is never dialled', () => {
+  it('bans an address that answered with another subnet, even when a peers list names it again', () => {
+    const [st] = withPeers(me, [bob]);
+    const other = mkEnv(4, { protocol: { subnet: 'other', encryption: 'Plaintext', id: 'zzz' } });
+    const listed = [{ address: other.config.outAddr, id: other.config.id }];
+    expect(dials(go(me, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: peersFrame(bob, listed) }))).toEqual([other.config.outAddr]);
+    go(me, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(other) });
+    expect(only(fx, 'Close').map((c) => c.reason._tag)).toEqual(['WrongSubnet']);
+    const later = run(me, st, [
+      { _tag: 'BytesReceived', at: T0 + 10, conn: ConnId('a1'), bytes: peersFrame(bob, listed) },
+      ...Array.from({ length: 20 }, (_, i): Input => ({ _tag: 'Tick', at: T0 + (i + 1) * 60_000 })),
+    ]);
+    expect(dials(later)).toEqual([]);
+  });
+
+  it('never dials its own address or its own id from a peers list', () => {
+    const [st] = withPeers(me, [bob]);
+    const listed = [
+      { address: me.config.outAddr, id: carol.config.id },
+      { address: addr(9), id: me.config.id },
+    ];
+    const fx = run(me, st, [
+      { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: peersFrame(bob, listed) },
+      ...Array.from({ length: 10 }, (_, i): Input => ({ _tag: 'Tick', at: T0 + (i + 1) * 30_000 })),
+    ]);
+    expect(dials(fx)).toEqual([]);
+    expect(nodeStatus(st).known).toBe(1);
+  });
+
+  it('forgets the address of a peer the user disconnected', () => {
+    const st = initNode(me, T0);
+    go(me, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+    go(me, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
+    go(me, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    go(me, st, { _tag: 'Disconnect', at: T0 + 1, peer: bob.config.id });
+    const fx = run(me, st, Array.from({ length: 10 }, (_, i): Input => ({ _tag: 'Tick', at: T0 + (i + 1) * 30_000 })));
+    expect(dials(fx)).toEqual([]);
+    expect(nodeStatus(st).known).toBe(0);
+  });
+
+  it('keeps at most knownAddressesMax addresses from a huge peers list, and dials at most outgoingMax', () => {
+    const [st] = withPeers(me, [bob]);
+    const listed = Array.from({ length: 1000 }, (_, i) => ({ address: { host: `10.1.${i >> 8}.${i & 255}`, port: 4444 }, id: `id${i}` }));
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: peersFrame(bob, listed) });
+    expect(dials(fx)).toHaveLength(me.config.outgoingMax);
+    expect(nodeStatus(st).known).toBe(me.config.knownAddressesMax);
+  });
+});
+
+describe('a refused join', () => {
+  it('dials the peers a refusing node named once the refused connection has closed (outgoingMax 1)', () => {
+    const env = mkEnv(1, { outgoingMax: 1 });
+    const st = initNode(env, T0);
+    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
+    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    const listed = [{ address: carol.config.outAddr, id: carol.config.id }];
+    // While the refused connection is open it is the one outgoing connection allowed.
+    expect(dials(go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: peersFrame(bob, listed) }))).toEqual([]);
+    const fx = go(env, st, { _tag: 'ConnectionClosed', at: T0 + 5, conn: d(1), reason: { _tag: 'PeerClosed' } });
+    expect(only(fx, 'Dial')).toEqual([{ _tag: 'Dial', conn: d(2), address: carol.config.outAddr }]);
+  });
+});
+
+describe('peers requests', () => {
+  const isStar = (p: ReadonlyArray<unknown>): boolean => p[0] === 8 && p[1] instanceof Uint8Array && new TextDecoder().decode(p[1]) === '*';
+
+  it("asks its peers for theirs ('*' as bin) while under target, at doubling intervals, and stops at target", () => {
+    const [st] = withPeers(me, [bob]);
+    const times: number[] = [];
+    for (let k = 0; k < 9; k++) {
+      const due = nextWakeup(st)!;
+      expect(due).toBeDefined();
+      const sent = writes(go(me, st, { _tag: 'Tick', at: due })).filter((w) => isStar(w.payload));
+      expect(sent.map((w) => w.conn)).toEqual(['a1']);
+      times.push(due);
+    }
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    gaps.forEach((g, i) => {
+      const nominal = Math.min(me.config.peersRequestMaxMs, me.config.peersRequestBaseMs * 2 ** (i + 1));
+      expect(g).toBeGreaterThanOrEqual(nominal / 2);
+      expect(g).toBeLessThan((nominal * 3) / 2);
+    });
+  });
+
+  it('wakes for nothing once it holds outgoingMax outgoing connections', () => {
+    const env = mkEnv(1, { outgoingMax: 1 });
+    const st = initNode(env, T0);
+    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
+    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    expect(nextWakeup(st)).toBeUndefined();
+  });
+});
