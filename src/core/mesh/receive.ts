@@ -20,7 +20,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { msgTypes } from '../flags.js';
 import type { ConnId } from '../types.js';
 import { describeDecodeError } from '../wire/errors.js';
-import { midFrame, pushBytes } from '../wire/framing.js';
+import { midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
 import { decodeBody, type InternalMessage } from '../wire/packets.js';
 import { closeConn } from './connections.js';
@@ -37,6 +37,13 @@ const open = (ctx: Ctx, c: Conn): boolean => ctx.st.conns.get(c.conn) === c;
 export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   const c = ctx.st.conns.get(connId);
   if (c === undefined || c.phase === 'dialing') return;
+  const whole = wholeFrame(c.decoder, bytes);
+  if (whole !== undefined) {
+    // One whole frame and nothing held: what pushBytes would give, without its bookkeeping.
+    onFrame(ctx, c, whole);
+    if (open(ctx, c)) c.stallAt = undefined;
+    return;
+  }
   const r = pushBytes(c.decoder, bytes);
   c.decoder = r.decoder;
   for (const body of r.frames) {

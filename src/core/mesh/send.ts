@@ -54,6 +54,8 @@ export const fanOut = (
   let plainFrame: Uint8Array | undefined;
   let byMethod: Map<number, Uint8Array> | undefined;
   let n = 0;
+  // One record for every connection written to (it is read-only).
+  const sent = { msg, plain: false };
   for (const [peer, connId] of st.routing) {
     if (peer === skipPeer || connId === skipConn) continue;
     const c = st.conns.get(connId);
@@ -71,7 +73,7 @@ export const fanOut = (
       }
     }
     ctx.out.push({ _tag: 'Write', conn: connId, bytes });
-    c.lastSent = { msg, plain: false };
+    c.lastSent = sent;
     n++;
   }
   return n;

@@ -107,6 +107,17 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
   return { decoder: d, frames };
 };
 
+/**
+ * The body of `chunk` when it is exactly one whole frame and the decoder holds nothing (the usual
+ * case: one write, one frame), as a view; otherwise undefined, and the caller uses `pushBytes`.
+ * The decoder is left as it was, which is what `pushBytes` would leave it as.
+ */
+export const wholeFrame = (d: FrameDecoder, chunk: Uint8Array): Uint8Array | undefined => {
+  if (d.error !== undefined || d.headerFill !== 0 || d.bodyLength !== undefined || chunk.length < HEADER_BYTES) return undefined;
+  const length = readLength(chunk, 0);
+  return length === chunk.length - HEADER_BYTES && length <= d.maxBodyBytes ? chunk.subarray(HEADER_BYTES) : undefined;
+};
+
 /** True while part of a header or body is held (a peer stalled mid-frame). */
 export const midFrame = (d: FrameDecoder): boolean => d.headerFill > 0 || d.bodyLength !== undefined;
 

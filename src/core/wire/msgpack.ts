@@ -96,59 +96,75 @@ export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
 
 const fail = (detail: string): DecodeError => ({ _tag: 'NotMsgpack', detail });
 
-// Extra bytes after the type byte for fixed-size forms, indexed by type byte - 0xc0; -1 = special.
-const FIXED_EXTRA: Readonly<Record<number, number>> = {
-  0xc0: 0, 0xc2: 0, 0xc3: 0, 0xca: 4, 0xcb: 8, 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8,
-  0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8,
-};
+// How the scanner treats each type byte (a table, so the common forms cost one load):
+const PLAIN = 0; // a value of SKIP[t] more bytes (ints, floats, nil, bools, fixstr)
+const FIXMAP = 1;
+const FIXARRAY = 2;
+const SIZED = 3; // bin8/16/32 (c4–c6), str8/16/32 (d9–db), array16/32 (dc, dd), map16/32 (de, df)
+const RESERVED = 4; // 0xc1
+const EXTENSION = 5; // ext and fixext (c7–c9, d4–d8)
+const KIND = new Uint8Array(256);
+const SKIP = new Uint8Array(256);
+for (let t = 0x80; t <= 0x8f; t++) KIND[t] = FIXMAP;
+for (let t = 0x90; t <= 0x9f; t++) KIND[t] = FIXARRAY;
+for (let t = 0xa0; t <= 0xbf; t++) SKIP[t] = t & 0x1f;
+for (const [t, extra] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xcd, 2], [0xce, 4], [0xcf, 8], [0xd0, 1], [0xd1, 2], [0xd2, 4], [0xd3, 8]] as const) SKIP[t] = extra;
+for (const t of [0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]) KIND[t] = SIZED;
+KIND[0xc1] = RESERVED;
+for (const t of [0xc7, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8]) KIND[t] = EXTENSION;
 
 const be = (b: Uint8Array, at: number, size: number): number =>
   size === 1 ? b[at]! : size === 2 ? (b[at]! << 8) | b[at + 1]! : ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 
+// The scanner's stack of elements left per open container, reused by every scan (it never
+// re-enters itself); a deeper bound than the default gets a stack of its own.
+const scanStack = new Int32Array(MSGPACK_DEPTH_MAX + 2);
+
 /**
  * Check that `b` is exactly one msgpack value of the kinds the protocol uses, nested at most
- * `depthMax` deep. Runs in one pass with no allocation beyond a small stack.
+ * `depthMax` deep. Runs in one pass with no allocation.
  */
 export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX): DecodeError | undefined => {
   const n = b.length;
-  const stack: number[] = [1];
+  const stack = depthMax + 2 <= scanStack.length ? scanStack : new Int32Array(depthMax + 2);
+  let sp = 0;
+  stack[0] = 1;
   let pos = 0;
-  while (stack.length > 0) {
-    const top = stack.length - 1;
-    if (stack[top] === 0) {
-      stack.pop();
+  while (sp >= 0) {
+    if (stack[sp] === 0) {
+      sp--;
       continue;
     }
-    stack[top]!--;
+    stack[sp]!--;
     if (pos >= n) return fail(`truncated at byte ${pos}`);
     const t = b[pos++]!;
-    let skip = 0;
+    const kind = KIND[t]!;
     let items = 0;
-    if (t <= 0x7f || t >= 0xe0) skip = 0;
-    else if (t <= 0x8f) items = (t & 0x0f) * 2;
-    else if (t <= 0x9f) items = t & 0x0f;
-    else if (t <= 0xbf) skip = t & 0x1f;
-    else if (FIXED_EXTRA[t] !== undefined) skip = FIXED_EXTRA[t];
-    else if (t === 0xc1) return fail(`reserved byte 0xc1 at ${pos - 1}`);
-    else if ((t >= 0xc7 && t <= 0xc9) || (t >= 0xd4 && t <= 0xd8)) return { _tag: 'ExtensionType', offset: pos - 1 };
-    else {
-      // bin8/16/32 (c4–c6), str8/16/32 (d9–db), array16/32 (dc, dd), map16/32 (de, df).
+    if (kind === PLAIN) {
+      const skip = SKIP[t]!;
+      if (pos + skip > n) return fail(`truncated at byte ${pos}`);
+      pos += skip;
+      continue;
+    } else if (kind === FIXMAP) items = (t & 0x0f) * 2;
+    else if (kind === FIXARRAY) items = t & 0x0f;
+    else if (kind === SIZED) {
       const size = t === 0xc4 || t === 0xd9 ? 1 : t === 0xc5 || t === 0xda || t === 0xdc || t === 0xde ? 2 : 4;
       if (pos + size > n) return fail(`truncated at byte ${pos}`);
       const len = be(b, pos, size);
       pos += size;
-      if (t >= 0xdc) items = t >= 0xde ? len * 2 : len;
-      else skip = len;
-    }
-    if (skip > 0) {
-      if (pos + skip > n) return fail(`truncated at byte ${pos}`);
-      pos += skip;
-    }
+      if (t < 0xdc) {
+        if (pos + len > n) return fail(`truncated at byte ${pos}`);
+        pos += len;
+        continue;
+      }
+      items = t >= 0xde ? len * 2 : len;
+    } else if (kind === RESERVED) return fail(`reserved byte 0xc1 at ${pos - 1}`);
+    else return { _tag: 'ExtensionType', offset: pos - 1 };
     if (items > 0) {
       // Every element needs at least one byte: refuse impossible counts before anything allocates.
       if (items > n - pos) return fail(`container of ${items} elements in ${n - pos} bytes`);
-      if (stack.length > depthMax) return { _tag: 'TooDeep', depthMax };
-      stack.push(items);
+      if (sp + 1 > depthMax) return { _tag: 'TooDeep', depthMax };
+      stack[++sp] = items;
     }
   }
   return pos === n ? undefined : fail(`${n - pos} trailing bytes`);

@@ -122,13 +122,25 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
   return out;
 };
 
-/** The digest (as a latin1 key) when the leading checksum matches the rest, else undefined. */
-const checksumHolds = (caps: Capabilities, plain: Uint8Array): string | undefined => {
+/** A verified plain body, its msgpack part and its digest. */
+interface Opened {
+  readonly _tag: 'Opened';
+  readonly plain: Uint8Array;
+  readonly msgpack: Uint8Array;
+  readonly idKey: string;
+}
+
+/** The opened body when the leading checksum matches the rest, else undefined. */
+const verified = (caps: Capabilities, plain: Uint8Array): Opened | undefined => {
   if (plain.length < CHECKSUM_BYTES) return undefined;
-  const key = digestKey(caps, plain.subarray(CHECKSUM_BYTES));
-  for (let i = 0; i < CHECKSUM_BYTES; i++) if (key.charCodeAt(i) !== plain[i]) return undefined;
-  return key;
+  const msgpack = plain.subarray(CHECKSUM_BYTES);
+  const idKey = digestKey(caps, msgpack);
+  for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[i]) return undefined;
+  return { _tag: 'Opened', plain, msgpack, idKey };
 };
+
+// What was tried, for the error: stays this shared empty list when no method was tried.
+const NOTHING_TRIED: string[] = [];
 
 /**
  * Decompress-and-verify per the receive rule; the checksummed plain body and its digest.
@@ -136,32 +148,19 @@ const checksumHolds = (caps: Capabilities, plain: Uint8Array): string | undefine
  * header test: the outcome is the rule's (a body cannot verify both raw and decompressed short of
  * a SHA-256 collision), but an uncompressed frame costs no failed decompression.
  */
-const openBody = (
-  caps: Capabilities,
-  body: Uint8Array,
-  peerCompression: ReadonlyArray<number>,
-  maxBytes: number,
-): E.Either<DecodeError, Opened> => {
-  // What was tried, for the error; only built on the failure path.
-  const tried: string[] = [];
+const openBody = (caps: Capabilities, body: Uint8Array, peerCompression: ReadonlyArray<number>, maxBytes: number): Opened | DecodeError => {
+  const tried = peerCompression.length === 0 ? NOTHING_TRIED : [];
   const signed = tryMethods(caps, body, peerCompression, maxBytes, true, tried);
-  if (signed !== undefined) return E.right(signed);
-  const idKey = checksumHolds(caps, body);
-  if (idKey !== undefined) return E.right({ plain: body, idKey });
+  if (signed !== undefined) return signed;
+  const raw = verified(caps, body);
+  if (raw !== undefined) return raw;
   const unsigned = tryMethods(caps, body, peerCompression, maxBytes, false, tried);
-  if (unsigned !== undefined) return E.right(unsigned);
+  if (unsigned !== undefined) return unsigned;
   if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
-    return E.left({ _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES });
+    return { _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES };
   }
-  tried.push('raw');
-  return E.left({ _tag: 'ChecksumMismatch', tried });
+  return { _tag: 'ChecksumMismatch', tried: [...tried, 'raw'] };
 };
-
-/** A verified plain body and its digest. */
-interface Opened {
-  readonly plain: Uint8Array;
-  readonly idKey: string;
-}
 
 /**
  * Try, in the peer's order, the methods we support that have a header test (`signed`) or lack
@@ -187,19 +186,21 @@ const tryMethods = (
       tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    const idKey = checksumHolds(caps, plain);
-    if (idKey !== undefined) return { plain, idKey };
+    const opened = verified(caps, plain);
+    if (opened !== undefined) return opened;
     tried.push(`0x${method.toString(16)}: checksum`);
   }
   return undefined;
 };
 
 /** Check the packet list's fixed fields and build the message. */
-const toMessage = (plain: Uint8Array, msgpack: Uint8Array, idKey: string, value: WireValue): E.Either<DecodeError, InternalMessage> => {
+const toMessage = (opened: Opened, value: WireValue): E.Either<DecodeError, InternalMessage> => {
   if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
-  const [msgType, sender, rawTime] = packets;
+  const msgType = packets[0];
+  const sender = packets[1];
+  const rawTime = packets[2];
   // A time beyond 2^53 decodes as bigint; it is nonsense as a time but still a number of seconds.
   const time = typeof rawTime === 'bigint' ? Number(rawTime) : rawTime;
   if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return E.left({ _tag: 'BadField', index: 0, expected: 'an integer message type' });
@@ -212,10 +213,10 @@ const toMessage = (plain: Uint8Array, msgpack: Uint8Array, idKey: string, value:
     time,
     payload: packets.slice(3),
     packets,
-    msgpack,
+    msgpack: opened.msgpack,
     // The verified checksum bytes are the id: a view, no copy.
-    id: plain.subarray(0, CHECKSUM_BYTES),
-    idKey,
+    id: opened.plain.subarray(0, CHECKSUM_BYTES),
+    idKey: opened.idKey,
   });
 };
 
@@ -233,15 +234,14 @@ export const decodeBody = (
   maxBytes: number,
 ): E.Either<DecodeError, InternalMessage> => {
   const opened = openBody(caps, body, peerCompression, maxBytes);
-  if (E.isLeft(opened)) return opened;
-  const msgpack = opened.right.plain.subarray(CHECKSUM_BYTES);
-  const scanError = scanMsgpack(msgpack);
+  if (opened._tag !== 'Opened') return E.left(opened);
+  const scanError = scanMsgpack(opened.msgpack);
   if (scanError !== undefined) return E.left(scanError);
   let value: WireValue;
   try {
-    value = unpackScanned(msgpack);
+    value = unpackScanned(opened.msgpack);
   } catch (e) {
     return E.left({ _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) });
   }
-  return toMessage(opened.right.plain, msgpack, opened.right.idKey, value);
+  return toMessage(opened, value);
 };

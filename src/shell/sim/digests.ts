@@ -1,55 +1,67 @@
 /**
  * A memo of SHA-256 message ids for simulated nodes.
  *
- * In a simulated mesh one broadcast's bytes reach every node, and relays pass on views of the
- * very buffer they received, so the same bytes are hashed hundreds of times. The core computes
- * each id through `Capabilities.sha256Latin1`; this wrapper remembers the digest per buffer and
- * returns it when the bytes asked about are the same as those hashed before: same place in the
- * same buffer, and the same content, compared byte by byte against a copy (so a buffer changed in
- * place is hashed again, never answered from the memo). Every receiver still checks the frame's
- * checksum against the digest; only the repeated hashing is saved.
+ * In a simulated mesh one broadcast's bytes reach every node, so the same bytes are hashed
+ * hundreds of times. The core computes each id through `Capabilities.sha256Latin1`; this wrapper
+ * remembers recent digests by content: a cheap hash of the length and last bytes picks a slot, and the
+ * slot's digest is returned only when its copy of the bytes is equal, byte for byte, to the bytes
+ * asked about (so different bytes, or a buffer changed in place, are always hashed for real).
+ * Every receiver still checks its frames' checksums against the digest; only the repeated hashing
+ * is saved. Equal bytes also get the very same digest string, which makes the core's seen-set
+ * lookups cheaper.
  *
- * Bounds: only inputs up to `DIGEST_MEMO_BYTES_MAX` are memoised, and an entry lives only as long
- * as the buffer it describes (a WeakMap), so the memo never holds more than the bytes in flight.
+ * Bounds: `DIGEST_MEMO_SLOTS` slots, each holding a copy of at most `DIGEST_MEMO_BYTES_MAX`
+ * bytes; larger inputs are hashed every time and not kept.
  */
+import { Buffer } from 'node:buffer';
 import type { Capabilities } from '../../core/caps.js';
 
 /** Largest input (bytes) whose digest is memoised; larger ones are hashed every time. */
 export const DIGEST_MEMO_BYTES_MAX = 4096;
+/** Slots in the memo (a power of two); a new entry replaces the one in its slot. */
+export const DIGEST_MEMO_SLOTS = 1024;
 
 interface Entry {
-  readonly offset: number;
   readonly copy: Uint8Array;
   readonly digest: string;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Bytes at the end of an input that pick its slot (the payload end: where messages differ). */
+const SLOT_TAIL_BYTES = 32;
+
+/** FNV-1a over the length and the last bytes: only picks a slot, so collisions merely cost a miss. */
+const slotHash = (data: Uint8Array): number => {
+  const n = data.length;
+  let h = 0x811c9dc5 ^ n;
+  for (let i = n > SLOT_TAIL_BYTES ? n - SLOT_TAIL_BYTES : 0; i < n; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return h;
 };
 
-/** A memoising `sha256Latin1` over the given one (or over `sha256`, read as latin1). */
+/** SHA-256 as latin1 text through `sha256` (for capabilities without the string fast path). */
+const viaBytes =
+  (caps: Capabilities) =>
+  (data: Uint8Array): string => {
+    const d = caps.sha256(data);
+    let s = '';
+    for (let i = 0; i < d.length; i++) s += String.fromCharCode(d[i]!);
+    return s;
+  };
+
+/** A memoising `sha256Latin1` over the given capabilities' SHA-256. */
 const memoLatin1 = (caps: Capabilities): ((data: Uint8Array) => string) => {
-  const hash =
-    caps.sha256Latin1 ??
-    ((data: Uint8Array): string => {
-      const d = caps.sha256(data);
-      let s = '';
-      for (let i = 0; i < d.length; i++) s += String.fromCharCode(d[i]!);
-      return s;
-    });
-  const memo = new WeakMap<ArrayBufferLike, Entry>();
+  const hash = caps.sha256Latin1 ?? viaBytes(caps);
+  const slots: Array<Entry | undefined> = new Array<Entry | undefined>(DIGEST_MEMO_SLOTS).fill(undefined);
+  const mask = DIGEST_MEMO_SLOTS - 1;
   return (data) => {
     if (data.length > DIGEST_MEMO_BYTES_MAX) return hash(data);
-    const e = memo.get(data.buffer);
-    if (e !== undefined && e.offset === data.byteOffset && sameBytes(e.copy, data)) return e.digest;
+    const slot = slotHash(data) & mask;
+    const e = slots[slot];
+    if (e !== undefined && e.copy.length === data.length && Buffer.compare(e.copy, data) === 0) return e.digest;
     const digest = hash(data);
-    memo.set(data.buffer, { offset: data.byteOffset, copy: data.slice(), digest });
+    slots[slot] = { copy: data.slice(), digest };
     return digest;
   };
 };
 
-/** The capabilities `caps` with message ids memoised per buffer (see the header). */
+/** The capabilities `caps` with message ids memoised by content (see the header). */
 export const memoisedDigests = (caps: Capabilities): Capabilities => ({ ...caps, sha256Latin1: memoLatin1(caps) });
