@@ -57,6 +57,13 @@ export const REDIAL_STABLE_MS = 60_000;
 export const PEERS_REQUEST_BASE_MS = 5_000;
 /** The peers-request interval stops doubling here. */
 export const PEERS_REQUEST_MAX_MS = 600_000;
+/**
+ * For this long after an outgoing connection that lasted `redialStableMs` drops, a node with
+ * `outgoingMax` ≥ 2 keeps one outgoing slot for redialling the peers it lost so, and fills the
+ * others from elsewhere: the halves of a healed partition find each other even when each half
+ * could fill every node's target on its own.
+ */
+export const LOST_PEER_RETRY_MS = 900_000;
 
 /** The subnet a node belongs to (§3.2). */
 export interface ProtocolInfo {
@@ -97,6 +104,7 @@ export interface NodeConfig {
   readonly redialStableMs: number;
   readonly peersRequestBaseMs: number;
   readonly peersRequestMaxMs: number;
+  readonly lostPeerRetryMs: number;
 }
 
 /** The bounds, with their defaults. */
@@ -121,4 +129,5 @@ export const defaultLimits = {
   redialStableMs: REDIAL_STABLE_MS,
   peersRequestBaseMs: PEERS_REQUEST_BASE_MS,
   peersRequestMaxMs: PEERS_REQUEST_MAX_MS,
+  lostPeerRetryMs: LOST_PEER_RETRY_MS,
 } as const;
