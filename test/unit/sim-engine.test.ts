@@ -96,6 +96,45 @@ describe('event queue', () => {
       }),
     );
   });
+
+  it('matches a sorted model when pushes and pops interleave, near and far, whole and fractional', () => {
+    // An op is a pop, or a push at `now` + delay (near: in the wheel; far or fractional: the heap),
+    // or a push with an older sequence number than the last (out of order: the heap as well).
+    const op = fc.oneof(
+      fc.constant({ _tag: 'pop' as const }),
+      fc.record({ _tag: fc.constant('push' as const), delay: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 900, max: 5000 }), fc.double({ min: 0, max: 50, noNaN: true })), older: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const q = new EventQueue<{ time: number; seq: number }>();
+        let model: Array<{ time: number; seq: number }> = [];
+        let now = 0;
+        let seq = 1000;
+        for (const o of ops) {
+          if (o._tag === 'push') {
+            const e = { time: now + o.delay, seq: o.older ? seq - 1000 : seq };
+            seq++;
+            q.push(e);
+            model.push(e);
+          } else {
+            model.sort((x, y) => x.time - y.time || x.seq - y.seq);
+            const want = model[0];
+            model = model.slice(1);
+            expect(q.peek()).toEqual(want);
+            const got = q.pop();
+            expect(got).toEqual(want);
+            if (got !== undefined) now = got.time;
+          }
+          expect(q.size).toBe(model.length);
+        }
+        model.sort((x, y) => x.time - y.time || x.seq - y.seq);
+        const rest: Array<{ time: number; seq: number }> = [];
+        for (let e = q.pop(); e !== undefined; e = q.pop()) rest.push(e);
+        expect(rest).toEqual(model);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('seeded PRNG', () => {
