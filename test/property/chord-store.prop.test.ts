@@ -108,8 +108,9 @@ describe('chord store', () => {
 
     // on unjoin, everything is handed off; what self still owns goes to the seeds' `next` of
     // self (the nearest storing node below it)
+    const count = items(st).length;
     const out = handoff(st);
-    expect(out.items.length).toBe(items(st).length);
+    expect(out.items.length).toBe(count);
     expect(items(out.store)).toEqual([]);
     const rest = after.filter((n) => n.position !== self);
     const below = O.toUndefined(next(self, rest))?.position;

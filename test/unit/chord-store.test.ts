@@ -40,11 +40,16 @@ describe('store and retrieve', () => {
     expect(ok(store(emptyStore(), 'sha1', k(9n), null))).toEqual(emptyStore());
   });
 
-  it('leaves the previous store untouched', () => {
-    const before = ok(store(emptyStore(), 'sha1', k(5n), 'a'));
-    ok(store(before, 'sha1', k(5n), 'b'));
-    ok(store(before, 'sha1', k(5n), null));
-    expect(retrieve(before, 'sha1', k(5n))).toEqual(O.some('a'));
+  it('writes in place and returns the same store; a refused write changes nothing', () => {
+    const st = emptyStore(1);
+    expect(ok(store(st, 'sha1', k(5n), 'a'))).toBe(st);
+    expect(retrieve(st, 'sha1', k(5n))).toEqual(O.some('a'));
+    expect(store(st, 'sha1', k(6n), 'b')).toEqual(E.left({ _tag: 'TableFull', table: 'sha1', entriesMax: 1 }));
+    expect(store(st, 'sha1', '0OIl', 'b')).toMatchObject(E.left({ _tag: 'BadKey' }));
+    expect(applyDelta(st, 'sha1', k(5n), new Map([['x', 1]]))).toEqual(E.left({ _tag: 'NotAMap', table: 'sha1', key58: k(5n) }));
+    expect(items(st)).toEqual([{ table: 'sha1', key58: k(5n), value: 'a' }]);
+    expect(ok(store(st, 'sha1', k(5n), null))).toBe(st);
+    expect(items(st)).toEqual([]);
   });
 
   it('treats key58 texts of the same number as one key', () => {
@@ -90,7 +95,8 @@ describe('applyDelta', () => {
 
 describe('migration and hand-off', () => {
   // self at 100 holds keys around it; a peer becomes storing somewhere on the ring.
-  const st = [50n, 100n, 120n, 150n, 170n].reduce((s, p) => ok(store(s, 'sha384', k(p), String(p))), emptyStore());
+  const held = (): ChordStore => [50n, 100n, 120n, 150n, 170n].reduce((s, p) => ok(store(s, 'sha384', k(p), String(p))), emptyStore());
+  const st = held();
 
   it('dumpData(peer, self) selects the keys the peer is now nearer to from below', () => {
     // peer at 150: 150 and 170 are now nearer to it; so is 50, which with only these two nodes
@@ -108,9 +114,11 @@ describe('migration and hand-off', () => {
   });
 
   it('hands everything off on unjoin and keeps nothing', () => {
-    const h = handoff(st);
+    const mine = held();
+    const h = handoff(mine);
     expect(h.items.map((i) => i.value)).toEqual(['50', '100', '120', '150', '170']);
-    expect(items(h.store)).toEqual([]);
+    expect(h.store).toBe(mine);
+    expect(items(mine)).toEqual([]);
     expect(h.store.entriesMax).toBe(st.entriesMax);
   });
 });

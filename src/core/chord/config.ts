@@ -24,6 +24,12 @@ export const DIRECTORY_MAX = 8192;
 export const REDIAL_MS = 30_000;
 /** How often the node asks its peers for their peers and re-picks whom to keep connected. */
 export const REFRESH_MS = 15_000;
+/**
+ * Peers asked for their peers list at each refresh: the nearest storing peer on each side, then
+ * others picked at random. Asking every peer (the mesh's `requestPeers`) costs each refresh
+ * peers² list entries per node, which in a 256-node ring was most of the work of an idle ring.
+ */
+export const REFRESH_PEERS_MAX = 4;
 /** After the directory or the routing table changed, re-pick peers this soon. */
 export const REPICK_DELAY_MS = 250;
 /** Chord dials in flight at most. */
@@ -53,6 +59,8 @@ export interface ChordConfig {
   readonly directoryMax: number;
   readonly redialMs: number;
   readonly refreshMs: number;
+  /** Peers asked for their peers list per refresh. */
+  readonly refreshPeersMax: number;
   readonly repickDelayMs: number;
   readonly dialsMax: number;
   readonly notifyKeysMax: number;
@@ -72,6 +80,7 @@ export const defaultChordLimits: ChordConfig = {
   directoryMax: DIRECTORY_MAX,
   redialMs: REDIAL_MS,
   refreshMs: REFRESH_MS,
+  refreshPeersMax: REFRESH_PEERS_MAX,
   repickDelayMs: REPICK_DELAY_MS,
   dialsMax: DIALS_MAX,
   notifyKeysMax: NOTIFY_KEYS_MAX,

@@ -18,12 +18,15 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { closeConn, dial } from '../mesh/connections.js';
-import { requestPeers, sendPeers } from '../mesh/peers.js';
+import { sendPeers } from '../mesh/peers.js';
+import { ownMessage, writeMessage } from '../mesh/send.js';
+import { msgTypes } from '../flags.js';
+import { nextBelow } from '../rng.js';
 import type { Address, CommandId, ConnId, NodeId } from '../types.js';
-import { chordMetaPayload, chordStorePayload } from '../wire/messages.js';
+import { chordMetaPayload, chordStorePayload, peersRequestPayload } from '../wire/messages.js';
 import { nodePosition } from './ring.js';
-import { choosePeers } from './routing.js';
-import { routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import { choosePeers, next, prev } from './routing.js';
+import { peersChanged, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
 import type { ChordCtx } from './state.js';
 import * as S from './store.js';
 
@@ -52,8 +55,7 @@ const migrateTo = (ctx: ChordCtx, peerPosition: bigint): void => {
     const r = routeFrom(ctx, p.right, peers);
     if (r._tag !== 'Forward') continue;
     if (!whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
-    const removed = S.store(ctx.st.store, item.table, item.key58, null);
-    if (E.isRight(removed)) ctx.st.store = removed.right;
+    S.store(ctx.st.store, item.table, item.key58, null);
     ctx.st.counters.migrated++;
   }
 };
@@ -67,6 +69,7 @@ export const onMeta = (ctx: ChordCtx, connId: ConnId, leeching: boolean): void =
   if (rec === undefined || rec.storing === !leeching) return;
   whisperConn(ctx, connId, chordMetaPayload(!ctx.st.joined));
   rec.storing = !leeching;
+  peersChanged(ctx);
   repickSoon(ctx);
   if (rec.storing && ctx.st.joined) {
     sendPeers(ctx.mesh, c);
@@ -84,6 +87,7 @@ export const onPeerJoined = (ctx: ChordCtx, peer: NodeId, conn: ConnId, address:
   const p = nodePosition(peer);
   if (E.isLeft(p)) return;
   ctx.st.peers.set(peer, { position: p.right, storing: false, outgoing });
+  peersChanged(ctx);
   learn(ctx, peer, address);
   const entry = ctx.st.directory.get(peer);
   if (entry !== undefined) entry.failedAt = undefined;
@@ -95,6 +99,7 @@ export const onPeerJoined = (ctx: ChordCtx, peer: NodeId, conn: ConnId, address:
 export const onPeerLeft = (ctx: ChordCtx, peer: NodeId): void => {
   const rec = ctx.st.peers.get(peer);
   ctx.st.peers.delete(peer);
+  peersChanged(ctx);
   const entry = ctx.st.directory.get(peer);
   if (entry !== undefined && rec?.outgoing === true) entry.failedAt = ctx.at;
   repickSoon(ctx);
@@ -136,8 +141,7 @@ export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
       if (E.isLeft(p)) continue;
       const r = routeFrom(ctx, p.right, peers);
       if (r._tag !== 'Forward' || !whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
-      const removed = S.store(ctx.st.store, item.table, item.key58, null);
-      if (E.isRight(removed)) ctx.st.store = removed.right;
+      S.store(ctx.st.store, item.table, item.key58, null);
       ctx.st.counters.migrated++;
     }
   }
@@ -194,14 +198,42 @@ const closeLink = (ctx: ChordCtx, connId: ConnId): void => {
   const c = ctx.st.mesh.conns.get(connId);
   if (c === undefined) return;
   closeConn(ctx.mesh, c, { _tag: 'UserDisconnect' }, true);
-  if (c.peer !== undefined && !ctx.st.mesh.routing.has(c.peer)) ctx.st.peers.delete(c.peer);
+  if (c.peer !== undefined && !ctx.st.mesh.routing.has(c.peer) && ctx.st.peers.delete(c.peer)) peersChanged(ctx);
 };
 
-/** Periodic work: ask peers for their peers, and re-pick. */
+/**
+ * Ask at most `refreshPeersMax` routed peers for their peers lists: the nearest storing peer on
+ * each side (a joiner next to us shows up in their lists first), then others at random (the
+ * node's PRNG), so news of a node still spreads through the whole ring in a few refreshes.
+ */
+const askForPeers = (ctx: ChordCtx): void => {
+  const budget = Math.max(0, Math.floor(ctx.env.chord.refreshPeersMax));
+  const storing = storingPeers(ctx);
+  const asked = new Set<NodeId>();
+  for (const side of [prev(ctx.st.position, storing), next(ctx.st.position, storing)]) {
+    if (side._tag === 'Some' && asked.size < budget) asked.add(side.value.id);
+  }
+  const routed = [...ctx.st.mesh.routing.keys()];
+  for (let tries = 0; asked.size < Math.min(budget, routed.length) && tries < 4 * budget; tries++) {
+    const [i, rng] = nextBelow(ctx.st.mesh.rng, routed.length);
+    ctx.st.mesh.rng = rng;
+    const id = routed[i];
+    if (id !== undefined) asked.add(id);
+  }
+  if (asked.size === 0) return;
+  const msg = ownMessage(ctx.mesh, msgTypes.whisper, peersRequestPayload());
+  for (const id of asked) {
+    const connId = ctx.st.mesh.routing.get(id);
+    const c = connId === undefined ? undefined : ctx.st.mesh.conns.get(connId);
+    if (c !== undefined) writeMessage(ctx.mesh, c, msg);
+  }
+};
+
+/** Periodic work: ask some peers for their peers, and re-pick. */
 export const onMembershipTick = (ctx: ChordCtx): void => {
   if (ctx.at >= ctx.st.refreshAt) {
     ctx.st.refreshAt = ctx.at + ctx.env.chord.refreshMs;
-    requestPeers(ctx.mesh);
+    askForPeers(ctx);
     repickSoon(ctx);
   }
   if (ctx.st.repickAt !== undefined && ctx.at >= ctx.st.repickAt) {

@@ -52,6 +52,7 @@ export const initChord = (env: ChordEnv, at: number): ChordState => {
     position: E.getOrElse(() => 0n)(nodePosition(env.config.id)),
     joined: false,
     peers: new Map(),
+    ringView: undefined,
     store: emptyStore(env.chord.storeEntriesMax),
     keys: new Map(),
     gets: new Map(),
@@ -171,12 +172,14 @@ export const chordStep = (env: ChordEnv, state: ChordState, input: Input): reado
   return [state, out];
 };
 
+const earlier = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || (b !== undefined && b < a) ? b : a;
+
 /** When the node next needs a Tick, ms. */
 export const nextChordWakeup = (state: ChordState): number | undefined => {
   if (state.mesh.closed) return undefined;
-  let t = nextWakeup(state.mesh);
-  for (const x of [state.checkAt, state.repickAt, state.refreshAt]) if (x !== undefined && (t === undefined || x < t)) t = x;
-  return t;
+  const t = earlier(earlier(nextWakeup(state.mesh), state.checkAt), state.repickAt);
+  return t === undefined || state.refreshAt < t ? state.refreshAt : t;
 };
 
 /** Sizes and counters of a chord node: the mesh's, plus chord's own. */

@@ -31,7 +31,7 @@ import {
   chordStorePayload,
 } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
-import { isTableName, keyPositions58, key58Of, positionOf, TABLES, type TableName } from './ring.js';
+import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
 import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
@@ -63,12 +63,12 @@ const targetOf = (ctx: ChordCtx, conn: ConnId, m: Addressed): Target | undefined
     closeForBadInput(ctx, conn, { _tag: 'BadMessage', detail: `${m._tag}: unknown table ${JSON.stringify(m.table.slice(0, 16))}` });
     return undefined;
   }
-  const p = positionOf(m.key);
+  const p = parseKey58(m.key);
   if (E.isLeft(p)) {
     closeForBadInput(ctx, conn, { _tag: 'BadMessage', detail: `${m._tag}: bad key58 (${p.left._tag})` });
     return undefined;
   }
-  return { table: m.table, key58: key58Of(p.right), position: p.right };
+  return { table: m.table, key58: p.right.key58, position: p.right.position };
 };
 
 /** Write into the local tables, reporting a refusal as a drop. */
@@ -78,7 +78,6 @@ const storeLocal = (ctx: ChordCtx, t: Target, value: WireValue): boolean => {
     ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', why: `chord store refused: ${r.left._tag}` } });
     return false;
   }
-  ctx.st.store = r.right;
   ctx.st.counters.storesHandled++;
   return true;
 };
@@ -105,7 +104,6 @@ export const onDelta = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordDelt
   }
   const merged = S.applyDelta(ctx.st.store, t.table, t.key58, m.delta);
   if (E.isLeft(merged)) ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', conn, why: `chord delta refused: ${merged.left._tag}` } });
-  else ctx.st.store = merged.right;
 };
 
 const localValue = (ctx: ChordCtx, t: Target): WireValue => O.getOrElse((): WireValue => null)(S.retrieve(ctx.st.store, t.table, t.key58));
@@ -193,8 +191,8 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
   if (ctx.st.gets.size >= ctx.env.chord.getsMax) return fail(ctx, cmd, { _tag: 'Busy', limit: ctx.env.chord.getsMax });
   const peers = storingPeers(ctx);
   if (!ctx.st.joined && peers.length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
-  const k58 = keyPositions58(ctx.env.caps, key);
-  const keys58 = TABLES.map((t) => k58[t]);
+  const positions = keyPositionsOf(ctx.env.caps, key);
+  const keys58 = TABLES.map((t) => key58Of(positions[t]));
   const g: PendingGet = {
     cmd,
     keys58,
@@ -206,7 +204,7 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
   wakeAt(ctx, g.deadlineAt);
   TABLES.forEach((table, index) => {
     const key58 = keys58[index] ?? '';
-    const position = E.getOrElse(() => 0n)(positionOf(key58));
+    const position = positions[table];
     const t: Target = { table, key58, position };
     const r = routeFrom(ctx, position, peers);
     if (r._tag !== 'Forward') {
@@ -227,11 +225,11 @@ const toOwners = (
   local: (t: Target) => boolean,
 ): boolean => {
   const peers = storingPeers(ctx);
-  const k58 = keyPositions58(ctx.env.caps, key);
+  const positions = keyPositionsOf(ctx.env.caps, key);
   let ok = true;
   for (const table of TABLES) {
-    const key58 = k58[table];
-    const position = E.getOrElse(() => 0n)(positionOf(key58));
+    const position = positions[table];
+    const key58 = key58Of(position);
     const r = routeFrom(ctx, position, peers);
     if (r._tag === 'Forward') whisperPeer(ctx, r.peer.id, payload(table, key58));
     else ok = local({ table, key58, position }) && ok;
@@ -272,10 +270,7 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
     key,
     (table, key58) => chordDeltaPayload(table, key58, delta),
     (t) => {
-      const r = S.applyDelta(ctx.st.store, t.table, t.key58, delta);
-      if (E.isLeft(r)) return false;
-      ctx.st.store = r.right;
-      return true;
+      return E.isRight(S.applyDelta(ctx.st.store, t.table, t.key58, delta));
     },
   );
   if (!ctx.st.keys.has(keyText(key))) notify(ctx, key, false);

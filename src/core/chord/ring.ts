@@ -64,6 +64,19 @@ export const positionOf = (text: string): E.Either<PositionError, bigint> => {
   return decoded.right < POSITION_LIMIT ? E.right(decoded.right) : E.left({ _tag: 'TooLarge', input: text });
 };
 
+/**
+ * A key58 as its position and its canonical text (`key58Of(position)`): base58 without padding,
+ * so the canonical text is the valid text without its leading '1's (zero digits), or "1" for 0.
+ * Cheaper than `key58Of(positionOf(text))`, which every hop of every request would pay.
+ */
+export const parseKey58 = (text: string): E.Either<PositionError, { readonly key58: string; readonly position: bigint }> => {
+  const p = positionOf(text);
+  if (E.isLeft(p)) return p;
+  let zeros = 0;
+  while (zeros < text.length - 1 && text.charCodeAt(zeros) === 0x31) zeros++;
+  return E.right({ key58: zeros === 0 ? text : text.slice(zeros), position: p.right });
+};
+
 /** A node's ring position, `id_10 = b58dec(id)`. */
 export const nodePosition = (id: string): E.Either<PositionError, bigint> => positionOf(id);
 

@@ -13,8 +13,9 @@ import { closeConn } from '../mesh/connections.js';
 import { ownMessage, userMessage, writeMessage } from '../mesh/send.js';
 import type { CloseReason, ConnId, NodeId } from '../types.js';
 import type { WireValue } from '../wire/value.js';
+import { distance, onRing, RING_SIZE } from './ring.js';
 import { route, type Route } from './routing.js';
-import type { ChordCtx } from './state.js';
+import type { ChordCtx, RingView } from './state.js';
 
 /** A storing peer, as routing sees it. */
 export interface StoringPeer {
@@ -29,9 +30,69 @@ export const storingPeers = (ctx: ChordCtx): ReadonlyArray<StoringPeer> => {
   return out;
 };
 
-/** Where `position` goes from here (§5 `find` over self, if joined, and the storing peers). */
-export const routeFrom = (ctx: ChordCtx, position: bigint, peers: ReadonlyArray<StoringPeer> = storingPeers(ctx)): Route<StoringPeer> =>
-  route(ctx.st.position, ctx.st.joined, peers, position);
+/** A position folded onto the ring; positions already on it (every honest node's) cost no division. */
+const ringPoint = (p: bigint): bigint => (p >= 0n && p < RING_SIZE ? p : onRing(p));
+
+/** Call after any change to `ctx.st.peers` (a record added, removed, or its storing flag set). */
+export const peersChanged = (ctx: ChordCtx): void => {
+  ctx.st.ringView = undefined;
+};
+
+/** The storing, routed peers sorted by ring point, then larger raw position first (stable). */
+const buildView = (ctx: ChordCtx): RingView => {
+  const rows: { readonly id: NodeId; readonly raw: bigint; readonly point: bigint }[] = [];
+  for (const [id, p] of ctx.st.peers) {
+    if (p.storing && ctx.st.mesh.routing.has(id)) rows.push({ id, raw: p.position, point: ringPoint(p.position) });
+  }
+  rows.sort((a, b) => (a.point !== b.point ? (a.point < b.point ? -1 : 1) : a.raw !== b.raw ? (a.raw > b.raw ? -1 : 1) : 0));
+  return { points: rows.map((r) => r.point), raws: rows.map((r) => r.raw), ids: rows.map((r) => r.id) };
+};
+
+/**
+ * The index `find` picks in a view, or −1 when it is empty. `find` minimises the clockwise
+ * distance from a peer to the key: the largest ring point at or below the key's, or failing that
+ * the largest of all (the ring wraps); of equal points the smaller raw position (last in the
+ * view's order), and of equal raw positions the earlier peer (walking back over the run).
+ */
+const ownerIndex = (v: RingView, key: bigint): number => {
+  const n = v.points.length;
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((v.points[mid] ?? 0n) <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  let i = lo === 0 ? n - 1 : lo - 1;
+  while (i > 0 && v.points[i - 1] === v.points[i] && v.raws[i - 1] === v.raws[i]) i--;
+  return i;
+};
+
+/**
+ * Where `position` goes from here (§5 `find` over self, if joined, and the storing peers). Given
+ * no list, it searches the sorted `ringView`, since every hop of every request routes; the
+ * choice is `route`'s over `storingPeers`, tie rule included (a property test holds the two to
+ * each other). The view may still hold a peer that has left the routing table: removing a peer
+ * that is not chosen changes no choice, and a chosen one is caught here and the view rebuilt.
+ */
+export const routeFrom = (ctx: ChordCtx, position: bigint, peers?: ReadonlyArray<StoringPeer>): Route<StoringPeer> => {
+  if (peers !== undefined) return route(ctx.st.position, ctx.st.joined, peers, position);
+  const key = ringPoint(position);
+  let v = (ctx.st.ringView ??= buildView(ctx));
+  let i = ownerIndex(v, key);
+  const chosen = v.ids[i];
+  if (chosen !== undefined && !ctx.st.mesh.routing.has(chosen)) {
+    v = ctx.st.ringView = buildView(ctx);
+    i = ownerIndex(v, key);
+  }
+  const best = v.ids[i];
+  const bestRaw = v.raws[i] ?? 0n;
+  if (ctx.st.joined && (best === undefined || distance(ctx.st.position, position) <= distance(bestRaw, position))) return LOCAL;
+  return best === undefined ? NO_ROUTE : { _tag: 'Forward', peer: { id: best, position: bestRaw } };
+};
+
+const LOCAL: Route<StoringPeer> = { _tag: 'Local' };
+const NO_ROUTE: Route<StoringPeer> = { _tag: 'NoRoute' };
 
 /** Whisper a payload on one connection; false when it is gone or not ready. */
 export const whisperConn = (ctx: ChordCtx, connId: ConnId, payload: ReadonlyArray<WireValue>): boolean => {
@@ -65,5 +126,5 @@ export const closeForBadInput = (ctx: ChordCtx, connId: ConnId, reason: CloseRea
   if (c === undefined) return;
   ctx.st.counters.badRequests++;
   closeConn(ctx.mesh, c, reason, true);
-  if (c.peer !== undefined && !ctx.st.mesh.routing.has(c.peer)) ctx.st.peers.delete(c.peer);
+  if (c.peer !== undefined && !ctx.st.mesh.routing.has(c.peer) && ctx.st.peers.delete(c.peer)) peersChanged(ctx);
 };

@@ -76,13 +76,27 @@ export interface ChordCounters {
   badRequests: number;
 }
 
+/**
+ * The storing, routed peers sorted by ring point (equal points: larger raw position first), for
+ * routing by binary search. Dropped whenever `peers` changes and rebuilt on the next route
+ * (send.ts); a peer that left the routing table since is caught when it would be chosen.
+ */
+export interface RingView {
+  readonly points: ReadonlyArray<bigint>;
+  readonly raws: ReadonlyArray<bigint>;
+  readonly ids: ReadonlyArray<NodeId>;
+}
+
 /** The whole chord node. */
 export interface ChordState {
   readonly mesh: NodeState;
   readonly position: bigint;
   joined: boolean;
   readonly peers: Map<NodeId, ChordPeer>;
-  store: ChordStore;
+  /** `peers` as routing reads it; undefined after a change (see `RingView`). */
+  ringView: RingView | undefined;
+  /** The local tables, owned here and written in place (store.ts). */
+  readonly store: ChordStore;
   /** Canonical key → the key as the user or the notify gave it. */
   readonly keys: Map<string, Uint8Array | string>;
   readonly gets: Map<CommandId, PendingGet>;

@@ -12,16 +12,18 @@
  * Keys are key58 text, normalised to the canonical base58 of their position, so "1z" and "z"
  * (same number) are one key. Values are msgpack values compared as in vote.ts.
  *
- * Inputs: table names, key58 text, values from peers. Effects: none; every function returns a new
- * store and leaves its argument untouched. A write copies only the table it touches, so its
- * cost grows with that table's size; the per-table bound (`STORE_ENTRIES_MAX`) caps it.
- * Bad input (bad key58, a delta on a non-map, a full table) is a typed `StoreError`.
+ * Inputs: table names, key58 text, values from peers. Effects: none outside the store itself.
+ * Linear state, like the mesh's seen-set: the store is owned by one chord node's state, and a
+ * write mutates it in place and returns it, so a write costs O(1) (a copy per write made 10,000
+ * keys quadratic). Reads never mutate. The per-table bound (`STORE_ENTRIES_MAX`) caps each table.
+ * Bad input (bad key58, a delta on a non-map, a full table) is a typed `StoreError`, and a refused
+ * write leaves the store as it was.
  * Deliberately not here: routing (routing.ts), messages, notify key sets.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
 import type { WireValue } from '../wire/value.js';
-import { distance, key58Of, positionOf, TABLES, type PositionError, type TableName } from './ring.js';
+import { distance, parseKey58, TABLES, type PositionError, type TableName } from './ring.js';
 import { canonicalKey } from './vote.js';
 
 /** Entries one table holds at most by default; a store of a new key beyond it is refused. */
@@ -33,9 +35,12 @@ export interface StoredEntry {
   readonly value: WireValue;
 }
 
-/** The local tables: per table, canonical key58 → entry. Treat as opaque; use the functions. */
+/**
+ * The local tables: per table, canonical key58 → entry. Owned by one chord state and mutated by
+ * the writes below; treat as opaque and use the functions.
+ */
 export interface ChordStore {
-  readonly tables: ReadonlyMap<TableName, ReadonlyMap<string, StoredEntry>>;
+  readonly tables: Map<TableName, Map<string, StoredEntry>>;
   readonly entriesMax: number;
 }
 
@@ -58,50 +63,43 @@ export const emptyStore = (entriesMax: number = STORE_ENTRIES_MAX): ChordStore =
   entriesMax,
 });
 
-/** The entries of one table (empty if none). */
-const tableOf = (st: ChordStore, table: TableName): ReadonlyMap<string, StoredEntry> =>
-  st.tables.get(table) ?? new Map<string, StoredEntry>();
+const EMPTY: ReadonlyMap<string, StoredEntry> = new Map();
 
-/** A copy of the store with one table replaced. */
-const withTable = (st: ChordStore, table: TableName, entries: ReadonlyMap<string, StoredEntry>): ChordStore => {
-  const tables = new Map(st.tables);
-  tables.set(table, entries);
-  return { tables, entriesMax: st.entriesMax };
-};
+/** The entries of one table (empty if none), for reading. */
+const tableOf = (st: ChordStore, table: TableName): ReadonlyMap<string, StoredEntry> => st.tables.get(table) ?? EMPTY;
 
 /** A key58 parsed to its position and canonical text. */
-const parseKey = (key58: string): E.Either<StoreError, { readonly key: string; readonly position: bigint }> => {
-  const p = positionOf(key58);
-  return E.isLeft(p)
-    ? E.left({ _tag: 'BadKey', key58, reason: p.left })
-    : E.right({ key: key58Of(p.right), position: p.right });
+const parseKey = (key58: string): E.Either<StoreError, { readonly key58: string; readonly position: bigint }> => {
+  const p = parseKey58(key58);
+  return E.isLeft(p) ? E.left({ _tag: 'BadKey', key58, reason: p.left }) : p;
 };
 
-/** Writes `value` under (table, key58); a null value deletes the entry (absent stays absent). */
+/**
+ * Writes `value` under (table, key58), in place; a null value deletes the entry (absent stays
+ * absent). Returns the same store, or the refusal (and then the store is unchanged).
+ */
 export const store = (st: ChordStore, table: TableName, key58: string, value: WireValue): E.Either<StoreError, ChordStore> => {
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return parsed;
-  const { key, position } = parsed.right;
-  const entries = tableOf(st, table);
+  const { key58: key, position } = parsed.right;
+  const entries = st.tables.get(table);
   if (value === null) {
-    if (!entries.has(key)) return E.right(st);
-    const next = new Map(entries);
-    next.delete(key);
-    return E.right(withTable(st, table, next));
+    entries?.delete(key);
+    return E.right(st);
   }
-  if (!entries.has(key) && entries.size >= st.entriesMax) {
+  if (entries !== undefined && !entries.has(key) && entries.size >= st.entriesMax) {
     return E.left({ _tag: 'TableFull', table, entriesMax: st.entriesMax });
   }
-  const next = new Map(entries);
-  next.set(key, { position, value });
-  return E.right(withTable(st, table, next));
+  if (entries === undefined) st.tables.set(table, new Map([[key, { position, value }]]));
+  else entries.set(key, { position, value });
+  return E.right(st);
 };
 
 /** The value under (table, key58), if any; a malformed key58 simply holds nothing. */
 export const retrieve = (st: ChordStore, table: TableName, key58: string): O.Option<WireValue> => {
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return O.none;
-  const entry = tableOf(st, table).get(parsed.right.key);
+  const entry = tableOf(st, table).get(parsed.right.key58);
   return entry === undefined ? O.none : O.some(entry.value);
 };
 
@@ -118,7 +116,7 @@ export const applyDelta = (
 ): E.Either<StoreError, ChordStore> => {
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return parsed;
-  const current = tableOf(st, table).get(parsed.right.key)?.value ?? new Map<WireValue, WireValue>();
+  const current = tableOf(st, table).get(parsed.right.key58)?.value ?? new Map<WireValue, WireValue>();
   if (!(current instanceof Map)) return E.left({ _tag: 'NotAMap', table, key58 });
   return store(st, table, key58, mergeMaps(current as ReadonlyMap<WireValue, WireValue>, delta));
 };
@@ -153,8 +151,9 @@ export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyAr
       .map(([key58, e]) => ({ table, key58, value: e.value })),
   );
 
-/** On unjoin: every item to re-store through the ring, and the emptied store that remains. */
-export const handoff = (st: ChordStore): { readonly items: ReadonlyArray<StoreItem>; readonly store: ChordStore } => ({
-  items: items(st),
-  store: emptyStore(st.entriesMax),
-});
+/** On unjoin: every item to re-store through the ring; the store is emptied in place. */
+export const handoff = (st: ChordStore): { readonly items: ReadonlyArray<StoreItem>; readonly store: ChordStore } => {
+  const all = items(st);
+  for (const entries of st.tables.values()) entries.clear();
+  return { items: all, store: st };
+};
