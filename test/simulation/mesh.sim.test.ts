@@ -182,6 +182,29 @@ describe('a simulated mesh heals on its own', () => {
     eachOnce(sim, 'merged', 12);
   });
 
+  it('merges two halves of 20 nodes, each big enough to fill every outgoing target by itself, after a 5-minute partition', () => {
+    const sim = new Simulation({ seed: 35, latency: latency.exponential(2, 20, 200), trace: 'off' });
+    new SafetyMonitor(sim, true);
+    for (let i = 0; i < 40; i++) sim.addNode();
+    for (let i = 1; i < 40; i++) sim.command({ _tag: 'Connect', node: `n${i}`, address: sim.node(`n${Math.floor(i / 2)}`).address }, i * 100);
+    sim.runFor(600_000);
+    const half = sim.names().slice(0, 20);
+    sim.fault({ _tag: 'Partition', groups: [half], reset: true });
+    sim.runFor(300_000);
+    expect(components(sim)).toHaveLength(2);
+    // Each half fills every node's other slots on its own; the slot kept for lost peers remains.
+    const outgoing = (n: string): number => (sim.status(n) as { outgoing: number }).outgoing;
+    expect(sim.names().filter((n) => outgoing(n) === 4).length).toBeLessThan(40);
+    sim.fault({ _tag: 'Heal' });
+    sim.runFor(300_000);
+    expect(components(sim)).toHaveLength(1);
+    expect(sim.names().every((n) => outgoing(n) <= 4)).toBe(true);
+    for (let i = 0; i < 40; i += 3) sim.broadcast(`n${i}`, ['after heal', 'halves', i]);
+    sim.runFor(10_000);
+    expect(sim.stats()).toMatchObject({ lost: 0 });
+    sim.names().forEach((n, i) => expect(tagged(sim, n, 'halves')).toHaveLength(i % 3 === 0 ? 13 : 14));
+  });
+
   it('takes back crashed nodes that restart without being told whom to join', () => {
     const sim = network(32, 10);
     for (const n of ['n0', 'n3', 'n7']) sim.fault({ _tag: 'Crash', node: n });

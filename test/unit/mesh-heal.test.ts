@@ -156,3 +156,54 @@ describe('peers requests', () => {
     expect(nextWakeup(st)).toBeUndefined();
   });
 });
+
+describe('a slot kept for lost peers', () => {
+  const dave = mkEnv(4);
+  const eve = mkEnv(5);
+  const frank = mkEnv(6);
+  const listed = [dave, eve, frank].map((e) => ({ address: e.config.outAddr, id: e.config.id }));
+
+  /** outgoingMax 2; carol joined inbound; bob dialled and reached at T0, dropped at T0 + 70 s. */
+  const lostBob = (): [ReturnType<typeof mkEnv>, NodeState] => {
+    const env = mkEnv(1, { outgoingMax: 2 });
+    const st = initNode(env, T0);
+    go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a1'), remote: carol.config.outAddr });
+    go(env, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: handshakeFrom(carol) });
+    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
+    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    go(env, st, { _tag: 'ConnectionClosed', at: T0 + 70_000, conn: d(1), reason: { _tag: 'PeerClosed', detail: 'reset' } });
+    return [env, st];
+  };
+
+  it('fills at most outgoingMax - 1 slots from elsewhere while a lasting peer it lost is unreached, and redials that peer in the last', () => {
+    const [env, st] = lostBob();
+    const isBob = (a: Address | undefined): boolean => a?.host === bob.config.outAddr.host;
+    const elsewhere = (): number => [...st.conns.values()].filter((c) => c.outgoing && !isBob(c.remote)).length;
+    expect(dials(go(env, st, { _tag: 'BytesReceived', at: T0 + 70_001, conn: ConnId('a1'), bytes: peersFrame(carol, listed) }))).toHaveLength(1);
+    expect(elsewhere()).toBe(1);
+    // Every dial fails; through the back-offs the others never hold more than one slot.
+    let at = T0 + 70_001;
+    let bobDials = 0;
+    for (let k = 0; k < 40; k++) {
+      const pending = [...st.conns.values()].find((c) => c.outgoing && c.phase === 'dialing');
+      const input: Input = pending === undefined ? { _tag: 'Tick', at: (at = Math.max(at, nextWakeup(st)!)) } : { _tag: 'DialFailed', at, conn: pending.conn, error: { _tag: 'Timeout', afterMs: 1 } };
+      bobDials += dials(go(env, st, input)).filter(isBob).length;
+      expect(elsewhere()).toBeLessThanOrEqual(1);
+      expect(nodeStatus(st).outgoing).toBeLessThanOrEqual(2);
+    }
+    expect(bobDials).toBeGreaterThan(2);
+  });
+
+  it('gives the slot back lostPeerRetryMs after the loss', () => {
+    const [env, st] = lostBob();
+    const at = T0 + 70_000 + env.config.lostPeerRetryMs;
+    // Bob is tried (and fails) just before, so he is not due when the list comes.
+    expect(only(go(env, st, { _tag: 'Tick', at: at - 500 }), 'Dial')).toEqual([{ _tag: 'Dial', conn: d(2), address: bob.config.outAddr }]);
+    go(env, st, { _tag: 'DialFailed', at: at - 500, conn: d(2), error: { _tag: 'Timeout', afterMs: 1 } });
+    const fx = go(env, st, { _tag: 'BytesReceived', at, conn: ConnId('a1'), bytes: peersFrame(carol, listed) });
+    expect(dials(fx)).toHaveLength(2);
+    expect(dials(fx).some((a) => a.host === bob.config.outAddr.host)).toBe(false);
+  });
+});
+

@@ -12,9 +12,12 @@
  * - peers requests go out only while under target and while someone is routed, first
  *   `peersRequestBaseMs` after falling short, then at doubling intervals up to
  *   `peersRequestMaxMs`; at target every heal timer is off, so a healthy node wakes for nothing.
+ * - for `lostPeerRetryMs` after a lasting outgoing connection dropped, one slot is kept for
+ *   redialling the peers lost so (with `outgoingMax` ≥ 2), so the halves of a healed partition
+ *   meet again even when each half could fill every target by itself.
  * Deliberately not: renegotiate (js2p drops the link), or dialling beyond the target to look for
- * a better peer (two halves of a partition that both reached their targets stay apart until
- * someone falls short again or the user connects them).
+ * a better peer (a partition longer than `lostPeerRetryMs` between halves that both filled their
+ * targets stays split until someone falls short again or the user connects them).
  */
 import { shuffle } from '../rng.js';
 import { connectionsFull, dial } from './connections.js';
@@ -40,35 +43,50 @@ const inUse = (st: MeshState): { readonly ids: Set<string>; readonly addresses: 
   return { ids, addresses };
 };
 
+/** Lost within `lostPeerRetryMs` (see known.ts): such an address keeps a slot for itself. */
+const lostRecently = (ctx: Ctx, k: KnownAddress): boolean => k.lostAt !== undefined && ctx.at - k.lostAt < ctx.env.config.lostPeerRetryMs;
+
 /**
  * Dial due addresses until the target is met; returns when the next one falls due (undefined
- * when none waits).
+ * when none waits). Recently lost peers go first; while one of them is still unreached, other
+ * addresses fill at most `outgoingMax - 1` slots (with `outgoingMax` ≥ 2), so the last slot keeps
+ * retrying them: after a partition, that is how two halves that each filled their targets meet.
  */
 const refill = (ctx: Ctx, outgoing: number): number | undefined => {
   const { st } = ctx;
   const { config } = ctx.env;
   if (st.known.size === 0) return undefined;
   const used = inUse(st);
-  const due: KnownAddress[] = [];
+  const lost: KnownAddress[] = [];
+  const other: KnownAddress[] = [];
+  let lostWaiting = 0;
   let next: number | undefined;
   for (const [key, k] of st.known) {
     if (k.banned || used.addresses.has(key) || (k.id !== undefined && used.ids.has(k.id))) continue;
-    if (k.retryAt <= ctx.at) due.push(k);
+    const isLost = lostRecently(ctx, k);
+    if (isLost) lostWaiting++;
+    if (k.retryAt <= ctx.at) (isLost ? lost : other).push(k);
     else if (next === undefined || k.retryAt < next) next = k.retryAt;
   }
-  if (due.length === 0) return next;
-  const [order, rng] = shuffle(st.rng, due);
-  st.rng = rng;
   let n = outgoing;
-  for (const k of order) {
-    // What stays due waits for a slot: a close or a failed dial marks the state dirty.
-    if (n >= config.outgoingMax || connectionsFull(ctx)) return next;
-    // A second entry naming an id we are already dialling waits for that dial's outcome.
-    if (k.id !== undefined && used.ids.has(k.id)) continue;
-    if (k.id !== undefined) used.ids.add(k.id);
-    dial(ctx, k.address, k.id, undefined);
-    n++;
-  }
+  const dialFrom = (due: ReadonlyArray<KnownAddress>, isLost: boolean): void => {
+    if (due.length === 0) return;
+    const [order, rng] = shuffle(st.rng, due);
+    st.rng = rng;
+    for (const k of order) {
+      const limit = isLost || lostWaiting === 0 || config.outgoingMax < 2 ? config.outgoingMax : config.outgoingMax - 1;
+      // What stays due waits for a slot: a close or a failed dial marks the state dirty.
+      if (n >= limit || connectionsFull(ctx)) return;
+      // A second entry naming an id we are already dialling waits for that dial's outcome.
+      if (k.id !== undefined && used.ids.has(k.id)) continue;
+      if (k.id !== undefined) used.ids.add(k.id);
+      dial(ctx, k.address, k.id, undefined);
+      if (isLost) lostWaiting--;
+      n++;
+    }
+  };
+  dialFrom(lost, true);
+  dialFrom(other, false);
   return next;
 };
 

@@ -9,7 +9,9 @@
  *   at `redialMaxMs`, jittered ±50 % from the node's seeded PRNG) after its last failure;
  * - an address that answered with a wrong subnet or with ourselves is banned: never dialled again
  *   while remembered, and evicted last;
- * - a connection the user (or a layer above) closed on purpose forgets its address.
+ * - a connection the user (or a layer above) closed on purpose forgets its address;
+ * - an outgoing connection that lasted `redialStableMs` and dropped marks its address lost
+ *   (heal.ts keeps a slot for it for `lostPeerRetryMs`) until a connection to it is ready again.
  * Deliberately not: dialling, nor checking that an id lives at an address (the handshake's
  * expected-id check does that).
  */
@@ -78,7 +80,7 @@ export const learn = (ctx: Ctx, address: Address, id: NodeId | undefined): boole
     const drop = victim(known);
     if (drop !== undefined) known.delete(drop);
   }
-  known.set(key, { address: { host: address.host, port: address.port }, id, failures: 0, retryAt: ctx.at, seenAt: ctx.at, banned: false });
+  known.set(key, { address: { host: address.host, port: address.port }, id, failures: 0, retryAt: ctx.at, seenAt: ctx.at, banned: false, lostAt: undefined });
   return true;
 };
 
@@ -99,11 +101,11 @@ export const ban = (ctx: Ctx, address: Address | undefined): void => {
 /** A connection reached the handshake: remember whom we reached and where they listen. */
 export const noteReady = (ctx: Ctx, c: Conn): void => {
   c.readyAt = ctx.at;
-  if (c.peerAddr !== undefined) learn(ctx, c.peerAddr, c.peer);
-  if (c.outgoing && c.remote !== undefined) {
-    learn(ctx, c.remote, c.peer);
-    const entry = ctx.st.known.get(addressKey(c.remote));
-    if (entry !== undefined) entry.seenAt = ctx.at;
+  for (const address of [c.peerAddr, c.outgoing ? c.remote : undefined]) {
+    if (address === undefined) continue;
+    learn(ctx, address, c.peer);
+    const entry = ctx.st.known.get(addressKey(address));
+    if (entry !== undefined) entry.lostAt = undefined;
   }
 };
 
@@ -135,6 +137,9 @@ export const noteClosed = (ctx: Ctx, c: Conn, reason: CloseReason): void => {
     if (entry !== undefined) entry.id = reason.got;
   }
   const entry = ctx.st.known.get(addressKey(address));
-  if (entry !== undefined && c.readyAt !== undefined && ctx.at - c.readyAt >= ctx.env.config.redialStableMs) entry.failures = 0;
+  if (entry !== undefined && c.readyAt !== undefined && ctx.at - c.readyAt >= ctx.env.config.redialStableMs) {
+    entry.failures = 0;
+    if (c.outgoing) entry.lostAt = ctx.at;
+  }
   noteFailure(ctx, address);
 };

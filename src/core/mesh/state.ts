@@ -74,6 +74,8 @@ export interface KnownAddress {
   seenAt: number;
   /** Wrong subnet or ourselves: never dialled again while remembered. */
   banned: boolean;
+  /** When a lasting outgoing connection to it dropped, until it is reached again, ms. */
+  lostAt: number | undefined;
 }
 
 /** The self-healing schedule (mesh/heal.ts). */
