@@ -1,13 +1,16 @@
 /**
  * The mesh node's state and the context every mesh reducer works in.
  *
- * Owns: the shape of a node (connections, routing table, seen-set, pending replies, counters)
+ * Owns: the shape of a node (connections, routing table, seen-set, pending replies, counters,
+ * the address book and the self-healing schedule)
  * and the small helpers all concerns share (emit an event, count a close).
  * Invariants:
  * - every connection in `routing` is in `conns`, in phase `ready`, with `peer` equal to its key;
  * - a connection is in at most one phase; `conns.size <= connectionsMax`;
  * - the seen-set's queue is in arrival order, so its head expires first; every id in its map
- *   has an entry in the queue; the map never holds more than `seenMax` ids.
+ *   has an entry in the queue; the map never holds more than `seenMax` ids;
+ * - the address book (`known`) never holds more than `knownAddressesMax` entries, nor our own
+ *   address or id.
  * Deliberately not: immutable. For speed `step` mutates the previous state's Maps and returns
  * it (linear use); `cloneNode` in node.ts copies a state for tests that branch.
  */
