@@ -22,7 +22,7 @@ import type { ConnId } from '../types.js';
 import { describeDecodeError } from '../wire/errors.js';
 import { midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
-import { decodeBody, type InternalMessage } from '../wire/packets.js';
+import { decodeFields, messageOf, type InternalMessage } from '../wire/packets.js';
 import { closeConn } from './connections.js';
 import { onHandshake } from './handshake.js';
 import { onPeers, sendPeers } from './peers.js';
@@ -61,16 +61,17 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
 };
 
 const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
-  const decoded = decodeBody(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
-  if (E.isLeft(decoded)) {
-    closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(decoded.left) }, true);
+  const decoded = decodeFields(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
+  if (decoded._tag !== 'Decoded') {
+    closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(decoded) }, true);
     return;
   }
-  const msg = decoded.right;
   ctx.st.counters.framesReceived++;
-  if (c.phase !== 'ready') return onFirst(ctx, c, msg);
-  const broadcast = msg.msgType === msgTypes.broadcast;
-  if (broadcast && admit(ctx, msg) !== 'fresh') return;
+  if (c.phase !== 'ready') return onFirst(ctx, c, messageOf(decoded));
+  const broadcast = decoded.msgType === msgTypes.broadcast;
+  // A broadcast's fate depends on its id and time alone: a duplicate never becomes a message.
+  if (broadcast && admit(ctx, decoded) !== 'fresh') return;
+  const msg = messageOf(decoded);
   const w = classify(msg);
   if (E.isLeft(w)) {
     if (broadcast && msg.senderId !== c.peer) {

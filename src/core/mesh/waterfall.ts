@@ -27,6 +27,9 @@ import type { Ctx, MeshState, SeenSet } from './state.js';
 /** What the waterfall makes of an arriving broadcast. */
 export type Admission = 'fresh' | 'stale' | 'future' | 'duplicate';
 
+/** What the seen-set needs of a message: its id and its stamp. */
+export type Stamped = Pick<InternalMessage, 'idKey' | 'time'>;
+
 /** An empty seen-set. */
 export const emptySeen = (): SeenSet => ({ until: new Map(), queueKeys: [], queueUntil: [], head: 0 });
 
@@ -61,7 +64,7 @@ const staleAt = (ctx: Ctx, timeSeconds: number): number => (Math.floor(timeSecon
  * queue stays in arrival order: an entry due earlier than the one before it is forgotten a
  * little late, never early, and `seenMax` bounds the whole.
  */
-export const remember = (ctx: Ctx, msg: InternalMessage): void => {
+export const remember = (ctx: Ctx, msg: Stamped): void => {
   const { seen } = ctx.st;
   const until = Math.max(ctx.at + ctx.env.config.seenTtlMs, staleAt(ctx, msg.time));
   seen.until.set(msg.idKey, until);
@@ -71,7 +74,7 @@ export const remember = (ctx: Ctx, msg: InternalMessage): void => {
 };
 
 /** Decide an arriving broadcast's fate, remembering it when fresh. */
-export const admit = (ctx: Ctx, msg: InternalMessage): Admission => {
+export const admit = (ctx: Ctx, msg: Stamped): Admission => {
   const oldestSeconds = Math.floor((ctx.at - ctx.env.config.broadcastExpiryMs) / 1000);
   if (msg.time < oldestSeconds) {
     ctx.st.counters.staleDropped++;

@@ -186,9 +186,16 @@ const wholeView = (b: Uint8Array): Uint8Array => {
   return v;
 };
 
+// Where to read in the whole view; one record, rewritten per call (msgpackr reads it at once).
+const range = { start: 0, end: 0 };
+
 /** Decode bytes already accepted by `scanMsgpack`. Bin values are views into `b`. */
-export const unpackScanned = (b: Uint8Array): WireValue =>
-  (b.length === 0 ? unpackr.unpack(b) : unpackr.unpack(wholeView(b), { start: b.byteOffset, end: b.byteOffset + b.length })) as WireValue;
+export const unpackScanned = (b: Uint8Array): WireValue => {
+  if (b.length === 0) return unpackr.unpack(b) as WireValue;
+  range.start = b.byteOffset;
+  range.end = b.byteOffset + b.length;
+  return unpackr.unpack(wholeView(b), range) as WireValue;
+};
 
 /** Decode one msgpack value from a peer: scanned first, never throws. */
 export const unpackValue = (b: Uint8Array): { readonly value: WireValue } | { readonly error: DecodeError } => {

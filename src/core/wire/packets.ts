@@ -64,8 +64,11 @@ export const makeMessage = (
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
   const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
-  // A plain view: Uint8Array views are cheaper to slice than Buffers.
-  const framed = new Uint8Array(packed.buffer, packed.byteOffset, packed.length);
+  // A copy in a buffer of its own (a plain Uint8Array: cheaper to slice than a Buffer). Views of
+  // the packer's shared buffer would keep all of it alive for as long as one message is kept, and
+  // a buffer holding one frame lets a receiver's decoder read it as a small buffer.
+  const framed = new Uint8Array(packed.length);
+  framed.set(packed);
   const msgpack = framed.subarray(FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
@@ -193,35 +196,79 @@ const tryMethods = (
   return undefined;
 };
 
-/** Check the packet list's fixed fields and build the message. */
-const toMessage = (opened: Opened, value: WireValue): E.Either<DecodeError, InternalMessage> => {
-  if (!Array.isArray(value)) return E.left({ _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` });
+/**
+ * A frame body decoded, verified and its fixed fields checked: everything a message is made of,
+ * before the message record is built (a receiver that drops it as a duplicate never needs one).
+ */
+export interface DecodedBody {
+  readonly _tag: 'Decoded';
+  readonly msgType: number;
+  readonly sender: string | Uint8Array;
+  readonly senderId: NodeId;
+  readonly time: number;
+  readonly packets: ReadonlyArray<WireValue>;
+  /** The verified plain body: checksum, then msgpack. */
+  readonly plain: Uint8Array;
+  readonly msgpack: Uint8Array;
+  readonly idKey: string;
+}
+
+/** Check the packet list's fixed fields. */
+const checkFields = (opened: Opened, value: WireValue): DecodedBody | DecodeError => {
+  if (!Array.isArray(value)) return { _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` };
   const packets = value as ReadonlyArray<WireValue>;
-  if (packets.length < 3) return E.left({ _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` });
+  if (packets.length < 3) return { _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` };
   const msgType = packets[0];
   const sender = packets[1];
   const rawTime = packets[2];
   // A time beyond 2^53 decodes as bigint; it is nonsense as a time but still a number of seconds.
   const time = typeof rawTime === 'bigint' ? Number(rawTime) : rawTime;
-  if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return E.left({ _tag: 'BadField', index: 0, expected: 'an integer message type' });
-  if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return E.left({ _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' });
-  if (typeof time !== 'number' || !Number.isFinite(time)) return E.left({ _tag: 'BadField', index: 2, expected: 'a finite time' });
-  return E.right({
-    msgType,
-    sender,
-    senderId: idText(sender) as NodeId,
-    time,
-    payload: packets.slice(3),
-    packets,
-    msgpack: opened.msgpack,
-    // The verified checksum bytes are the id: a view, no copy.
-    id: opened.plain.subarray(0, CHECKSUM_BYTES),
-    idKey: opened.idKey,
-  });
+  if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return { _tag: 'BadField', index: 0, expected: 'an integer message type' };
+  if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return { _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' };
+  if (typeof time !== 'number' || !Number.isFinite(time)) return { _tag: 'BadField', index: 2, expected: 'a finite time' };
+  const { plain, msgpack, idKey } = opened;
+  return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, msgpack, idKey };
 };
+
+/** The message a decoded body makes. */
+export const messageOf = (d: DecodedBody): InternalMessage => ({
+  msgType: d.msgType,
+  sender: d.sender,
+  senderId: d.senderId,
+  time: d.time,
+  payload: d.packets.slice(3),
+  packets: d.packets,
+  msgpack: d.msgpack,
+  // The verified checksum bytes are the id: a view, no copy.
+  id: d.plain.subarray(0, CHECKSUM_BYTES),
+  idKey: d.idKey,
+});
 
 const describeKind = (v: WireValue): string =>
   v === null ? 'nil' : v instanceof Uint8Array ? 'bin' : v instanceof Map ? 'map' : typeof v;
+
+/**
+ * Decode and verify a frame body (header already stripped) from a peer that advertised
+ * `peerCompression`, and check its fixed fields. Never throws: every failure is a DecodeError.
+ */
+export const decodeFields = (
+  caps: Capabilities,
+  body: Uint8Array,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+): DecodedBody | DecodeError => {
+  const opened = openBody(caps, body, peerCompression, maxBytes);
+  if (opened._tag !== 'Opened') return opened;
+  const scanError = scanMsgpack(opened.msgpack);
+  if (scanError !== undefined) return scanError;
+  let value: WireValue;
+  try {
+    value = unpackScanned(opened.msgpack);
+  } catch (e) {
+    return { _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) };
+  }
+  return checkFields(opened, value);
+};
 
 /**
  * Decode a frame body (header already stripped) from a peer that advertised `peerCompression`.
@@ -233,15 +280,6 @@ export const decodeBody = (
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): E.Either<DecodeError, InternalMessage> => {
-  const opened = openBody(caps, body, peerCompression, maxBytes);
-  if (opened._tag !== 'Opened') return E.left(opened);
-  const scanError = scanMsgpack(opened.msgpack);
-  if (scanError !== undefined) return E.left(scanError);
-  let value: WireValue;
-  try {
-    value = unpackScanned(opened.msgpack);
-  } catch (e) {
-    return E.left({ _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) });
-  }
-  return toMessage(opened, value);
+  const d = decodeFields(caps, body, peerCompression, maxBytes);
+  return d._tag === 'Decoded' ? E.right(messageOf(d)) : E.left(d);
 };

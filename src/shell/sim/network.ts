@@ -89,19 +89,21 @@ export const EvKind = {
 /** One of the event kinds. */
 export type EvKind = (typeof EvKind)[keyof typeof EvKind];
 
-/** A queued event. Fields beyond the kind's needs are left undefined (one shape for all, for speed). */
-export class Ev {
-  end: End | undefined = undefined;
-  bytes: Uint8Array | undefined = undefined;
-  reason: CloseReason | undefined = undefined;
-  error: ConnectError | undefined = undefined;
-  remote: Address | undefined = undefined;
-  input: Input | undefined = undefined;
-  cmd: number | undefined = undefined;
-  fault: Fault | undefined = undefined;
-  call: (() => void) | undefined = undefined;
-  command: unknown = undefined;
+/** What an event may carry besides its link end and bytes (kept apart: most events are bytes). */
+export interface EvExtra {
+  readonly end?: End;
+  readonly reason?: CloseReason;
+  readonly error?: ConnectError;
+  readonly remote?: Address;
+  readonly input?: Input;
+  readonly cmd?: number;
+  readonly fault?: Fault;
+  readonly call?: () => void;
+  readonly command?: unknown;
+}
 
+/** A queued event: one small shape for all kinds (bytes need no more), the rest in `extra`. */
+export class Ev {
   /** An event of `kind` for `node` (of incarnation `gen`) at `time`, ordered by `seq`. */
   constructor(
     readonly time: number,
@@ -109,11 +111,11 @@ export class Ev {
     readonly kind: EvKind,
     readonly node: NodeRec | undefined,
     readonly gen: number,
+    readonly end: End | undefined,
+    readonly bytes: Uint8Array | undefined,
+    readonly extra: EvExtra | undefined,
   ) {}
 }
-
-/** The optional fields an event may carry. */
-export type EvExtra = Partial<Pick<Ev, 'end' | 'bytes' | 'reason' | 'error' | 'remote' | 'input' | 'cmd' | 'fault' | 'call' | 'command'>>;
 
 /** The key of an address in the listening table. */
 export const addressKey = (a: Address): string => `${a.host}:${a.port}`;

@@ -364,23 +364,18 @@ export class Simulation {
 
   private push(time: number, kind: EvKind, node: NodeRec | undefined, extra?: EvExtra): void {
     if (kind !== EvKind.Tick) this.busy++;
-    const ev = new Ev(time, this.seq++, kind, node, node === undefined ? 0 : node.gen);
-    if (extra !== undefined) Object.assign(ev, extra);
-    this.queue.push(ev);
+    this.queue.push(new Ev(time, this.seq++, kind, node, node === undefined ? 0 : node.gen, extra?.end, undefined, extra));
   }
 
   private pushBytes(time: number, to: End, bytes: Uint8Array): void {
     this.busy++;
-    const ev = new Ev(time, this.seq++, EvKind.Bytes, to.node, to.node.gen);
-    ev.end = to;
-    ev.bytes = bytes;
-    this.queue.push(ev);
+    this.queue.push(new Ev(time, this.seq++, EvKind.Bytes, to.node, to.node.gen, to, bytes, undefined));
   }
 
   private dispatch(ev: Ev): void {
-    if (ev.kind === EvKind.Fault) return this.applyFault(ev.fault as Fault);
-    if (ev.kind === EvKind.Call) return (ev.call as () => void)();
-    if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.remote as Address);
+    if (ev.kind === EvKind.Fault) return this.applyFault(ev.extra?.fault as Fault);
+    if (ev.kind === EvKind.Call) return (ev.extra?.call as () => void)();
+    if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.extra?.remote as Address);
     const n = ev.node as NodeRec;
     if (ev.gen !== n.gen || !n.alive) return;
     if (n.paused) {
@@ -403,12 +398,12 @@ export class Simulation {
         if (end.closed) return;
         end.closed = true;
         n.conns.delete(end.conn);
-        return this.stepNode(n, { _tag: 'ConnectionClosed', at, conn: end.conn, reason: ev.reason ?? { _tag: 'PeerClosed' } });
+        return this.stepNode(n, { _tag: 'ConnectionClosed', at, conn: end.conn, reason: ev.extra?.reason ?? { _tag: 'PeerClosed' } });
       }
       case EvKind.Accepted: {
         const end = ev.end as End;
         if (end.closed) return;
-        return this.stepNode(n, { _tag: 'ConnectionAccepted', at, conn: end.conn, remote: ev.remote as Address });
+        return this.stepNode(n, { _tag: 'ConnectionAccepted', at, conn: end.conn, remote: ev.extra?.remote as Address });
       }
       case EvKind.DialOk: {
         const end = ev.end as End;
@@ -420,10 +415,10 @@ export class Simulation {
         if (end.closed) return;
         end.closed = true;
         n.conns.delete(end.conn);
-        return this.stepNode(n, { _tag: 'DialFailed', at, conn: end.conn, error: ev.error as ConnectError });
+        return this.stepNode(n, { _tag: 'DialFailed', at, conn: end.conn, error: ev.extra?.error as ConnectError });
       }
       case EvKind.Command:
-        return this.runCommand(n, ev.command as Command, at, ev.cmd);
+        return this.runCommand(n, ev.extra?.command as Command, at, ev.extra?.cmd);
     }
   }
 
@@ -627,11 +622,8 @@ export class Simulation {
   }
 
   private requeue(ev: Ev): void {
-    const copy = new Ev(this.now, this.seq++, ev.kind, ev.node, ev.gen);
-    const { end, bytes, reason, error, remote, input, cmd, fault, call, command } = ev;
-    Object.assign(copy, { end, bytes, reason, error, remote, input, cmd, fault, call, command });
     this.busy++;
-    this.queue.push(copy);
+    this.queue.push(new Ev(this.now, this.seq++, ev.kind, ev.node, ev.gen, ev.end, ev.bytes, ev.extra));
   }
 
   private crash(n: NodeRec): void {
