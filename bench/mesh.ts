@@ -320,16 +320,17 @@ const main = async (): Promise<void> => {
   const started = Date.now();
   console.error('bench:mesh — five nodes on 127.0.0.1 (this takes about a minute)');
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const memTs = await memoryPerNode((t) => ts2pNet(t, undefined));
-  const memJs = await memoryPerNode(js2pNet);
+  // MESH_ONLY=name,name runs only those rows (for profiling one implementation); the ratios need all.
+  const only = process.env['MESH_ONLY']?.split(',');
+  const want = (impl: string): boolean => only === undefined || only.includes(impl);
+  const memTs = want('ts2p') ? await memoryPerNode((t) => ts2pNet(t, undefined)) : NaN;
+  const memJs = want('js2p') ? await memoryPerNode(js2pNet) : NaN;
   const rows = [
-
-    ...(await measure('raw node:net', rawNet, 20_000, PACED_MS)),
-    ...(await measure('ts2p', (t) => ts2pNet(t, undefined), 20_000, PACED_MS)),
-    ...(await measure('ts2p, zlib (as with js2p)', (t) => ts2pNet(t, [0x13, 0x11]), 20_000, PACED_MS)),
-    ...(await measure('ts2p, no compression', (t) => ts2pNet(t, []), 20_000, PACED_MS)),
-    ...(await measure('js2p 0.7.870', js2pNet, 1_000, 1_000)),
-
+    ...(want('raw') ? await measure('raw node:net', rawNet, 20_000, PACED_MS) : []),
+    ...(want('ts2p') ? await measure('ts2p', (t) => ts2pNet(t, undefined), 20_000, PACED_MS) : []),
+    ...(want('zlib') ? await measure('ts2p, zlib (as with js2p)', (t) => ts2pNet(t, [0x13, 0x11]), 20_000, PACED_MS) : []),
+    ...(want('plain') ? await measure('ts2p, no compression', (t) => ts2pNet(t, []), 20_000, PACED_MS) : []),
+    ...(want('js2p') ? await measure('js2p 0.7.870', js2pNet, 1_000, 1_000) : []),
   ];
   const f = (x: number, d = 0): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
   console.log('\nBroadcasts from node 0, delivered to all four other nodes');
@@ -339,9 +340,10 @@ const main = async (): Promise<void> => {
   const get = (impl: string, t: Topology): Row | undefined => rows.find((r) => r.impl === impl && r.topology === t);
   console.log('\nRatios (burst throughput)');
   for (const t of ['full', 'line'] as const) {
-    const ts = get('ts2p', t)!;
-    const js = get('js2p 0.7.870', t)!;
-    const raw = get('raw node:net', t)!;
+    const ts = get('ts2p', t);
+    const js = get('js2p 0.7.870', t);
+    const raw = get('raw node:net', t);
+    if (ts === undefined || js === undefined || raw === undefined) continue;
     console.log(`  ${t}: ts2p / js2p = ${f(ts.burstPerS / js.burstPerS, 1)}×   raw / ts2p = ${f(raw.burstPerS / ts.burstPerS, 2)}× (target ≥ 100× and ≤ 3×)`);
   }
   console.log(`\nResident memory per idle connected node (5-node full mesh, RSS delta / 5): ts2p ${f(memTs, 2)} MiB, js2p ${f(memJs, 2)} MiB`);

@@ -4,8 +4,8 @@
  * Owns: the core's state (always the one `step` returned last), the input queue, effect execution,
  * and ONE timer armed for the core's next wake-up. Inputs that arrive while a step runs (a user
  * call made from inside a delivery, a socket fact) are queued and stepped in order, so `step` is
- * never re-entered. Writes made during one task leave in one batch per socket (corked, then
- * uncorked in a microtask).
+ * never re-entered. Writes made during one task leave in one batch per socket (handed to the
+ * transport's flush in a microtask).
  * Deliberately does not: interpret messages or decide anything about the protocol.
  */
 import type { Address, CloseReason, ConnectError, ConnId, DeliveredMessage, Effect, Input, NodeEvent } from '../../core/types.js';

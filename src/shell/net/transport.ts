@@ -1,8 +1,9 @@
 /**
  * Real sockets for the core: TCP through node:net and TLS through node:tls.
  *
- * Owns: the listening server, one socket per connection id, batched writes (cork on the first
- * write of a step, uncork in `flush`), and the per-peer send-queue bound. Reports transport facts
+ * Owns: the listening server, one socket per connection id, batched writes (frames written during
+ * a task are kept per socket and handed to it as one buffer in `flush`), and the per-peer
+ * send-queue bound. Reports transport facts
  * to a sink, which the runtime turns into core inputs.
  * Invariants: a connection id maps to at most one socket; a socket closed at the core's request is
  * never reported back as closed; a queue above `sendQueueBytesMax` is never allowed to grow: the
@@ -57,6 +58,10 @@ interface Link {
   /** Closed by us: no report back. */
   dropped: boolean;
   lastError?: NodeJS.ErrnoException;
+  /** Frames written since the last flush, in order. */
+  pending: Uint8Array[];
+  /** Their total size in bytes. */
+  pendingBytes: number;
 }
 
 /** Maps a socket error met while dialing onto the core's connect error. */
@@ -75,7 +80,8 @@ export const dialError = (err: NodeJS.ErrnoException | undefined): ConnectError 
 /** TCP or TLS sockets keyed by connection id. */
 export class Transport {
   private readonly links = new Map<ConnId, Link>();
-  private readonly corked = new Set<net.Socket>();
+  /** Links with frames waiting for the next flush. */
+  private readonly batched = new Set<Link>();
   private server: net.Server | undefined;
   private accepts = 0;
 
@@ -131,7 +137,7 @@ export class Transport {
   private adopt(socket: net.Socket): void {
     socket.setNoDelay(true);
     const conn = mkConnId(`a${++this.accepts}`);
-    const link: Link = { socket, open: true, dropped: false };
+    const link: Link = { socket, open: true, dropped: false, pending: [], pendingBytes: 0 };
     this.links.set(conn, link);
     this.wire(conn, link);
     this.sink.accepted(conn, { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
@@ -152,7 +158,7 @@ export class Transport {
             rejectUnauthorized: settings.verify,
             ...(settings.verify ? {} : { checkServerIdentity: () => undefined }),
           });
-    const link: Link = { socket, open: false, dropped: false };
+    const link: Link = { socket, open: false, dropped: false, pending: [], pendingBytes: 0 };
     this.links.set(conn, link);
     socket.once(settings === undefined ? 'connect' : 'secureConnect', () => {
       link.open = true;
@@ -165,13 +171,16 @@ export class Transport {
   private wire(conn: ConnId, link: Link): void {
     const { socket } = link;
     socket.on('data', (chunk: Buffer) => {
-      if (!link.dropped) this.sink.received(conn, chunk);
+      // A plain view of the chunk: the core slices frames out of it, and a Uint8Array's views
+      // cost less than a Buffer's.
+      if (!link.dropped) this.sink.received(conn, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       link.lastError = err;
     });
     socket.on('close', () => {
-      this.corked.delete(socket);
+      this.batched.delete(link);
+      link.pending = [];
       if (this.links.get(conn) === link) this.links.delete(conn);
       if (link.dropped) return;
       link.dropped = true;
@@ -184,17 +193,17 @@ export class Transport {
     });
   }
 
-  /** Queues bytes for a connection; they leave at the next `flush`. */
+  /**
+   * Queues bytes for a connection; they leave at the next `flush`. The bytes are kept, not
+   * copied, until then: callers must not change them.
+   */
   write(conn: ConnId, bytes: Uint8Array): void {
     const link = this.links.get(conn);
     if (link === undefined || link.dropped) return;
-    const { socket } = link;
-    if (!this.corked.has(socket)) {
-      socket.cork();
-      this.corked.add(socket);
-    }
-    socket.write(bytes);
-    const queuedBytes = socket.writableLength;
+    if (link.pending.length === 0) this.batched.add(link);
+    link.pending.push(bytes);
+    link.pendingBytes += bytes.length;
+    const queuedBytes = link.socket.writableLength + link.pendingBytes;
     if (queuedBytes > this.options.sendQueueBytesMax) {
       this.sink.slowPeer(conn, queuedBytes);
       this.drop(conn, link, false);
@@ -202,10 +211,24 @@ export class Transport {
     }
   }
 
-  /** Sends everything written since the last flush, one batch per socket. */
+  /**
+   * Sends everything written since the last flush: one buffer, one socket write per connection
+   * (a stream write per frame costs more than copying small frames together).
+   */
   flush(): void {
-    for (const socket of this.corked) socket.uncork();
-    this.corked.clear();
+    for (const link of this.batched) this.send(link);
+    this.batched.clear();
+  }
+
+  private send(link: Link): void {
+    const { pending, pendingBytes } = link;
+    link.pending = [];
+    link.pendingBytes = 0;
+    if (pending.length === 0 || link.socket.destroyed) return;
+    const first = pending[0]!;
+    link.socket.write(
+      pending.length === 1 ? Buffer.from(first.buffer, first.byteOffset, first.length) : Buffer.concat(pending, pendingBytes),
+    );
   }
 
   /** Closes a connection at the core's request; it is not reported back. */
@@ -217,11 +240,13 @@ export class Transport {
   private drop(conn: ConnId, link: Link, graceful: boolean): void {
     link.dropped = true;
     this.links.delete(conn);
-    this.corked.delete(link.socket);
+    this.batched.delete(link);
     if (!graceful || !link.open) {
+      link.pending = [];
       link.socket.destroy();
       return;
     }
+    this.send(link);
     // Hand what this step wrote to the kernel and send FIN, but never wait on a peer that does not read.
     link.socket.end();
     setImmediate(() => link.socket.destroy());
