@@ -102,6 +102,7 @@ describe('event queue', () => {
     // or a push with an older sequence number than the last (out of order: the heap as well).
     const op = fc.oneof(
       fc.constant({ _tag: 'pop' as const }),
+      fc.record({ _tag: fc.constant('popUntil' as const), ahead: fc.integer({ min: 0, max: 60 }) }),
       fc.record({ _tag: fc.constant('push' as const), delay: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 900, max: 5000 }), fc.double({ min: 0, max: 50, noNaN: true })), older: fc.boolean() }),
     );
     fc.assert(
@@ -116,6 +117,14 @@ describe('event queue', () => {
             seq++;
             q.push(e);
             model.push(e);
+          } else if (o._tag === 'popUntil') {
+            model.sort((x, y) => x.time - y.time || x.seq - y.seq);
+            const head = model[0];
+            const due = head !== undefined && head.time <= now + o.ahead ? head : undefined;
+            if (due !== undefined) model = model.slice(1);
+            const got = q.popUntil(now + o.ahead);
+            expect(got).toEqual(due);
+            if (got !== undefined) now = got.time;
           } else {
             model.sort((x, y) => x.time - y.time || x.seq - y.seq);
             const want = model[0];

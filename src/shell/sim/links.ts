@@ -97,8 +97,9 @@ export class Links {
       return;
     }
     if (to.closed) return;
-    if (this.host.faults.blocked(from.node.index, to.node.index)) {
-      this.host.faults.hold(link, to.side, bytes);
+    const faults = this.host.faults;
+    if (faults.faulty && faults.blocked(from.node.index, to.node.index)) {
+      faults.hold(link, to.side, bytes);
       return;
     }
     const arrival = Math.max(this.host.now() + this.host.latency(), link.lastArrival[to.side]);

@@ -68,10 +68,16 @@ export class EventQueue<T extends Timed> {
 
   /** Removes and returns the earliest event. */
   pop(): T | undefined {
+    return this.popUntil(Infinity);
+  }
+
+  /** Removes and returns the earliest event if it is due by `tMs`; otherwise leaves it. */
+  popUntil(tMs: number): T | undefined {
     let item: T | undefined;
     const w = this.inWheel > 0 ? this.wheelHead() : undefined;
     const h = this.heap[0];
     if (w !== undefined && (h === undefined || before(w, h))) {
+      if (w.time > tMs) return undefined;
       const b = this.wheel[this.cursor & MASK]!;
       b.head++;
       if (b.head === b.items.length) {
@@ -81,6 +87,7 @@ export class EventQueue<T extends Timed> {
       this.inWheel--;
       item = w;
     } else {
+      if (h === undefined || h.time > tMs) return undefined;
       item = this.heapPop();
     }
     // Every event left is at least as late as this one: the wheel's window may start here.

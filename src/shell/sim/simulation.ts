@@ -231,21 +231,19 @@ export class Simulation {
   step(): boolean {
     const ev = this.queue.pop();
     if (ev === undefined) return false;
-    if (ev.kind !== EvKind.Tick) this.busy--;
-    if (ev.time > this.now) this.now = ev.time;
-    this.eventsProcessed++;
-    this.dispatch(ev);
+    this.process(ev);
     return true;
   }
 
   /** Runs every event due up to virtual time `tMs`, then sets the clock there; throws past `maxEvents` events. */
   runUntil(tMs: number, maxEvents = RUN_EVENTS_MAX): void {
     const eventsMax = this.eventsProcessed + maxEvents;
-    for (let ev = this.queue.peek(); ev !== undefined && ev.time <= tMs; ev = this.queue.peek()) {
+    for (let ev = this.queue.popUntil(tMs); ev !== undefined; ev = this.queue.popUntil(tMs)) {
       if (this.eventsProcessed >= eventsMax) {
+        this.queue.push(ev);
         throw new Error(`more than ${maxEvents} events before ${tMs} ms (at ${this.now} ms): raise maxEvents if that is expected`);
       }
-      this.step();
+      this.process(ev);
     }
     if (tMs > this.now) this.now = tMs;
   }
@@ -263,9 +261,9 @@ export class Simulation {
     const limit = this.now + (opts.maxMs ?? 3_600_000);
     const eventsMax = this.eventsProcessed + (opts.maxEvents ?? RUN_EVENTS_MAX);
     while (this.busy > 0 && this.eventsProcessed < eventsMax) {
-      const next = this.queue.peek();
-      if (next === undefined || next.time > limit) break;
-      this.step();
+      const ev = this.queue.popUntil(limit);
+      if (ev === undefined) break;
+      this.process(ev);
     }
     return this.busy === 0;
   }
@@ -370,6 +368,14 @@ export class Simulation {
   private pushBytes(time: number, to: End, bytes: Uint8Array): void {
     this.busy++;
     this.queue.push(new Ev(time, this.seq++, EvKind.Bytes, to.node, to.node.gen, to, bytes, undefined));
+  }
+
+  /** Runs one event taken from the queue. */
+  private process(ev: Ev): void {
+    if (ev.kind !== EvKind.Tick) this.busy--;
+    if (ev.time > this.now) this.now = ev.time;
+    this.eventsProcessed++;
+    this.dispatch(ev);
   }
 
   private dispatch(ev: Ev): void {
