@@ -10,7 +10,6 @@
  * - resident memory per idle connected node (ts2p and js2p).
  * Misses (broadcasts not delivered everywhere before the drain timeout) are counted and printed.
  */
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +17,7 @@ import { MeshSocket } from '../src/shell/api/mesh.js';
 import { AlreadyConnected } from '../src/shell/api/errors.js';
 import { nodeCapabilities } from '../src/shell/caps.js';
 import { makeMessage, encodeFrame } from '../src/core/wire/packets.js';
+import { closeJs, startJsMesh } from './js2p.js';
 
 /** Nodes in each network. */
 const NODES = 5;
@@ -54,14 +54,6 @@ const pairs = (topology: Topology): Array<[number, number]> => {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < NODES; i++) for (let j = i + 1; j < NODES; j++) if (topology === 'full' || j === i + 1) out.push([i, j]);
   return out;
-};
-
-const freePort = async (): Promise<number> => {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -104,20 +96,10 @@ const ts2pNet = async (topology: Topology, compression: ReadonlyArray<number> | 
 // ---------------------------------------------------------------------------------------------
 // js2p
 
-interface JsNode {
-  readonly routing_table: Map<unknown, unknown>;
-  connect(host: string, port: number): boolean;
-  send(packets: unknown[]): void;
-  recv(): { packets: unknown[] } | undefined;
-  on(event: 'message', f: () => void): void;
-  close(): void;
-  readonly awaiting_ids: Array<{ sock: net.Socket }>;
-}
-const js2p = createRequire(import.meta.url)('js2p') as { mesh: { MeshSocket: new (addr: string, port: number) => JsNode } };
-
 const js2pNet = async (topology: Topology): Promise<BenchNet> => {
-  const ports = await Promise.all(Array.from({ length: NODES }, freePort));
-  const nodes = ports.map((p) => new js2p.mesh.MeshSocket('127.0.0.1', p));
+  const started = await Promise.all(Array.from({ length: NODES }, () => startJsMesh()));
+  const nodes = started.map((s) => s.node);
+  const ports = started.map((s) => s.port);
   // All connects in one go, before any node has a peer (js2p's loopback connect rule, PROTOCOL.md §11).
   for (const [i, j] of pairs(topology)) nodes[i]!.connect('127.0.0.1', ports[j]!);
   const degree = (i: number): number => (topology === 'full' ? NODES - 1 : i === 0 || i === NODES - 1 ? 1 : 2);
@@ -126,10 +108,7 @@ const js2pNet = async (topology: Topology): Promise<BenchNet> => {
     send: (payload) => nodes[0]!.send([payload]),
     onDeliver: () => undefined,
     close: async () => {
-      for (const n of nodes) {
-        n.close();
-        for (const c of n.awaiting_ids) c.sock.destroy();
-      }
+      for (const n of nodes) closeJs(n);
       await wait(50);
     },
   };

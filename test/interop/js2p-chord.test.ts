@@ -9,38 +9,15 @@
  * connect() refuses a second loopback peer). js2p's get settles for 2 agreeing tables (its
  * most_common bug) and a missing key ends in a timeout, so only present keys are read on js2p.
  */
-import net from 'node:net';
-import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChordSocket } from '../../src/shell/api/chord.js';
 import { within } from '../shell/helpers.js';
-
-interface JsChord {
-  readonly id: string;
-  readonly routing_table: Map<unknown, unknown>;
-  connect(host: string, port: number, id?: string): boolean;
-  join(): void;
-  get(key: string, fallback?: unknown, timeout?: number): Promise<unknown>;
-  set(key: string, value: unknown): void;
-  close(): void;
-}
-interface Js2p {
-  readonly chord: { ChordSocket: new (addr: string, port: number) => JsChord };
-}
-const js2p = createRequire(import.meta.url)('js2p') as Js2p;
+import { closeJs, startJsChord, type JsChord } from '../../bench/js2p.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const freePort = async (): Promise<number> => {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -61,9 +38,8 @@ const tsNode = async (): Promise<ChordSocket> => {
 };
 
 const jsNode = async (): Promise<{ node: JsChord; port: number }> => {
-  const port = await freePort();
-  const node = new js2p.chord.ChordSocket('127.0.0.1', port);
-  cleanups.push(() => node.close());
+  const { node, port } = await startJsChord();
+  cleanups.push(() => closeJs(node));
   return { node, port };
 };
 

@@ -9,35 +9,13 @@
  * link, so copies of a js2p broadcast that carry a different timestamp are not counted as
  * duplicates (copies with the same timestamp are).
  */
-import net from 'node:net';
-import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import { AlreadyConnected } from '../../src/shell/api/errors.js';
 import type { NodeId } from '../../src/core/types.js';
 import { waitUntil, within } from '../shell/helpers.js';
-
-interface JsMessage {
-  readonly packets: unknown[];
-  readonly sender: { toString(): string };
-  readonly time: number;
-  reply(packets: unknown[]): void;
-}
-interface JsNode {
-  readonly id: string;
-  readonly routing_table: Map<unknown, unknown>;
-  connect(host: string, port: number, id?: string): boolean;
-  send(packets: unknown[], flag?: number, type?: number): void;
-  recv(): JsMessage | undefined;
-  on(event: 'message', f: () => void): void;
-  close(): void;
-}
-interface Js2p {
-  readonly mesh: { MeshSocket: new (addr: string, port: number, protocol?: unknown) => JsNode };
-  readonly base: { Protocol: new (subnet: string, encryption: string) => unknown };
-}
-const js2p = createRequire(import.meta.url)('js2p') as Js2p;
+import { closeJs, startJsMesh, type JsMesh } from '../../bench/js2p.js';
 
 /** A uniform view of either kind of node for the tests. */
 interface Peer {
@@ -55,14 +33,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const freePort = async (): Promise<number> => {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-};
 
 const tsPeer = async (ssl: boolean, outgoingMax?: number): Promise<Peer & { socket: MeshSocket }> => {
   const socket = new MeshSocket({
@@ -95,10 +65,9 @@ const tsPeer = async (ssl: boolean, outgoingMax?: number): Promise<Peer & { sock
   };
 };
 
-const jsPeer = async (ssl: boolean): Promise<Peer & { node: JsNode }> => {
-  const port = await freePort();
-  const node = new js2p.mesh.MeshSocket('127.0.0.1', port, new js2p.base.Protocol('mesh', ssl ? 'SSL' : 'Plaintext'));
-  cleanups.push(() => node.close());
+const jsPeer = async (ssl: boolean): Promise<Peer & { node: JsMesh }> => {
+  const { node, port } = await startJsMesh(ssl);
+  cleanups.push(() => closeJs(node));
   const changed = new EventEmitter();
   const got: Peer['got'] = [];
   node.on('message', () => {
