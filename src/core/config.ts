@@ -57,6 +57,8 @@ export const REDIAL_STABLE_MS = 60_000;
 export const PEERS_REQUEST_BASE_MS = 5_000;
 /** The peers-request interval stops doubling here. */
 export const PEERS_REQUEST_MAX_MS = 600_000;
+/** Peers asked per self-healing peers request, picked at random (a hub need not ask hundreds). */
+export const PEERS_REQUEST_FANOUT = 4;
 /**
  * For this long after an outgoing connection that lasted `redialStableMs` drops, a node with
  * `outgoingMax` ≥ 2 keeps one outgoing slot for redialling the peers it lost so, and fills the
@@ -104,6 +106,7 @@ export interface NodeConfig {
   readonly redialStableMs: number;
   readonly peersRequestBaseMs: number;
   readonly peersRequestMaxMs: number;
+  readonly peersRequestFanout: number;
   readonly lostPeerRetryMs: number;
 }
 
@@ -129,5 +132,6 @@ export const defaultLimits = {
   redialStableMs: REDIAL_STABLE_MS,
   peersRequestBaseMs: PEERS_REQUEST_BASE_MS,
   peersRequestMaxMs: PEERS_REQUEST_MAX_MS,
+  peersRequestFanout: PEERS_REQUEST_FANOUT,
   lostPeerRetryMs: LOST_PEER_RETRY_MS,
 } as const;
