@@ -10,6 +10,8 @@ import type { NodeKind } from '../../src/shell/sim/kind.js';
 import { SIM_EPOCH_MS, Simulation, type SimOptions } from '../../src/shell/sim/simulation.js';
 import { EventQueue } from '../../src/shell/sim/queue.js';
 import { Prng, deriveSeed } from '../../src/shell/sim/prng.js';
+import { DIGEST_MEMO_BYTES_MAX, DIGEST_MEMO_SLOTS, memoisedDigests } from '../../src/shell/sim/digests.js';
+import { nodeCapabilities } from '../../src/shell/caps.js';
 
 interface RecState {
   readonly log: Input[];
@@ -143,6 +145,59 @@ describe('event queue', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('message-id memo', () => {
+  const real = nodeCapabilities.sha256Latin1!;
+
+  it('answers every input as SHA-256 does, whatever was asked before', () => {
+    // Inputs from a small alphabet, so equal bytes recur and one buffer is asked about again after
+    // it was changed in place; half end in one of two fixed 32-byte tails, so inputs that differ
+    // only in their head share a slot.
+    const small = fc.uint8Array({ minLength: 0, maxLength: 8 }).map((b) => b.map((x) => x % 3));
+    const tails = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
+    const bytes = fc.oneof(
+      small,
+      fc.tuple(small, fc.integer({ min: 0, max: 1 })).map(([head, t]) => {
+        const out = new Uint8Array(head.length + 32);
+        out.set(head, 0);
+        out.set(tails[t]!, head.length);
+        return out;
+      }),
+    );
+    const op = fc.oneof(
+      fc.record({ _tag: fc.constant('ask' as const), bytes, offset: fc.integer({ min: 0, max: 8 }) }),
+      fc.record({ _tag: fc.constant('mutate' as const), at: fc.nat(), value: fc.nat(255) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const memo = memoisedDigests(nodeCapabilities).sha256Latin1!;
+        let last: Uint8Array | undefined;
+        for (const o of ops) {
+          if (o._tag === 'mutate') {
+            if (last !== undefined && last.length > 0) last[o.at % last.length] = o.value;
+          } else {
+            const buf = new Uint8Array(o.offset + o.bytes.length);
+            buf.set(o.bytes, o.offset);
+            last = buf.subarray(o.offset);
+          }
+          if (last !== undefined) expect(memo(last)).toBe(real(last));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hands equal bytes the same digest string, and hashes large inputs every time', () => {
+    const memo = memoisedDigests(nodeCapabilities).sha256Latin1!;
+    const a = new Uint8Array([1, 2, 3, 4]);
+    expect(memo(a)).toBe(memo(a.slice()));
+    const big = new Uint8Array(DIGEST_MEMO_BYTES_MAX + 1).fill(7);
+    expect(memo(big)).toBe(real(big));
+    big[0] = 8;
+    expect(memo(big)).toBe(real(big));
+    expect(DIGEST_MEMO_SLOTS & (DIGEST_MEMO_SLOTS - 1)).toBe(0);
   });
 });
 

@@ -3,9 +3,10 @@
  *
  * In a simulated mesh one broadcast's bytes reach every node, so the same bytes are hashed
  * hundreds of times. The core computes each id through `Capabilities.sha256Latin1`; this wrapper
- * remembers recent digests by content: a cheap hash of the length and last bytes picks a slot, and the
- * slot's digest is returned only when its copy of the bytes is equal, byte for byte, to the bytes
- * asked about (so different bytes, or a buffer changed in place, are always hashed for real).
+ * remembers recent digests by content: a cheap hash of the length and last bytes picks a slot,
+ * and the slot's digest is returned only when its copy of the bytes is equal, byte for byte, to
+ * the bytes asked about (so different bytes, or a buffer changed in place, are always hashed for
+ * real).
  * Every receiver still checks its frames' checksums against the digest; only the repeated hashing
  * is saved. Equal bytes also get the very same digest string, which makes the core's seen-set
  * lookups cheaper.
