@@ -17,7 +17,7 @@ import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { Inbox } from './inbox.js';
-import { Message, type ReplyOutcome } from './message.js';
+import { Message, type ReplyChannel, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
 /** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
@@ -179,6 +179,8 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private sending = false;
   private sendRefusal: string | undefined;
   private readonly counters = { slowPeers: 0, handlerErrors: 0 };
+  /** What every received message replies through (one per socket, not one per message). */
+  private readonly channel: ReplyChannel;
 
   constructor(
     private readonly deps: MeshDeps<S>,
@@ -189,6 +191,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
     if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
     this.protocol = { subnet: spec.subnet, encryption: spec.encryption, id: deps.protocolId(spec.subnet, spec.encryption) };
+    this.channel = { protocol: this.protocol, reply: (to, packets) => this.reply(to, packets) };
     const logger = options.logger ?? stderrLogger;
     const floor = levels[options.debugLevel ?? 'warn'];
     this.log = (level, m) => {
@@ -391,7 +394,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   }
 
   private onDeliver(delivered: DeliveredMessage): void {
-    const message = new Message(delivered, { protocol: this.protocol, reply: (to, packets) => this.reply(to, packets) });
+    const message = new Message(delivered, this.channel);
     for (const handler of this.handlers) {
       let claimed = false;
       try {
