@@ -147,6 +147,18 @@ describe('peers requests', () => {
     });
   });
 
+  it('asks at most peersRequestFanout peers per request, picked at random', () => {
+    const peers = [2, 3, 4, 5, 6, 7, 8, 9].map((i) => mkEnv(i));
+    const [st] = withPeers(me, peers);
+    const asked = new Set<string>();
+    for (let k = 0; k < 4; k++) {
+      const sent = writes(go(me, st, { _tag: 'Tick', at: nextWakeup(st)! })).filter((w) => isStar(w.payload));
+      expect(new Set(sent.map((w) => w.conn)).size).toBe(me.config.peersRequestFanout);
+      for (const w of sent) asked.add(w.conn);
+    }
+    expect(asked.size).toBeGreaterThan(me.config.peersRequestFanout);
+  });
+
   it('wakes for nothing once it holds outgoingMax outgoing connections', () => {
     const env = mkEnv(1, { outgoingMax: 1 });
     const st = initNode(env, T0);

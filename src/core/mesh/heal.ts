@@ -2,8 +2,9 @@
  * Self-healing: a node below its outgoing target finds and dials peers again on its own.
  *
  * Inputs: the end of any step that may have changed the outgoing count (`heal.dirty`) and Tick.
- * Effects: `Dial` (addresses from the book that are due), the `'*'` peers request to every peer
- * (a whisper both seeds answer with their peers list, PROTOCOL.md §4.7, `'*'` as bin, §10).
+ * Effects: `Dial` (addresses from the book that are due), the `'*'` peers request to up to
+ * `peersRequestFanout` random peers (a whisper both seeds answer with their peers list,
+ * PROTOCOL.md §4.7, `'*'` as bin, §10).
  * Invariants:
  * - the target is `outgoingMax`: dials from here never take the outgoing count above it, nor the
  *   connection count to `connectionsMax`;
@@ -22,7 +23,7 @@
 import { shuffle } from '../rng.js';
 import { connectionsFull, dial } from './connections.js';
 import { addressKey, jitter } from './known.js';
-import { requestPeers } from './peers.js';
+import { requestPeersOf } from './peers.js';
 import { outgoingCount, type Ctx, type KnownAddress, type MeshState } from './state.js';
 
 /** A fresh heal schedule (nothing due). */
@@ -103,7 +104,7 @@ const maybeRequest = (ctx: Ctx): void => {
     return;
   }
   if (st.heal.requestAt > ctx.at) return;
-  requestPeers(ctx);
+  requestPeersOf(ctx, ctx.env.config.peersRequestFanout);
   st.heal.requestDelayMs = Math.min(peersRequestMaxMs, Math.max(peersRequestBaseMs, st.heal.requestDelayMs * 2));
   st.heal.requestAt = ctx.at + jitter(ctx, st.heal.requestDelayMs);
 };

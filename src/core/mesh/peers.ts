@@ -49,6 +49,21 @@ export const onPeers = (ctx: Ctx, list: ReadonlyArray<PeerEntry>): void => {
   ctx.st.heal.dirty = true;
 };
 
+/** Ask up to `count` routed peers, picked with the node's PRNG, for their peers (`'*'` as bin). */
+export const requestPeersOf = (ctx: Ctx, count: number): void => {
+  const { st } = ctx;
+  const ready: Conn[] = [];
+  for (const connId of st.routing.values()) {
+    const c = st.conns.get(connId);
+    if (c !== undefined) ready.push(c);
+  }
+  if (ready.length === 0 || count <= 0) return;
+  const [order, rng] = ready.length > count ? shuffle(st.rng, ready) : [ready, st.rng];
+  st.rng = rng;
+  const msg = ownMessage(ctx, msgTypes.whisper, peersRequestPayload());
+  for (const c of order.slice(0, count)) writeMessage(ctx, c, msg);
+};
+
 /** Ask every peer for its peers (`'*'` sent as bin, §10). */
 export const requestPeers = (ctx: Ctx): void => {
   fanOut(ctx, ownMessage(ctx, msgTypes.whisper, peersRequestPayload()), undefined, undefined);
