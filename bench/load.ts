@@ -218,7 +218,8 @@ const main = async (): Promise<void> => {
       `the node read ${(report.sent * peersN).toFixed(0)} frames and the peers read ${mb(report.bytesIn)} MiB of relays back; peer links closed: ${report.closed}`,
   );
   console.log(
-    `CPU while loaded (share of one core): node's process ${cpuShare((cpu.user + cpu.system) / 1000)}, load generator ${cpuShare(report.cpuMs)}`,
+    `CPU while loaded (share of one core): node's process ${cpuShare((cpu.user + cpu.system) / 1000)}, load generator ${cpuShare(report.cpuMs)}; ` +
+      `the node delivered ${(atStop / ((cpu.user + cpu.system) / 1e6)).toFixed(0)} broadcasts per CPU-second of its process (a figure other work on the machine disturbs less)`,
   );
   console.log(`peak memory of the node's process: heap ${mb(peakHeap)} MiB (start ${mb(base.heapUsed)} MiB), rss ${mb(peakRss)} MiB (start ${mb(base.rss)} MiB)`);
   console.log(`node status: ${JSON.stringify(node.status)}`);
