@@ -142,7 +142,12 @@ export class Runtime<S> {
         this.transport.close(effect.conn);
         return;
       case 'Deliver':
-        this.guard(() => this.hooks.deliver(effect.message));
+        // Inline rather than through `guard`: a closure per delivered message adds up.
+        try {
+          this.hooks.deliver(effect.message);
+        } catch (err) {
+          this.listenerThrew(err);
+        }
         return;
       case 'Emit':
         this.guard(() => this.hooks.event(effect.event));
@@ -157,8 +162,12 @@ export class Runtime<S> {
     try {
       f();
     } catch (err) {
-      this.hooks.log('warn', `a listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.listenerThrew(err);
     }
+  }
+
+  private listenerThrew(err: unknown): void {
+    this.hooks.log('warn', `a listener threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 
   private arm(): void {
