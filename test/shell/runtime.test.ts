@@ -182,6 +182,26 @@ describe('runtime', () => {
     expect(seen).toEqual(['RequestPeers', 'Tick', 'Shutdown']);
   });
 
+  it('logs a message listener that throws and keeps delivering', async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m) };
+    const a = await node();
+    const b = await node({ logger, debugLevel: 'warn' });
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    let calls = 0;
+    b.on('message', () => {
+      calls += 1;
+      if (calls === 1) throw new Error('listener bug');
+    });
+    a.send('one');
+    a.send('two');
+    const first = await within(b.next(), 'first message');
+    const second = await within(b.next(), 'second message');
+    expect([first?.packets, second?.packets]).toEqual([['one'], ['two']]);
+    expect(calls).toBe(2);
+    expect(warnings.filter((w) => w.includes('a listener threw') && w.includes('listener bug'))).toHaveLength(1);
+  });
+
   it('logs a core that throws and keeps stepping later inputs', () => {
     const logs: string[] = [];
     const seen: string[] = [];
