@@ -33,7 +33,6 @@ import {
 } from './mesh/connections.js';
 import { sendHandshake } from './mesh/handshake.js';
 import { emptyHeal, healWakeup, maintain } from './mesh/heal.js';
-import { learn } from './mesh/known.js';
 import { requestPeers, sendPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
@@ -91,8 +90,9 @@ const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeI
   if (connectionsFull(ctx)) {
     return fail({ _tag: 'Closed', reason: { _tag: 'TooManyConnections', limit: config.connectionsMax } });
   }
-  // Remembered, so that a node refused or dropped here tries again later on its own.
-  learn(ctx, address, expectedId);
+  // Not remembered yet: an address the user names is learnt once its node handshakes (so a
+  // node that answers, then refuses or drops us, is tried again later on its own), while an
+  // address that never answers rejects the connect and leaves nothing behind.
   dial(ctx, address, expectedId, cmd);
 };
 

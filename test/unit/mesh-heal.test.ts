@@ -18,15 +18,28 @@ const dials = (fx: ReadonlyArray<Effect>): Address[] => only(fx, 'Dial').map((e)
 /** Steps `inputs` in order, returning every effect. */
 const run = (env = me, st: NodeState, inputs: ReadonlyArray<Input>): Effect[] => inputs.flatMap((i) => [...step(env, st, i)[1]]);
 
+/**
+ * The node dials bob (d1), which handshakes (so its address is learnt) and then drops: one failure
+ * on the book's entry for bob. Returns the time of the drop.
+ */
+const reachedThenDropped = (env: typeof me, st: NodeState): number => {
+  run(env, st, [
+    { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr },
+    { _tag: 'DialSucceeded', at: T0, conn: d(1) },
+    { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) },
+    { _tag: 'ConnectionClosed', at: T0, conn: d(1), reason: { _tag: 'PeerClosed' } },
+  ]);
+  return T0;
+};
+
 describe('redial back-off', () => {
   it('redials a failed address after a delay that doubles, jittered within ±50 %, capped at redialMaxMs', () => {
     const st = initNode(me, T0);
-    go(me, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
-    let at = T0;
+    let at = reachedThenDropped(me, st);
     let conn = 1;
     const delays: number[] = [];
     for (let k = 1; k <= 10; k++) {
-      go(me, st, { _tag: 'DialFailed', at, conn: d(conn), error: { _tag: 'ConnectionRefused', detail: 'x' } });
+      if (k > 1) go(me, st, { _tag: 'DialFailed', at, conn: d(conn), error: { _tag: 'ConnectionRefused', detail: 'x' } });
       const due = nextWakeup(st);
       expect(due).toBeDefined();
       const delay = due! - at;
@@ -47,10 +60,10 @@ describe('redial back-off', () => {
     const schedule = (seed: number): number[] => {
       const env = mkEnv(1, { seed });
       const st = initNode(env, T0);
-      go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
+      reachedThenDropped(env, st);
       const out: number[] = [];
       for (let k = 1; k <= 5; k++) {
-        go(env, st, { _tag: 'DialFailed', at: T0, conn: d(k), error: { _tag: 'ConnectionRefused', detail: 'x' } });
+        if (k > 1) go(env, st, { _tag: 'DialFailed', at: T0, conn: d(k), error: { _tag: 'ConnectionRefused', detail: 'x' } });
         out.push(nextWakeup(st)!);
         go(env, st, { _tag: 'Tick', at: nextWakeup(st)! });
       }
@@ -58,6 +71,20 @@ describe('redial back-off', () => {
     };
     expect(schedule(5)).toEqual(schedule(5));
     expect(schedule(5)).not.toEqual(schedule(6));
+  });
+});
+
+describe('a user connect that never reaches a node', () => {
+  it('leaves nothing behind: the address is not remembered and never redialled', () => {
+    const st = initNode(me, T0);
+    const fx = run(me, st, [
+      { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr },
+      { _tag: 'DialFailed', at: T0, conn: d(1), error: { _tag: 'ConnectionRefused', detail: 'x' } },
+      ...Array.from({ length: 30 }, (_, i): Input => ({ _tag: 'Tick', at: T0 + (i + 1) * 60_000 })),
+    ]);
+    expect(only(fx, 'Emit').map((e) => e.event._tag)).toContain('ConnectFailed');
+    expect(dials(fx)).toEqual([bob.config.outAddr]);
+    expect(nodeStatus(st).known).toBe(0);
   });
 });
 
