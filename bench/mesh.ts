@@ -5,7 +5,8 @@
  * ceiling (plain node:net sockets moving the same frames through the same topology, relaying each
  * new frame to every other neighbour, no decoding), it reports:
  * - burst: broadcasts from node 0 sent as fast as the sender can, per second fully delivered to
- *   every other node;
+ *   every other node, and the process's CPU time per broadcast (a steadier figure when other work
+ *   shares the machine);
  * - paced: broadcasts at 1,000/s from node 0, p50/p99 latency until the last node has it;
  * - resident memory per idle connected node (ts2p and js2p).
  * Misses (broadcasts not delivered everywhere before the drain timeout) are counted and printed.
@@ -197,6 +198,8 @@ interface RunResult {
   readonly sent: number;
   readonly seconds: number;
   readonly latenciesMs: number[];
+  /** CPU time (user + system) this process spent per delivered broadcast, microseconds. */
+  readonly cpuUs: number;
 }
 
 /** Sends `count` broadcasts on `schedule` and waits until each reached nodes 1..4 (or the drain timeout). */
@@ -219,6 +222,7 @@ const run = async (bench: BenchNet, count: number, paced: boolean): Promise<RunR
   };
   const tag = `${Date.now()}`;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let sent = 0;
   while (sent < count) {
     const target = paced ? Math.min(count, Math.floor(((performance.now() - start) * PACED_RATE) / 1000) + 1) : Math.min(count, sent + 100);
@@ -232,6 +236,7 @@ const run = async (bench: BenchNet, count: number, paced: boolean): Promise<RunR
   await Promise.race([allDone, new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS)))]);
   clearTimeout(timer);
   const end = performance.now();
+  const cpu = process.cpuUsage(cpuStart);
   const latenciesMs: number[] = [];
   let last = start;
   for (let i = 0; i < count; i++)
@@ -239,7 +244,13 @@ const run = async (bench: BenchNet, count: number, paced: boolean): Promise<RunR
       latenciesMs.push(doneAt[i]! - sentAt[i]!);
       last = Math.max(last, doneAt[i]!);
     }
-  return { delivered: complete, sent: count, seconds: ((complete === count ? last : end) - start) / 1000, latenciesMs };
+  return {
+    delivered: complete,
+    sent: count,
+    seconds: ((complete === count ? last : end) - start) / 1000,
+    latenciesMs,
+    cpuUs: (cpu.user + cpu.system) / Math.max(1, complete),
+  };
 };
 
 const pct = (xs: number[], p: number): number => {
@@ -256,6 +267,7 @@ interface Row {
   topology: Topology;
   burstPerS: number;
   burstMiss: number;
+  burstCpuUs: number;
   p50: number;
   p99: number;
   pacedMiss: number;
@@ -276,6 +288,7 @@ const measure = async (impl: string, make: (t: Topology) => Promise<BenchNet>, b
       topology,
       burstPerS: b.delivered / b.seconds,
       burstMiss: b.sent - b.delivered,
+      burstCpuUs: b.cpuUs,
       p50: pct(paced.latenciesMs, 50),
       p99: pct(paced.latenciesMs, 99),
       pacedMiss: paced.sent - paced.delivered,
@@ -315,9 +328,9 @@ const main = async (): Promise<void> => {
   ];
   const f = (x: number, d = 0): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
   console.log('\nBroadcasts from node 0, delivered to all four other nodes');
-  console.log('| implementation | topology | burst: broadcasts/s fully delivered | burst misses | paced 1,000/s: p50 ms | p99 ms | paced misses |');
-  console.log('|---|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.impl} | ${r.topology} | ${f(r.burstPerS)} | ${r.burstMiss} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${r.pacedMiss} |`);
+  console.log('| implementation | topology | burst: broadcasts/s fully delivered | burst misses | burst: CPU µs per broadcast | paced 1,000/s: p50 ms | p99 ms | paced misses |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.impl} | ${r.topology} | ${f(r.burstPerS)} | ${r.burstMiss} | ${f(r.burstCpuUs, 1)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${r.pacedMiss} |`);
   const get = (impl: string, t: Topology): Row | undefined => rows.find((r) => r.impl === impl && r.topology === t);
   console.log('\nRatios (burst throughput)');
   for (const t of ['full', 'line'] as const) {
@@ -326,6 +339,13 @@ const main = async (): Promise<void> => {
     const raw = get('raw node:net', t);
     if (ts === undefined || js === undefined || raw === undefined) continue;
     console.log(`  ${t}: ts2p / js2p = ${f(ts.burstPerS / js.burstPerS, 1)}×   raw / ts2p = ${f(raw.burstPerS / ts.burstPerS, 2)}× (target ≥ 100× and ≤ 3×)`);
+  }
+  // Throughput on a shared machine moves with whatever else runs; CPU time per broadcast moves less.
+  console.log('CPU per broadcast (burst), ts2p / raw');
+  for (const t of ['full', 'line'] as const) {
+    const ts = get('ts2p', t);
+    const raw = get('raw node:net', t);
+    if (ts !== undefined && raw !== undefined) console.log(`  ${t}: ${f(ts.burstCpuUs / raw.burstCpuUs, 2)}×`);
   }
   console.log(`\nResident memory per idle connected node (5-node full mesh, RSS delta / 5): ts2p ${f(memTs, 2)} MiB, js2p ${f(memJs, 2)} MiB`);
   console.log(`Total run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
