@@ -3,7 +3,7 @@
  * answered, read outcomes.
  */
 import { expect } from 'vitest';
-import { Simulation, latency } from '../../src/sim.js';
+import { Simulation, latency, type Prng } from '../../src/sim.js';
 import { ChordDriver, chordKindWith, type ChordHandle } from '../../src/shell/sim/chord.js';
 import type { ChordStatus } from '../../src/core/chord/node.js';
 import type { WireValue } from '../../src/core/wire/value.js';
@@ -61,3 +61,40 @@ export const valueOf = (h: ChordHandle): WireValue | string => {
 
 /** A node's chord status. */
 export const statusOf = (ring: Ring, name: string): ChordStatus => ring.sim.status(name) as ChordStatus;
+
+/** Commands issued per batch by `inBatches` (the ring answers a batch before the next is issued). */
+export const BATCH = 500;
+
+/** The nodes of `ring` not in `down`. */
+export const live = (ring: Ring, down: ReadonlySet<string>): string[] => ring.names.filter((n) => !down.has(n));
+
+/** Issue `count` commands in batches of `BATCH`, each batch answered before the next. */
+export const inBatches = (ring: Ring, count: number, issue: (i: number) => ChordHandle): ChordHandle[] => {
+  const all: ChordHandle[] = [];
+  for (let start = 0; start < count; start += BATCH) {
+    const batch: ChordHandle[] = [];
+    for (let i = start; i < Math.min(count, start + BATCH); i++) batch.push(issue(i));
+    settle(ring, batch);
+    all.push(...batch);
+  }
+  return all;
+};
+
+/** A draw of one of `nodes` from `rng`. */
+const pickFrom = (rng: Prng, nodes: ReadonlyArray<string>): string => nodes[rng.int(nodes.length)] ?? 'n0';
+
+/** Sets `key-0` … `key-(keys−1)` from random nodes, each twice (`old-i`, then `new-i`, which must win). */
+export const writeKeys = (ring: Ring, rng: Prng, nodes: ReadonlyArray<string>, keys: number): void => {
+  const first = inBatches(ring, keys, (i) => ring.chord.set(pickFrom(rng, nodes), `key-${i}`, `old-${i}`));
+  expect(first.filter((h) => h.outcome._tag !== 'Ok')).toHaveLength(0);
+  ring.sim.runFor(2000);
+  const second = inBatches(ring, keys, (i) => ring.chord.set(pickFrom(rng, nodes), `key-${i}`, `new-${i}`));
+  expect(second.filter((h) => h.outcome._tag !== 'Ok')).toHaveLength(0);
+  ring.sim.runFor(2000);
+};
+
+/** Reads every key from a random one of `nodes`; returns the keys that did not read back `new-i`. */
+export const readAll = (ring: Ring, rng: Prng, nodes: ReadonlyArray<string>, keys: number): string[] => {
+  const gets = inBatches(ring, keys, (i) => ring.chord.get(pickFrom(rng, nodes), `key-${i}`));
+  return gets.flatMap((h, i) => (valueOf(h) === `new-${i}` ? [] : [`key-${i}: ${String(valueOf(h))}`]));
+};
