@@ -170,10 +170,12 @@ const main = async (): Promise<void> => {
   const base = process.memoryUsage();
   let peakHeap = base.heapUsed;
   let peakRss = base.rss;
+  let peakBuffers = base.arrayBuffers;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peakHeap = Math.max(peakHeap, m.heapUsed);
     peakRss = Math.max(peakRss, m.rss);
+    peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
   }, 250);
   console.log(`Node ${process.version}, ${cpus().length} CPUs, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(
@@ -221,7 +223,7 @@ const main = async (): Promise<void> => {
     `CPU while loaded (share of one core): node's process ${cpuShare((cpu.user + cpu.system) / 1000)}, load generator ${cpuShare(report.cpuMs)}; ` +
       `the node delivered ${(atStop / ((cpu.user + cpu.system) / 1e6)).toFixed(0)} broadcasts per CPU-second of its process (a figure other work on the machine disturbs less)`,
   );
-  console.log(`peak memory of the node's process: heap ${mb(peakHeap)} MiB (start ${mb(base.heapUsed)} MiB), rss ${mb(peakRss)} MiB (start ${mb(base.rss)} MiB)`);
+  console.log(`peak memory of the node's process: heap ${mb(peakHeap)} MiB (start ${mb(base.heapUsed)} MiB), byte buffers ${mb(peakBuffers)} MiB (start ${mb(base.arrayBuffers)} MiB), rss ${mb(peakRss)} MiB (start ${mb(base.rss)} MiB)`);
   console.log(`node status: ${JSON.stringify(node.status)}`);
   child.disconnect();
   await node.close();
