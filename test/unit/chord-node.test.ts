@@ -1,10 +1,13 @@
 // The chord reducer: meta flow, claimed chord messages, bad input, local and forwarded requests.
+import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { defaultChordLimits } from '../../src/core/chord/config.js';
 import { chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
-import { keyPositions58, TABLES } from '../../src/core/chord/ring.js';
+import { keyPositions58, nodePosition, TABLES } from '../../src/core/chord/ring.js';
+import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
+import { peersRequestPayload } from '../../src/core/wire/messages.js';
 import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
 
 const chordEnv = (i: number): ChordEnv => ({ ...mkEnv(i), chord: defaultChordLimits });
@@ -140,5 +143,38 @@ describe('chord node: whom to keep connected', () => {
     expect(new Set(dials)).toEqual(new Set(listed.map((e) => e.config.outAddr)));
     expect(dials).toHaveLength(3);
     expect(only(go(me, st, { _tag: 'Tick', at: due + 1000 }), 'Dial')).toEqual([]);
+  });
+});
+
+describe('chord node: refreshing the directory', () => {
+  /** A joined node with eight storing peers, and what its refresh tick writes with `refreshPeersMax`. */
+  const refresh = (refreshPeersMax: number) => {
+    // The mesh's own peers requests (while short of outgoing links) are off: every ask here is chord's.
+    const me: ChordEnv = { ...mkEnv(1, { outgoingMax: 0 }), chord: { ...defaultChordLimits, refreshPeersMax } };
+    const peers = [2, 3, 4, 5, 6, 7, 8, 9].map(chordEnv);
+    const [st, conns] = withPeers(me, peers);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    peers.forEach((p, i) => go(me, st, bytesIn(conns[i] as ConnId, from(p, [5, '0']))));
+    const at = T0 + defaultChordLimits.refreshMs;
+    const request = peersRequestPayload();
+    const asked = writes(go(me, st, { _tag: 'Tick', at })).filter((w) => w.payload[0] === request[0] && w.payload.length === request.length);
+    const position = (e: ChordEnv) => E.getOrElse(() => -1n)(nodePosition(e.config.id));
+    const storing = peers.map((p, i) => ({ id: conns[i] as ConnId, position: position(p) }));
+    const sides = [prev(position(me), storing), next(position(me), storing)].flatMap((o) => (o._tag === 'Some' ? [o.value.id] : []));
+    return { asked: asked.map((w) => w.conn), sides, conns };
+  };
+
+  it('asks both ring neighbours and others at random, at most refreshPeersMax peers in all', () => {
+    const { asked, sides } = refresh(4);
+    expect(asked).toHaveLength(4);
+    expect(new Set(asked).size).toBe(4);
+    expect(sides).toHaveLength(2);
+    for (const s of sides) expect(asked).toContain(s);
+  });
+
+  it('asks every peer when the bound allows, and none when it is 0', () => {
+    const all = refresh(100);
+    expect(new Set(all.asked)).toEqual(new Set(all.conns));
+    expect(refresh(0).asked).toEqual([]);
   });
 });
