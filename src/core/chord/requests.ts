@@ -189,8 +189,7 @@ export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void =>
 /** The get command: ask the owner of each of the five positions, then vote. */
 export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: number | undefined): void => {
   if (ctx.st.gets.size >= ctx.env.chord.getsMax) return fail(ctx, cmd, { _tag: 'Busy', limit: ctx.env.chord.getsMax });
-  const peers = storingPeers(ctx);
-  if (!ctx.st.joined && peers.length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
+  if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const positions = keyPositionsOf(ctx.env.caps, key);
   const keys58 = TABLES.map((t) => key58Of(positions[t]));
   const g: PendingGet = {
@@ -206,7 +205,7 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
     const key58 = keys58[index] ?? '';
     const position = positions[table];
     const t: Target = { table, key58, position };
-    const r = routeFrom(ctx, position, peers);
+    const r = routeFrom(ctx, position);
     if (r._tag !== 'Forward') {
       g.answers[index] = answered(localValue(ctx, t));
       return;
@@ -224,13 +223,12 @@ const toOwners = (
   payload: (table: TableName, key58: string) => ReadonlyArray<WireValue>,
   local: (t: Target) => boolean,
 ): boolean => {
-  const peers = storingPeers(ctx);
   const positions = keyPositionsOf(ctx.env.caps, key);
   let ok = true;
   for (const table of TABLES) {
     const position = positions[table];
     const key58 = key58Of(position);
-    const r = routeFrom(ctx, position, peers);
+    const r = routeFrom(ctx, position);
     if (r._tag === 'Forward') whisperPeer(ctx, r.peer.id, payload(table, key58));
     else ok = local({ table, key58, position }) && ok;
   }
