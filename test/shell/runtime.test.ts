@@ -4,14 +4,14 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Input } from '../../src/core/types.js';
+import type { Effect, Input } from '../../src/core/types.js';
 import { defaultLimits, type NodeConfig } from '../../src/core/config.js';
-import { NodeId } from '../../src/core/types.js';
+import { ConnId, NodeId } from '../../src/core/types.js';
 import { GenericMeshSocket, type MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, Ts2pError } from '../../src/shell/api/errors.js';
 import { Runtime } from '../../src/shell/net/runtime.js';
 import { standinCore, standinDeps, type StandinState } from './standin-core.js';
-import { waitEvent, within } from './helpers.js';
+import { waitEvent, waitUntil, within } from './helpers.js';
 
 const open: Array<GenericMeshSocket<StandinState>> = [];
 const node = async (options: MeshSocketOptions = {}): Promise<GenericMeshSocket<StandinState>> => {
@@ -117,6 +117,19 @@ describe('shell on a stand-in core', () => {
     expect((await within(a.next(), 'message after the fault'))?.packets).toEqual(['still here']);
   });
 
+  it('delivers every frame of a burst written in one task, whole and in order', async () => {
+    const a = await node();
+    const b = await node();
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    const got: unknown[] = [];
+    b.on('message', (m) => got.push(m.packets[0]));
+    // One synchronous loop: every frame joins the same batch; sizes vary so frame edges move.
+    const sent = Array.from({ length: 2000 }, (_, i) => `${i}:${'y'.repeat(i % 97)}`);
+    for (const text of sent) a.send(text);
+    await waitUntil(b, ['message'], () => got.length >= sent.length, 'the whole burst');
+    expect(got).toEqual(sent);
+  });
+
   it('drops a peer that stops reading once its queue passes the bound', async () => {
     const a = await node({ sendQueueBytesMax: 256 * 1024 });
     const raw = net.connect(a.port, '127.0.0.1');
@@ -180,6 +193,39 @@ describe('runtime', () => {
       nextWakeup: inner.nextWakeup,
     });
     expect(seen).toEqual(['RequestPeers', 'Tick', 'Shutdown']);
+  });
+
+  it('hands frames written in the same step as a close to the socket before ending it', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const received = new Promise<string>((resolve) =>
+      server.once('connection', (socket) => {
+        const parts: Buffer[] = [];
+        socket.on('data', (c: Buffer) => parts.push(c));
+        socket.on('end', () => resolve(Buffer.concat(parts).toString()));
+      }),
+    );
+    const conn = ConnId('c1');
+    const texts = Array.from({ length: 50 }, (_, i) => `frame ${i};`);
+    const rt = new Runtime<number>({ sendQueueBytesMax: 1 << 20 }, { deliver: () => undefined, event: () => undefined, slowPeer: () => undefined, log: () => undefined });
+    rt.start({
+      init: () => 0,
+      step: (s, i): readonly [number, ReadonlyArray<Effect>] => {
+        if (i._tag === 'RequestPeers') return [s, [{ _tag: 'Dial', conn, address: { host: '127.0.0.1', port } }]];
+        if (i._tag !== 'DialSucceeded') return [s, []];
+        const writes: Effect[] = texts.map((t) => ({ _tag: 'Write', conn, bytes: new TextEncoder().encode(t) }));
+        return [s, [...writes, { _tag: 'Close', conn, reason: { _tag: 'UserDisconnect' } }]];
+      },
+      nextWakeup: () => undefined,
+    });
+    rt.input({ _tag: 'RequestPeers', at: 0 });
+    try {
+      expect(await within(received, 'the frames and the end of the stream')).toBe(texts.join(''));
+    } finally {
+      await rt.shutdown();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('logs a message listener that throws and keeps delivering', async () => {
