@@ -38,13 +38,12 @@ export class Links {
     const link: Link = {
       id: this.count++,
       ends: [undefined as unknown as End, undefined],
-      lastArrival: [0, 0],
       held: [[], []],
       early: [],
       dialedAt: this.host.now(),
       reset: false,
     };
-    const end: End = { link, side: 0, node: n, conn, closed: false };
+    const end: End = { link, side: 0, node: n, conn, closed: false, peer: undefined, lastArrival: 0 };
     link.ends[0] = end;
     n.conns.set(conn, end);
     const target = this.listening.get(addressKey(address));
@@ -76,12 +75,12 @@ export class Links {
       return;
     }
     const conn = `a${++ev.acceptCount}` as ConnId;
-    const accepted: End = { link, side: 1, node: ev, conn, closed: false };
+    const accepted: End = { link, side: 1, node: ev, conn, closed: false, peer: dialer, lastArrival: this.host.now() };
     link.ends[1] = accepted;
+    dialer.peer = accepted;
     ev.conns.set(conn, accepted);
     const okAt = this.host.now() + this.host.latency();
-    link.lastArrival[0] = okAt;
-    link.lastArrival[1] = this.host.now();
+    dialer.lastArrival = okAt;
     this.host.push(this.host.now(), EvKind.Accepted, ev, { end: accepted, remote: n.address });
     this.host.push(okAt, EvKind.DialOk, n, { end: dialer });
     for (const bytes of link.early.splice(0)) this.transmit(dialer, bytes);
@@ -91,7 +90,7 @@ export class Links {
   transmit(from: End, bytes: Uint8Array): void {
     const link = from.link;
     if (link.reset) return;
-    const to = link.ends[(1 - from.side) as 0 | 1];
+    const to = from.peer;
     if (to === undefined) {
       link.early.push(bytes);
       return;
@@ -102,8 +101,8 @@ export class Links {
       faults.hold(link, to.side, bytes);
       return;
     }
-    const arrival = Math.max(this.host.now() + this.host.latency(), link.lastArrival[to.side]);
-    link.lastArrival[to.side] = arrival;
+    const arrival = Math.max(this.host.now() + this.host.latency(), to.lastArrival);
+    to.lastArrival = arrival;
     if (this.chunksMax > 1 && bytes.length > 1) {
       const k = this.splitRng.int(Math.min(this.chunksMax, bytes.length));
       const offsets: number[] = [];
@@ -124,8 +123,8 @@ export class Links {
       this.host.faults.hold(link, to.side, null);
       return;
     }
-    const arrival = Math.max(this.host.now() + this.host.latency(), link.lastArrival[to.side]);
-    link.lastArrival[to.side] = arrival;
+    const arrival = Math.max(this.host.now() + this.host.latency(), to.lastArrival);
+    to.lastArrival = arrival;
     this.host.push(arrival, EvKind.Closed, to.node, { end: to, reason });
   }
 

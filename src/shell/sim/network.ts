@@ -18,6 +18,10 @@ export interface End {
   readonly conn: ConnId;
   /** This end has closed (or learned that the link closed): nothing more reaches it. */
   closed: boolean;
+  /** The other end, once the dial was accepted (the same as the link's other entry in `ends`). */
+  peer: End | undefined;
+  /** The latest arrival time scheduled at this end (keeps each direction FIFO). */
+  lastArrival: number;
 }
 
 /** Data held in one direction of a link: bytes, or `null` for the end-of-stream. */
@@ -27,8 +31,6 @@ export type HeldItem = Uint8Array | null;
 export interface Link {
   readonly id: number;
   readonly ends: [End, End | undefined];
-  /** Per receiving side: the latest arrival time scheduled (keeps each direction FIFO). */
-  readonly lastArrival: [number, number];
   /** Per receiving side: data held by a cut, in order. */
   readonly held: [HeldItem[], HeldItem[]];
   /** Writes made before the accepting side existed. */
