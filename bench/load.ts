@@ -45,6 +45,18 @@ type FromGenerator =
   | { readonly _tag: 'ready' }
   | { readonly _tag: 'done'; readonly sent: number; readonly bytesIn: number; readonly closed: number; readonly cpuMs: number };
 
+/** Resolves once a socket takes writes again, or is closed. */
+const drained = (s: net.Socket): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,6 +65,8 @@ const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)
 
 const generator = async (port: number, protoId: string): Promise<void> => {
   const send = (m: FromGenerator): void => void process.send?.(m);
+  // The generator lives only as long as the node's process: when it goes (done, or failed), so do we.
+  process.on('disconnect', () => process.exit(0));
   const ids = Array.from({ length: peersN }, (_, i) => nodeId(caps, { host: '127.0.0.1', port: 1 + i }, protoId, `load-peer-${i}-${Date.now()}`));
   let bytesIn = 0;
   let closed = 0;
@@ -97,17 +111,14 @@ const generator = async (port: number, protoId: string): Promise<void> => {
     }
     // Every peer carries every message: its own, and the others' as their relay.
     const bytes = Buffer.concat(frames);
-    const full = sockets.filter((s) => !s.write(bytes));
-    if (full.length > 0) await Promise.all(full.map((s) => new Promise((r) => s.once('drain', r))));
+    // A link the node closed is counted (and reported), never waited on.
+    const full = sockets.filter((s) => !s.destroyed && !s.write(bytes));
+    if (full.length > 0) await Promise.all(full.map(drained));
     else await new Promise((r) => setImmediate(r));
   }
   const cpu = process.cpuUsage(cpu0);
+  // Keeps reading what the node relays until the parent has counted everything and disconnects.
   send({ _tag: 'done', sent, bytesIn, closed, cpuMs: (cpu.user + cpu.system) / 1000 });
-  // Keep reading what the node relays until the parent has counted everything.
-  process.on('disconnect', () => {
-    for (const s of sockets) s.destroy();
-    process.exit(0);
-  });
 };
 
 // ---------------------------------------------------------------------------------------------
