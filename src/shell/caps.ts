@@ -26,10 +26,17 @@ const sha256Latin1 = (data: Uint8Array): string =>
   oneShot !== undefined ? oneShot('sha256', data, 'latin1') : crypto.createHash('sha256').update(data).digest().toString('latin1');
 
 // RFC 1950: deflate (method 8) with a window of at most 32 KiB, and a header that is a multiple of 31.
+// Also no preset dictionary (FDICT; we have none to give, so inflate would fail) and a first block
+// type other than the reserved 3 (RFC 1951; inflate would fail): an uncompressed frame passes the
+// header test by chance once in about 2,600 frames instead of once in 950, each costing a failed
+// inflate (about 0.1 ms). What the receive rule accepts is unchanged.
 const zlibSignature = (data: Uint8Array): boolean => {
   const cmf = data[0] ?? 0;
   const flg = data[1] ?? 0;
-  return data.length >= 2 && (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
+  const block = data[2] ?? 0;
+  return (
+    data.length >= 3 && (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0 && (flg & 0x20) === 0 && ((block >> 1) & 3) !== 3
+  );
 };
 
 // RFC 1952: the two magic bytes and the deflate method.
