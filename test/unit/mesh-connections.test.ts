@@ -20,6 +20,13 @@ describe('connections', () => {
     expect(nodeStatus(st)).toMatchObject({ connections: 1, dialing: 1, closedByReason: { DialFailed: 1 } });
   });
 
+  it('never mints a dial id a host already gave an inbound connection', () => {
+    const st = initNode(me, T0);
+    go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: d1, remote: addr(7) });
+    expect(only(go(me, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr }), 'Dial')[0]!.conn).toBe('d2');
+    expect(nodeStatus(st)).toMatchObject({ connections: 2, dialing: 1 });
+  });
+
   it('Connect to a peer already routed fails with AlreadyConnected, by id or by address', () => {
     const [st] = withPeers(me, [bob]);
     const already = { _tag: 'Emit', event: { _tag: 'ConnectFailed', cmd: 3, error: { _tag: 'AlreadyConnected', peer: bob.config.id } } };

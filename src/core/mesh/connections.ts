@@ -49,10 +49,17 @@ const newConn = (
 /** True when one more connection would exceed `connectionsMax`. */
 export const connectionsFull = (ctx: Ctx): boolean => ctx.st.conns.size >= ctx.env.config.connectionsMax;
 
-/** Start a dial: mint `d<n>`, remember it, emit `Dial`. The caller checked the bounds. */
+/**
+ * Start a dial: mint `d<n>` (skipping any id a host already gave a connection, so an entry is
+ * never overwritten), remember it, emit `Dial`. The caller checked the bounds.
+ */
 export const dial = (ctx: Ctx, address: Address, expectedId: NodeId | undefined, cmd: CommandId | undefined): Conn => {
-  ctx.st.dialSeq += 1;
-  const c = newConn(ctx, mkConnId(`d${ctx.st.dialSeq}`), true, address, expectedId, cmd);
+  let connId: ConnId;
+  do {
+    ctx.st.dialSeq += 1;
+    connId = mkConnId(`d${ctx.st.dialSeq}`);
+  } while (ctx.st.conns.has(connId));
+  const c = newConn(ctx, connId, true, address, expectedId, cmd);
   ctx.st.conns.set(c.conn, c);
   ctx.out.push({ _tag: 'Dial', conn: c.conn, address });
   return c;
