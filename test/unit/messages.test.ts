@@ -52,6 +52,7 @@ describe('classify', () => {
     ['chord delta', chordDeltaPayload('sha1', 'K', map), { _tag: 'ChordDelta', table: 'sha1', tableRaw: 'sha1', key: 'K', keyRaw: 'K', delta: map }],
     ['sync set', syncStorePayload(key, 'v'), { _tag: 'SyncStore', key: '\x00\xffk', keyRaw: key, value: 'v' }],
     ['sync state', syncStatePayload(key, 'v', 'O', 9), { _tag: 'SyncState', key: '\x00\xffk', keyRaw: key, value: 'v', owner: NodeId('O'), ownerRaw: 'O', timestamp: 9 }],
+    ['sync state, int64 timestamp', [0x0b, key, 'v', 'O', 2n ** 53n + 2n], { _tag: 'SyncState', key: '\x00\xffk', keyRaw: key, value: 'v', owner: NodeId('O'), ownerRaw: 'O', timestamp: 2 ** 53 + 2 }],
     ['sync delta', syncDeltaPayload(key, map), { _tag: 'SyncDelta', key: '\x00\xffk', keyRaw: key, delta: map }],
     ['user broadcast', [0, 'x', 1], { _tag: 'User', subFlag: 0 }],
     ['user whisper', [2], { _tag: 'User', subFlag: 2 }],

@@ -359,8 +359,9 @@ export const SyncState = messageCodec(
     const key = p[1];
     const owner = p[3];
     if (!isId(key) || !isId(owner)) return idsFailure(p, c, 'key and owner');
-    const ts = p[4];
-    if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(ts, c, 'expected a timestamp');
+    // An integer timestamp beyond 2^53 arrives as an int64 and decodes as a bigint: still a time.
+    const ts = typeof p[4] === 'bigint' ? Number(p[4]) : p[4];
+    if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(p[4], c, 'expected a timestamp');
     return t.success({
       _tag: 'SyncState',
       key: idText(key),
