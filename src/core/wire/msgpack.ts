@@ -170,32 +170,8 @@ export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX)
   return pos === n ? undefined : fail(`${n - pos} trailing bytes`);
 };
 
-// msgpackr keeps a DataView of the array it reads as a property of that array. Handing it a
-// fresh view per message would cost a DataView and a new property every time (half the cost of
-// decoding a small message); instead it reads, between start and end, one whole-buffer view per
-// ArrayBuffer, made once. The views are weakly held: they go when their buffer goes.
-const wholeViews = new WeakMap<ArrayBufferLike, Uint8Array>();
-
-const wholeView = (b: Uint8Array): Uint8Array => {
-  const buffer = b.buffer;
-  let v = wholeViews.get(buffer);
-  if (v === undefined || v.length !== buffer.byteLength) {
-    v = new Uint8Array(buffer);
-    wholeViews.set(buffer, v);
-  }
-  return v;
-};
-
-// Where to read in the whole view; one record, rewritten per call (msgpackr reads it at once).
-const range = { start: 0, end: 0 };
-
 /** Decode bytes already accepted by `scanMsgpack`. Bin values are views into `b`. */
-export const unpackScanned = (b: Uint8Array): WireValue => {
-  if (b.length === 0) return unpackr.unpack(b) as WireValue;
-  range.start = b.byteOffset;
-  range.end = b.byteOffset + b.length;
-  return unpackr.unpack(wholeView(b), range) as WireValue;
-};
+export const unpackScanned = (b: Uint8Array): WireValue => unpackr.unpack(b) as WireValue;
 
 /** Decode one msgpack value from a peer: scanned first, never throws. */
 export const unpackValue = (b: Uint8Array): { readonly value: WireValue } | { readonly error: DecodeError } => {

@@ -46,6 +46,9 @@ export interface InternalMessage {
   readonly idKey: string;
 }
 
+/** Largest packer buffer a new message may be a view of; beyond it the message is copied. */
+const PACKER_VIEW_BYTES_MAX = 64 * 1024;
+
 /** Bytes in front of the msgpack bytes of a frame: length header and checksum. */
 const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
 
@@ -64,11 +67,13 @@ export const makeMessage = (
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
   const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
-  // A copy in a buffer of its own (a plain Uint8Array: cheaper to slice than a Buffer). Views of
-  // the packer's shared buffer would keep all of it alive for as long as one message is kept, and
-  // a buffer holding one frame lets a receiver's decoder read it as a small buffer.
-  const framed = new Uint8Array(packed.length);
-  framed.set(packed);
+  // A plain view (cheaper to slice than a Buffer) of the packer's buffer, which holds many small
+  // messages; but when that buffer is large (the packer grew it for a big message), a copy, so a
+  // small message kept for long never pins a large buffer.
+  const framed =
+    packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX
+      ? new Uint8Array(packed.buffer, packed.byteOffset, packed.length)
+      : Uint8Array.from(packed);
   const msgpack = framed.subarray(FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
