@@ -3,49 +3,22 @@
  * with the mesh core), and `ChordDriver`, which issues chord commands to simulated nodes and
  * collects their outcomes as plain data.
  */
-import { defaultLimits, type NodeConfig } from '../../core/config.js';
 import { defaultChordLimits, type ChordConfig } from '../../core/chord/config.js';
 import { chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../core/chord/node.js';
-import { nodeId, protocolId } from '../../core/ids.js';
 import { isQueuedForUser, routingTable } from '../../core/node.js';
 import type { ChordError, CommandId, Effect, Input } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { NodeKind } from './kind.js';
-import { SIM_COMPRESSION } from './mesh.js';
+import { pickLimits, SIM_COMPRESSION, simNodeConfig } from './mesh.js';
 import type { Simulation } from './simulation.js';
-
-const protocolIds = new Map<string, string>();
-const protocolIdOf = (subnet: string): string => {
-  let id = protocolIds.get(subnet);
-  if (id === undefined) protocolIds.set(subnet, (id = protocolId(nodeCapabilities, subnet, 'Plaintext')));
-  return id;
-};
-
-const pick = <T extends object>(defaults: T, limits: Readonly<Record<string, number>>): Partial<T> => {
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(defaults)) {
-    const v = limits[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out as Partial<T>;
-};
 
 /** A chord node kind offering the given compression; limits may override mesh and chord bounds. */
 export const chordKindWith = (compression: ReadonlyArray<number>): NodeKind<ChordEnv, ChordState> => ({
   name: 'chord',
   makeEnv: (p) => {
-    const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
-    const config: NodeConfig = {
-      id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
-      protocol,
-      outAddr: p.address,
-      compression,
-      seed: p.seed,
-      ...defaultLimits,
-      ...pick(defaultLimits, p.limits),
-    };
-    const chord: ChordConfig = { ...defaultChordLimits, ...pick(defaultChordLimits, p.limits) };
+    const config = simNodeConfig(p, compression);
+    const chord: ChordConfig = { ...defaultChordLimits, ...pickLimits(defaultChordLimits, p.limits) };
     return { config, caps: nodeCapabilities, chord };
   },
   nodeId: (env) => env.config.id,

@@ -10,7 +10,7 @@ import { nodeId, protocolId } from '../../core/ids.js';
 import { initNode, isQueuedForUser, nextWakeup, nodeStatus, routingTable, step, type Env, type NodeState } from '../../core/node.js';
 import { nodeCapabilities } from '../caps.js';
 import { memoisedDigests } from './digests.js';
-import type { NodeKind } from './kind.js';
+import type { KindParams, NodeKind } from './kind.js';
 
 /** Compression a simulated mesh node offers unless told otherwise (a MeshSocket's default). */
 export const SIM_COMPRESSION: ReadonlyArray<number> = [0x13, 0x11];
@@ -22,32 +22,36 @@ const protocolIdOf = (subnet: string): string => {
   return id;
 };
 
-/** The limits a node may override, with their defaults. */
-type Limits = typeof defaultLimits;
+/** The entries of `limits` that name a key of `defaults` (other kinds' keys are ignored). */
+export const pickLimits = <T extends object>(defaults: T, limits: Readonly<Record<string, number>>): Partial<T> => {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(defaults)) {
+    const v = limits[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as Partial<T>;
+};
+
+/** The mesh configuration of a simulated node: its id, subnet, address, seed and bounds. */
+export const simNodeConfig = (p: KindParams, compression: ReadonlyArray<number>): NodeConfig => {
+  const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
+  return {
+    id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
+    protocol,
+    outAddr: p.address,
+    compression,
+    seed: p.seed,
+    ...defaultLimits,
+    ...pickLimits(defaultLimits, p.limits),
+  };
+};
 
 /** A mesh node kind offering the given compression methods (none: `[]`). */
 export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, NodeState> => {
   const caps = memoisedDigests(nodeCapabilities);
   return {
     name: 'mesh',
-    makeEnv: (p) => {
-      const protocol = { subnet: p.subnet, encryption: 'Plaintext', id: protocolIdOf(p.subnet) };
-      const limits: Partial<Record<keyof Limits, number>> = {};
-      for (const k of Object.keys(defaultLimits) as Array<keyof Limits>) {
-        const v = p.limits[k];
-        if (v !== undefined) limits[k] = v;
-      }
-      const config: NodeConfig = {
-        id: nodeId(nodeCapabilities, p.address, protocol.id, p.salt),
-        protocol,
-        outAddr: p.address,
-        compression,
-        seed: p.seed,
-        ...defaultLimits,
-        ...limits,
-      };
-      return { config, caps };
-    },
+    makeEnv: (p) => ({ config: simNodeConfig(p, compression), caps }),
     nodeId: (env) => env.config.id,
     init: initNode,
     step,
