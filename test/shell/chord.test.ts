@@ -27,6 +27,16 @@ describe('ChordSocket', () => {
     await b.connect('127.0.0.1', c.port).catch(() => undefined);
     for (let t = 0; t < 100 && [a, b, c].some((s) => (s.status as { storingPeers: number }).storingPeers < 2); t++) await sleep(50);
 
+    // The ring as each node sees it: every node's own point is owned by that node, and next/prev
+    // are the neighbours in ring order (three nodes: next below, prev above, wrapping round).
+    const sorted = [a, b, c].sort((x, y) => (x.position! < y.position! ? -1 : 1));
+    sorted.forEach((s, i) => {
+      for (const t of [a, b, c]) expect(s.find(t.position!)).toBe(t.id);
+      expect(s.findPrev(s.position! + 1n)).toBe(sorted[(i + 1) % 3]!.id);
+      expect(s.nextPeer).toBe(sorted[(i + 2) % 3]!.id);
+      expect(s.prevPeer).toBe(sorted[(i + 1) % 3]!.id);
+    });
+
     await a.update({ one: 1, two: 'zwei', three: new Map([['k', true]]) });
     await sleep(200);
     expect(await within(b.get('one'), 'get')).toBe(1);

@@ -3,9 +3,11 @@
  * everything a MeshSocket offers. A thin facade: it turns calls into chord commands and command
  * outcomes into promises, and keeps no protocol state of its own.
  */
+import * as O from 'fp-ts/lib/Option.js';
 import { defaultChordLimits, type ChordConfig } from '../../core/chord/config.js';
 import { chordItems, chordKeys, chordStatus, chordStep, initChord, isJoined, nextChordWakeup, type ChordState } from '../../core/chord/node.js';
 import type { TableName } from '../../core/chord/ring.js';
+import * as ring from '../../core/chord/routing.js';
 import { nodeId, protocolId } from '../../core/ids.js';
 import { awaitingConnections, isQueuedForUser, routingTable } from '../../core/node.js';
 import type { NodeConfig } from '../../core/config.js';
@@ -207,6 +209,48 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
   /** A local Map of every readable key. */
   async copy(): Promise<Map<ChordKey, WireValue>> {
     return new Map(await this.items());
+  }
+
+  /** This node's point on the ring (its id read as a base58 integer). */
+  get position(): bigint | undefined {
+    return this.coreState?.position;
+  }
+
+  /** The storing peers with their ring points. */
+  private storingPeers(): Array<{ readonly id: string; readonly position: bigint }> {
+    const s = this.coreState;
+    if (s === undefined) return [];
+    return [...s.peers].filter(([, p]) => p.storing).map(([id, p]) => ({ id, position: p.position }));
+  }
+
+  /** The storing peer nearest below this node on the ring (the seeds' `next`), or undefined. */
+  get nextPeer(): string | undefined {
+    const s = this.coreState;
+    return s === undefined ? undefined : O.toUndefined(ring.next(s.position, this.storingPeers()))?.id;
+  }
+
+  /** The storing peer nearest above this node on the ring (the seeds' `prev`), or undefined. */
+  get prevPeer(): string | undefined {
+    const s = this.coreState;
+    return s === undefined ? undefined : O.toUndefined(ring.prev(s.position, this.storingPeers()))?.id;
+  }
+
+  /** The ring's nodes this one knows (storing peers, and itself when joined). */
+  private candidates(): Array<{ readonly id: string; readonly position: bigint }> {
+    const s = this.coreState;
+    if (s === undefined) return [];
+    const peers = this.storingPeers();
+    return isJoined(s) ? [...peers, { id: this.id, position: s.position }] : peers;
+  }
+
+  /** The id of the known node that owns ring point `position` (the seeds' `find`), or undefined. */
+  find(position: bigint): string | undefined {
+    return O.toUndefined(ring.find(position, this.candidates()))?.id;
+  }
+
+  /** The id of the known node nearest at or above `position` (the seeds' `find_prev`), or undefined. */
+  findPrev(position: bigint): string | undefined {
+    return O.toUndefined(ring.findPrev(position, this.candidates()))?.id;
   }
 
   /** What this node itself holds: per table, key58 → value. */
