@@ -162,6 +162,19 @@ const eachOnce = (sim: Simulation, tag: string, count: number): void => {
   });
 };
 
+/**
+ * Once healing is over: the run settles into one network, and a broadcast from each of the first
+ * `count` nodes reaches every node exactly once with nothing lost.
+ */
+const healedDeliversOnce = (sim: Simulation, tag: string, count: number): void => {
+  expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+  expect(components(sim)).toHaveLength(1);
+  for (let i = 0; i < count; i++) sim.broadcast(`n${i}`, ['after heal', tag, i]);
+  sim.runUntilIdle();
+  expect(sim.stats()).toMatchObject({ lost: 0 });
+  eachOnce(sim, tag, count);
+};
+
 // Self-healing (mesh/heal.ts): after a fault ends, no user command is issued; the nodes find
 // each other again from the addresses they learnt, with back-off, and broadcasts reach everyone.
 describe('a simulated mesh heals on its own', () => {
@@ -174,12 +187,7 @@ describe('a simulated mesh heals on its own', () => {
     sim.fault({ _tag: 'Heal' });
     // The longest redial back-off is `redialMaxMs` (60 s, ±50 %): the halves meet within it.
     sim.runFor(120_000);
-    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
-    expect(components(sim)).toHaveLength(1);
-    for (let i = 0; i < 12; i++) sim.broadcast(`n${i}`, ['after heal', 'merged', i]);
-    sim.runUntilIdle();
-    expect(sim.stats()).toMatchObject({ lost: 0 });
-    eachOnce(sim, 'merged', 12);
+    healedDeliversOnce(sim, 'merged', 12);
   });
 
   it('merges two halves of 20 nodes, each big enough to fill every outgoing target by itself, after a 5-minute partition', () => {
@@ -211,12 +219,7 @@ describe('a simulated mesh heals on its own', () => {
     sim.runFor(90_000);
     for (const n of ['n0', 'n3', 'n7']) sim.fault({ _tag: 'Restart', node: n, rejoin: [] });
     sim.runFor(120_000);
-    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
-    expect(components(sim)).toHaveLength(1);
-    for (let i = 0; i < 10; i++) sim.broadcast(`n${i}`, ['after restart', 'back', i]);
-    sim.runUntilIdle();
-    expect(sim.stats()).toMatchObject({ lost: 0 });
-    eachOnce(sim, 'back', 10);
+    healedDeliversOnce(sim, 'back', 10);
   });
 
   it('reconnects a node whose every link was reset, and the network around its bootstrap hub after the hub crashed for good', () => {

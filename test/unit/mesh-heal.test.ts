@@ -18,17 +18,19 @@ const dials = (fx: ReadonlyArray<Effect>): Address[] => only(fx, 'Dial').map((e)
 /** Steps `inputs` in order, returning every effect. */
 const run = (env = me, st: NodeState, inputs: ReadonlyArray<Input>): Effect[] => inputs.flatMap((i) => [...step(env, st, i)[1]]);
 
-/**
- * The node dials bob (d1), which handshakes (so its address is learnt) and then drops: one failure
- * on the book's entry for bob. Returns the time of the drop.
- */
-const reachedThenDropped = (env: typeof me, st: NodeState): number => {
+/** The node dials bob (d1) and bob handshakes, so bob's address is learnt. */
+const reachBob = (env: typeof me, st: NodeState): void => {
   run(env, st, [
     { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr },
     { _tag: 'DialSucceeded', at: T0, conn: d(1) },
     { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) },
-    { _tag: 'ConnectionClosed', at: T0, conn: d(1), reason: { _tag: 'PeerClosed' } },
   ]);
+};
+
+/** Bob is reached (`reachBob`) and then drops: one failure on the book's entry for bob. Returns the time of the drop. */
+const reachedThenDropped = (env: typeof me, st: NodeState): number => {
+  reachBob(env, st);
+  go(env, st, { _tag: 'ConnectionClosed', at: T0, conn: d(1), reason: { _tag: 'PeerClosed' } });
   return T0;
 };
 
@@ -142,9 +144,7 @@ describe('a refused join', () => {
   it('dials the peers a refusing node named once the refused connection has closed (outgoingMax 1)', () => {
     const env = mkEnv(1, { outgoingMax: 1 });
     const st = initNode(env, T0);
-    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
-    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
-    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    reachBob(env, st);
     const listed = [{ address: carol.config.outAddr, id: carol.config.id }];
     // While the refused connection is open it is the one outgoing connection allowed.
     expect(dials(go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: peersFrame(bob, listed) }))).toEqual([]);
@@ -189,9 +189,7 @@ describe('peers requests', () => {
   it('wakes for nothing once it holds outgoingMax outgoing connections', () => {
     const env = mkEnv(1, { outgoingMax: 1 });
     const st = initNode(env, T0);
-    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
-    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
-    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    reachBob(env, st);
     expect(nextWakeup(st)).toBeUndefined();
   });
 });
@@ -208,9 +206,7 @@ describe('a slot kept for lost peers', () => {
     const st = initNode(env, T0);
     go(env, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a1'), remote: carol.config.outAddr });
     go(env, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: handshakeFrom(carol) });
-    go(env, st, { _tag: 'Connect', at: T0, cmd: 1, address: bob.config.outAddr });
-    go(env, st, { _tag: 'DialSucceeded', at: T0, conn: d(1) });
-    go(env, st, { _tag: 'BytesReceived', at: T0, conn: d(1), bytes: handshakeFrom(bob) });
+    reachBob(env, st);
     go(env, st, { _tag: 'ConnectionClosed', at: T0 + 70_000, conn: d(1), reason: { _tag: 'PeerClosed', detail: 'reset' } });
     return [env, st];
   };
