@@ -145,7 +145,11 @@ const handshaken = async (victim: MeshSocket, compression: ReadonlyArray<number>
   await waitUntil(victim, ['peer-joined'], () => routes(victim, env.config.id), 'the attacker to be routed');
   const frame = (type: number, payload: ReadonlyArray<WireValue>, atMs = Date.now(), z?: number): Uint8Array =>
     encodeFrame(caps, makeMessage(caps, type, env.config.id, payload, Math.floor(atMs / 1000)), z);
-  return { s, env, frame };
+  /** Writes the frames `make` gives for 0 … count − 1, all in one write. */
+  const burst = (count: number, make: (i: number) => ReadonlyArray<Uint8Array>): void => {
+    s.write(Buffer.concat(Array.from({ length: count }, (_, i) => make(i)).flat()));
+  };
+  return { s, env, frame, burst };
 };
 
 const closedBy = (sc: Scene, tag: CloseReason['_tag']): Promise<void> =>
@@ -267,9 +271,7 @@ describe('hostile: attacks on a loopback node', () => {
     const sc = await scene();
     await underAttack(sc, async () => {
       const a = await handshaken(sc.victim);
-      const burst: Uint8Array[] = [];
-      for (let i = 0; i < 5_000; i++) burst.push(a.frame(0, [0, 'flood', i]));
-      a.s.write(Buffer.concat(burst));
+      a.burst(5_000, (i) => [a.frame(0, [0, 'flood', i])]);
       await waitUntil(sc.victim, ['message'], () => status(sc.victim).broadcastsRelayed >= 2 * 5_000, 'the flood to be read and relayed', 2 * WAIT_MS);
     });
     expectBounded(sc);
@@ -279,9 +281,7 @@ describe('hostile: attacks on a loopback node', () => {
     const sc = await scene();
     await underAttack(sc, async () => {
       const a = await handshaken(sc.victim);
-      const burst: Uint8Array[] = [];
-      for (let i = 0; i < 5_000; i++) burst.push(a.frame(0, [0x08, `rid-${i}`, sc.h1.id]));
-      a.s.write(Buffer.concat(burst));
+      a.burst(5_000, (i) => [a.frame(0, [0x08, `rid-${i}`, sc.h1.id])]);
       await waitUntil(sc.victim, ['message'], () => status(sc.victim).framesReceived >= 5_000, 'the requests to be read', WAIT_MS);
     });
     expectBounded(sc);
@@ -308,12 +308,7 @@ describe('hostile: attacks on a loopback node', () => {
     const before = status(sc.victim);
     await underAttack(sc, async () => {
       const a = await handshaken(sc.victim);
-      const burst: Uint8Array[] = [];
-      for (let i = 0; i < 500; i++) {
-        burst.push(a.frame(0, [0, 'future', i], Date.now() + 10 * 60_000));
-        burst.push(a.frame(0, [0, 'past', i], Date.now() - 10 * 60_000));
-      }
-      a.s.write(Buffer.concat(burst));
+      a.burst(500, (i) => [a.frame(0, [0, 'future', i], Date.now() + 10 * 60_000), a.frame(0, [0, 'past', i], Date.now() - 10 * 60_000)]);
       await waitUntil(sc.victim, ['message'], () => status(sc.victim).futureDropped + status(sc.victim).staleDropped >= 1000, 'the skewed broadcasts', WAIT_MS);
     });
     const after = status(sc.victim);
