@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { classify, classifyPayload, encodeMessage } from '../../src/core/wire/messages.js';
 import { decodeBody, encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
-import { plainBytes, wireMessage, wireValue } from './wire-values.js';
+import { decodedForm, wireMessage, wireValue } from './wire-values.js';
 
 const msgTypeFor = (tag: string): number => (tag.startsWith('Renegotiate') ? 1 : 2);
 
@@ -12,7 +12,8 @@ describe('message properties', () => {
   test.prop([wireMessage])('classify(encode(m)) gives m back, through the wire', (m) => {
     const payload = encodeMessage(m);
     expect(classifyPayload(msgTypeFor(m._tag), payload)).toEqual(E.right(m));
-    // Through real bytes: bins come back as views, so compare with plain bytes.
+    // Through real bytes: compare both sides in the form values take once decoded (bins as plain
+    // bytes; integers beyond 2^53 as bigint, whatever their JS type when encoded).
     const sent = makeMessage(caps, msgTypeFor(m._tag), 'ME', payload, 1);
     const r = decodeBody(caps, encodeFrame(caps, sent, undefined).subarray(4), [], 1 << 20);
     if (E.isLeft(r)) throw new Error(JSON.stringify(r.left));
@@ -29,6 +30,6 @@ describe('message properties', () => {
   );
 });
 
-/** Raw fields hold bytes; compare them as plain Uint8Arrays, and maps likewise. */
+/** Every field in its decoded form (see `decodedForm`), maps and bytes included. */
 const normalise = (m: object): unknown =>
-  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, plainBytes(v as never)]));
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, decodedForm(v as never)]));
