@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect } from 'vitest';
 import { decodeBody, encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
 import { classify } from '../../src/core/wire/messages.js';
+import { packValue, peekUint, unpackValue } from '../../src/core/wire/msgpack.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
 import { decodedForm, plainBytes, wireValue } from './wire-values.js';
 
@@ -47,6 +48,26 @@ describe('packet properties', () => {
       body[at % body.length]! ^= xor;
       const r = decodeBody(caps, body, ALL, MAX);
       expect(E.isLeft(r) ? r.left._tag : 'decoded').toMatch(/ChecksumMismatch|TooShort|decoded/);
+    },
+  );
+
+  test.prop([fc.integer({ min: 0, max: 0x7f }), sender, fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(wireValue, { maxLength: 4 })])(
+    'peekUint reads the message type and an integer time as a full decoding does',
+    (msgType, from, at, payload) => {
+      const bytes = packValue([msgType, from, at, ...payload]);
+      expect(peekUint(bytes, 0)).toBe(msgType);
+      expect(peekUint(bytes, 2)).toBe(at);
+    },
+  );
+
+  test.prop([fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.array(wireValue, { maxLength: 5 }).map((v) => packValue(v))), fc.nat({ max: 6 })])(
+    'peekUint never throws, and what it reads is what a full decoding finds there',
+    (bytes, index) => {
+      const peeked = peekUint(bytes, index);
+      if (peeked === undefined) return;
+      const full = unpackValue(bytes);
+      // Trailing or broken bytes after the element are not its concern; only a whole value compares.
+      if ('value' in full && Array.isArray(full.value)) expect(full.value[index]).toBe(peeked);
     },
   );
 });

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
+import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import { nodeCapabilities as caps } from '../../src/shell/caps.js';
 import { decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib, gzip], compressMinBytes: 0 });
@@ -72,6 +74,24 @@ describe('waterfall', () => {
     expect(only(go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame }), 'Deliver')).toHaveLength(1);
     // 65 s later the stamp is 55 s old by our clock: not stale, so it must still count as seen.
     expect(go(env, st, { _tag: 'BytesReceived', at: T0 + 65_000, conn: a2!, bytes: frame })).toEqual([]);
+    expect(nodeStatus(st).duplicatesDropped).toBe(1);
+  });
+
+  it('counts a remembered copy by its stamp: stale once the stamp is, a duplicate before', () => {
+    // Held in flight: it arrives 50 s after its stamp and is remembered for the 60 s TTL beyond that.
+    const [st] = withPeers(me, [bob!, carol!, dave!], [], T0 + 50_000);
+    const frame = frameFrom(erin!.config.id, 0, [0, 'held']);
+    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0 + 50_000, conn: a1!, bytes: frame }), 'Deliver')).toHaveLength(1);
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 55_000, conn: a2!, bytes: frame })).toEqual([]);
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 70_000, conn: a3!, bytes: frame })).toEqual([]);
+    expect(nodeStatus(st)).toMatchObject({ duplicatesDropped: 1, staleDropped: 1 });
+  });
+
+  it('drops a duplicate whose time is a float, as one with an integer time', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const frame = encodeFrame(caps, makeMessage(caps, 0, erin!.config.id, [0, 'float'], T0 / 1000 + 0.5), undefined);
+    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0 + 1000, conn: a1!, bytes: frame }), 'Deliver')).toHaveLength(1);
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 1000, conn: a2!, bytes: frame })).toEqual([]);
     expect(nodeStatus(st).duplicatesDropped).toBe(1);
   });
 

@@ -10,7 +10,8 @@
  *   neighbour that did not write it is dropped unrelayed instead: the neighbour is not at fault;
  * - the first message on a connection must be a handshake (both seeds send theirs first, before
  *   anything else, on every transport), else IllegalMessage;
- * - a fresh broadcast is relayed before it is dispatched locally;
+ * - a fresh broadcast is relayed before it is dispatched locally; a copy whose id is remembered
+ *   is settled by its id and stamp alone, its msgpack never decoded again;
  * - a handshake counts only as a whisper on its own link (a broadcast one is dropped);
  * - one connection's bad input never touches another connection;
  * - a frame must be whole within `frameStallTimeoutMs` of its first byte (a trickle is no excuse).
@@ -22,7 +23,8 @@ import type { ConnId } from '../types.js';
 import { describeDecodeError } from '../wire/errors.js';
 import { midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
-import { decodeFields, messageOf, type InternalMessage } from '../wire/packets.js';
+import { peekUint } from '../wire/msgpack.js';
+import { decodeOpened, messageOf, openFrame, type InternalMessage } from '../wire/packets.js';
 import { closeConn } from './connections.js';
 import { onHandshake } from './handshake.js';
 import { onPeers, sendPeers } from './peers.js';
@@ -61,7 +63,23 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
 };
 
 const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
-  const decoded = decodeFields(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
+  const opened = openFrame(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
+  if (opened._tag !== 'Opened') {
+    closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(opened) }, true);
+    return;
+  }
+  // A remembered id is a broadcast whose very bytes (the id is their checksum) were checked when
+  // they first came or were built here: its fate needs its time alone, not another decoding. This
+  // is most frames a mesh carries: every node hears each broadcast from each of its peers.
+  if (c.phase === 'ready' && ctx.st.seen.until.has(opened.idKey)) {
+    const time = peekUint(opened.msgpack, 2);
+    if (time !== undefined) {
+      ctx.st.counters.framesReceived++;
+      admit(ctx, { idKey: opened.idKey, time });
+      return;
+    }
+  }
+  const decoded = decodeOpened(opened);
   if (decoded._tag !== 'Decoded') {
     closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(decoded) }, true);
     return;

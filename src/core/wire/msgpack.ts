@@ -170,6 +170,45 @@ export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX)
   return pos === n ? undefined : fail(`${n - pos} trailing bytes`);
 };
 
+/**
+ * The element at `index` of a top-level array, when it is an unsigned integer below 2^32 and the
+ * elements before it are scalars, strings or bins; otherwise undefined (the caller decodes the
+ * whole value instead). Reads no further than the element, so it never decodes anything else; on
+ * any bytes it returns undefined rather than throwing.
+ */
+export const peekUint = (b: Uint8Array, index: number): number | undefined => {
+  const n = b.length;
+  const t0 = b[0];
+  let pos: number;
+  let count: number;
+  if (t0 === undefined) return undefined;
+  if (KIND[t0] === FIXARRAY) {
+    count = t0 & 0x0f;
+    pos = 1;
+  } else if ((t0 === 0xdc && n >= 3) || (t0 === 0xdd && n >= 5)) {
+    const size = t0 === 0xdc ? 2 : 4;
+    count = be(b, 1, size);
+    pos = 1 + size;
+  } else return undefined;
+  if (index >= count) return undefined;
+  for (let i = 0; i < index; i++) {
+    if (pos >= n) return undefined;
+    const t = b[pos++]!;
+    const kind = KIND[t]!;
+    if (kind === PLAIN) pos += SKIP[t]!;
+    else if (kind === SIZED && t < 0xdc) {
+      const size = t === 0xc4 || t === 0xd9 ? 1 : t === 0xc5 || t === 0xda ? 2 : 4;
+      if (pos + size > n) return undefined;
+      pos += size + be(b, pos, size);
+    } else return undefined;
+  }
+  if (pos >= n) return undefined;
+  const t = b[pos]!;
+  if (t < 0x80) return t;
+  const size = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : 0;
+  return size === 0 || pos + 1 + size > n ? undefined : be(b, pos + 1, size);
+};
+
 /** Decode bytes already accepted by `scanMsgpack`. Bin values are views into `b`. */
 export const unpackScanned = (b: Uint8Array): WireValue => unpackr.unpack(b) as WireValue;
 

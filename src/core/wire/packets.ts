@@ -130,8 +130,8 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
   return out;
 };
 
-/** A verified plain body, its msgpack part and its digest. */
-interface Opened {
+/** A frame body decompressed and its checksum verified: the plain body, its msgpack part and its digest. */
+export interface Opened {
   readonly _tag: 'Opened';
   readonly plain: Uint8Array;
   readonly msgpack: Uint8Array;
@@ -263,7 +263,23 @@ export const decodeFields = (
   maxBytes: number,
 ): DecodedBody | DecodeError => {
   const opened = openBody(caps, body, peerCompression, maxBytes);
-  if (opened._tag !== 'Opened') return opened;
+  return opened._tag === 'Opened' ? decodeOpened(opened) : opened;
+};
+
+/**
+ * Decompress and verify a frame body (header already stripped) from a peer that advertised
+ * `peerCompression`, without decoding its msgpack: a receiver that can settle the frame by its
+ * id alone saves the decoding. Never throws.
+ */
+export const openFrame = (
+  caps: Capabilities,
+  body: Uint8Array,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+): Opened | DecodeError => openBody(caps, body, peerCompression, maxBytes);
+
+/** Decode an opened frame's msgpack and check its fixed fields (the rest of `decodeFields`). */
+export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
   const scanError = scanMsgpack(opened.msgpack);
   if (scanError !== undefined) return scanError;
   let value: WireValue;
