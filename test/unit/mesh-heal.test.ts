@@ -140,6 +140,33 @@ describe('what is never dialled', () => {
   });
 });
 
+describe('a full address book', () => {
+  const small = mkEnv(1, { knownAddressesMax: 3, outgoingMax: 1 });
+  const listed = (from: number, n: number): Array<{ address: Address; id: string }> =>
+    Array.from({ length: n }, (_, i) => ({ address: { host: `10.2.0.${from + i}`, port: 4444 }, id: `id${from + i}` }));
+
+  it('keeps the address it is dialling and the ones backing off, so a failure is never forgotten and redialled at once', () => {
+    const [st] = withPeers(small, [bob]);
+    const first = listed(1, 1);
+    const key = (a: Address): string => `${a.port}@${a.host}`;
+    // The first address listed is dialled; then newcomers fill the book, and more arrive.
+    expect(dials(go(small, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: peersFrame(bob, first) }))).toEqual([first[0]!.address]);
+    const dialling = [...st.conns.values()].find((c) => c.phase === 'dialing')!;
+    go(small, st, { _tag: 'BytesReceived', at: T0, conn: ConnId('a1'), bytes: peersFrame(bob, listed(2, 6)) });
+    expect(st.known.has(key(first[0]!.address))).toBe(true);
+    // The dial fails, and the address is listed again at once: it waits out its back-off.
+    go(small, st, { _tag: 'DialFailed', at: T0, conn: dialling.conn, error: { _tag: 'ConnectionRefused', detail: 'x' } });
+    const again = go(small, st, { _tag: 'BytesReceived', at: T0 + 1, conn: ConnId('a1'), bytes: peersFrame(bob, first) });
+    expect(dials(again)).not.toContainEqual(first[0]!.address);
+    // Newcomers replace only what is idle and due: the entry backing off and the one dialled stay.
+    const redialled = [...st.conns.values()].find((c) => c.phase === 'dialing')!;
+    go(small, st, { _tag: 'BytesReceived', at: T0 + 2, conn: ConnId('a1'), bytes: peersFrame(bob, listed(20, 3)) });
+    expect(st.known.has(key(first[0]!.address))).toBe(true);
+    expect(st.known.has(key(redialled.remote!))).toBe(true);
+    expect(st.known.size).toBe(small.config.knownAddressesMax);
+  });
+});
+
 describe('a refused join', () => {
   it('dials the peers a refusing node named once the refused connection has closed (outgoingMax 1)', () => {
     const env = mkEnv(1, { outgoingMax: 1 });

@@ -4,7 +4,9 @@
  * Inputs: addresses from peers lists, handshakes and dials; the fate of our outgoing connections
  * (reached, failed, closed and why). Effects: none (heal.ts dials from the book).
  * Invariants:
- * - at most `knownAddressesMax` entries; never our own address or id;
+ * - at most `knownAddressesMax` entries; never our own address or id; a full book drops an
+ *   entry for a newcomer only if one is idle and out of its back-off (banned ones go last), and
+ *   otherwise does not take the newcomer;
  * - an address that failed `n` times in a row is not due before `redialBaseMs · 2^(n-1)` (capped
  *   at `redialMaxMs`, jittered ±50 % from the node's seeded PRNG) after its last failure;
  * - an address that answered with a wrong subnet or with ourselves is banned: never dialled again
@@ -42,11 +44,19 @@ const ours = (ctx: Ctx, address: Address, id: NodeId | undefined): boolean => {
   return id === ctx.env.config.id || (address.host === own.host && address.port === own.port);
 };
 
-/** The entry to drop for a newcomer: banned ones last, then the most failed, then the oldest. */
-const victim = (known: Map<string, KnownAddress>): string | undefined => {
+/**
+ * The entry to drop for a newcomer, or undefined when none may go. Never an address we are
+ * dialling or connected to (its outcome must find its entry) nor one still in its back-off
+ * (forgetting it would make it due at once when listed again); of the rest, banned ones last,
+ * then the most failed, then the oldest.
+ */
+const victim = (ctx: Ctx): string | undefined => {
+  const dialled = new Set<string>();
+  for (const c of ctx.st.conns.values()) if (c.outgoing && c.remote !== undefined) dialled.add(addressKey(c.remote));
   let worst: [string, KnownAddress] | undefined;
-  for (const e of known) {
-    const [, k] = e;
+  for (const e of ctx.st.known) {
+    const [key, k] = e;
+    if (dialled.has(key) || (!k.banned && k.retryAt > ctx.at)) continue;
     if (worst === undefined) {
       worst = e;
       continue;
@@ -77,8 +87,9 @@ export const learn = (ctx: Ctx, address: Address, id: NodeId | undefined): boole
     return false;
   }
   if (known.size >= max) {
-    const drop = victim(known);
-    if (drop !== undefined) known.delete(drop);
+    const drop = victim(ctx);
+    if (drop === undefined) return false;
+    known.delete(drop);
   }
   known.set(key, { address: { host: address.host, port: address.port }, id, failures: 0, retryAt: ctx.at, seenAt: ctx.at, banned: false, lostAt: undefined });
   return true;
