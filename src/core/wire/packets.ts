@@ -44,6 +44,8 @@ export interface InternalMessage {
   readonly id: Uint8Array;
   /** The id as a 32-character string, for Map keys. */
   readonly idKey: string;
+  /** The whole uncompressed frame (header, checksum, msgpack) when the message holds it in one piece. */
+  readonly frame: Uint8Array | undefined;
 }
 
 /** Largest packer buffer a new message may be a view of; beyond it the message is copied. */
@@ -79,7 +81,7 @@ export const makeMessage = (
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
   const id = framed.subarray(HEADER_BYTES, FRAME_PREFIX_BYTES);
-  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey };
+  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey, frame: framed };
 };
 
 /** SHA-256 as a latin1 string, by the capability's fast path when it has one. */
@@ -98,6 +100,7 @@ export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyA
  * The result may be a view of the message's own buffer; treat it as read-only.
  */
 export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compression: number | undefined): Uint8Array => {
+  if (compression === undefined && msg.frame !== undefined) return msg.frame;
   const { id, msgpack } = msg;
   const bodyLength = CHECKSUM_BYTES + msgpack.length;
   // When id and msgpack are adjacent in one buffer (messages we built, and frames received whole
@@ -247,6 +250,7 @@ export const messageOf = (d: DecodedBody): InternalMessage => ({
   // The verified checksum bytes are the id: a view, no copy.
   id: d.plain.subarray(0, CHECKSUM_BYTES),
   idKey: d.idKey,
+  frame: undefined,
 });
 
 const describeKind = (v: WireValue): string =>
