@@ -3,12 +3,10 @@
  * `get KEY`, `set KEY VALUE`, `del KEY`, `keys`. Each answer is one line on standard output.
  */
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { ChordRequestFailed, ChordSocket } from './api/chord.js';
 import { jsonValue } from './api/message.js';
-import { EndpointFromString, Level, PortFromString, type CliIo } from './cli.js';
+import { decodeOptions, EndpointFromString, Level, parseOptions, PortFromString, type CliIo } from './cli.js';
 
 /** The help text of `ts2p chord`. */
 export const CHORD_USAGE = `Usage: ts2p chord --port P [--host H] [--connect H:P ...] [--join] [--debug LEVEL]
@@ -34,29 +32,21 @@ type ChordArgs = t.TypeOf<typeof ChordArgs>;
 
 /** Parses `ts2p chord` arguments (after the word `chord`). */
 export const parseChordCli = (argv: ReadonlyArray<string>): ChordArgs | 'help' | { readonly error: string } => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string', default: '0.0.0.0' },
-        connect: { type: 'string', multiple: true, default: [] },
-        join: { type: 'boolean', default: false },
-        debug: { type: 'string', default: 'warn' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-  if (parsed.values.help === true) return 'help';
-  if (parsed.values.port === undefined) return { error: '--port is required' };
-  const r = ChordArgs.decode(parsed.values);
-  if (E.isRight(r)) return r.right;
-  return { error: [...new Set(r.left.map((e) => e.message ?? `bad value ${JSON.stringify(e.value)}`))].join('; ') };
+  const parsed = parseOptions(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string', default: '0.0.0.0' },
+      connect: { type: 'string', multiple: true, default: [] },
+      join: { type: 'boolean', default: false },
+      debug: { type: 'string', default: 'warn' },
+    },
+    false,
+  );
+  if ('error' in parsed) return parsed;
+  if (parsed.values['help'] === true) return 'help';
+  if (parsed.values['port'] === undefined) return { error: '--port is required' };
+  return decodeOptions(ChordArgs, parsed.values);
 };
 
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(jsonValue(v as never)));

@@ -86,37 +86,61 @@ export interface CliIo {
   readonly stderr: Writable;
 }
 
-/** Parses `ts2p` arguments: the validated options, 'help', or an error message. */
-export const parseCli = (argv: ReadonlyArray<string>): MeshArgs | 'help' | { readonly error: string } => {
-  let parsed;
+/** The option table `parseArgs` takes. */
+type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/**
+ * Runs `parseArgs` strictly over `argv` with `options` (plus `-h/--help`): the parsed values and
+ * positionals, or the parser's error message.
+ */
+export const parseOptions = (
+  argv: ReadonlyArray<string>,
+  options: OptionTable,
+  allowPositionals: boolean,
+): { readonly values: Record<string, unknown>; readonly positionals: string[] } | { readonly error: string } => {
   try {
-    parsed = parseArgs({
+    const parsed = parseArgs({
       args: [...argv],
-      allowPositionals: true,
+      allowPositionals,
       strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string', default: '0.0.0.0' },
-        connect: { type: 'string', multiple: true, default: [] },
-        subnet: { type: 'string', default: 'mesh' },
-        ssl: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        debug: { type: 'string', default: 'warn' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options: { ...options, help: { type: 'boolean', short: 'h', default: false } },
     });
+    return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
-  if (parsed.values.help === true) return 'help';
-  const [command, ...rest] = parsed.positionals;
-  if (command !== 'mesh') return { error: command === undefined ? 'missing command (try "ts2p mesh --port 4444")' : `unknown command "${command}"` };
-  if (rest.length > 0) return { error: `unexpected argument "${rest.join(' ')}"` };
-  if (parsed.values.port === undefined) return { error: '--port is required' };
-  const result = MeshArgs.decode(parsed.values);
+};
+
+/** Validates parsed option values with `codec`: the typed options, or every distinct complaint. */
+export const decodeOptions = <A>(codec: t.Type<A, unknown, unknown>, values: Record<string, unknown>): A | { readonly error: string } => {
+  const result = codec.decode(values);
   if (E.isRight(result)) return result.right;
   const messages = result.left.map((e) => e.message ?? `bad value for --${e.context.map((c) => c.key).filter((k) => k !== '').join('.')}: ${JSON.stringify(e.value)}`);
   return { error: [...new Set(messages)].join('; ') };
+};
+
+/** Parses `ts2p` arguments: the validated options, 'help', or an error message. */
+export const parseCli = (argv: ReadonlyArray<string>): MeshArgs | 'help' | { readonly error: string } => {
+  const parsed = parseOptions(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string', default: '0.0.0.0' },
+      connect: { type: 'string', multiple: true, default: [] },
+      subnet: { type: 'string', default: 'mesh' },
+      ssl: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      debug: { type: 'string', default: 'warn' },
+    },
+    true,
+  );
+  if ('error' in parsed) return parsed;
+  if (parsed.values['help'] === true) return 'help';
+  const [command, ...rest] = parsed.positionals;
+  if (command !== 'mesh') return { error: command === undefined ? 'missing command (try "ts2p mesh --port 4444")' : `unknown command "${command}"` };
+  if (rest.length > 0) return { error: `unexpected argument "${rest.join(' ')}"` };
+  if (parsed.values['port'] === undefined) return { error: '--port is required' };
+  return decodeOptions(MeshArgs, parsed.values);
 };
 
 const print = (io: CliIo, line: string): void => {
