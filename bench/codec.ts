@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { compressionFlags } from '../src/core/flags.js';
 import { frameDecoder, pushBytes, wholeFrame } from '../src/core/wire/framing.js';
 import { decodeBody, encodeFrame, makeMessage } from '../src/core/wire/packets.js';
+import { packValue, unpackScanned } from '../src/core/wire/msgpack.js';
 import type { WireValue } from '../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../src/shell/caps.js';
 
@@ -112,3 +113,29 @@ for (const c of cases) {
     console.log(`${c.name.padEnd(18)}${label.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x`);
   }
 }
+
+// What the libraries alone cost for the uncompressed small message: one msgpackr pack, one unpack
+// and the two SHA-256 digests (the sender's checksum and the receiver's check), with no framing,
+// field checks or message records. ts2p cannot be faster than this; the ratio to js2p it would give
+// shows how much of the target is within reach of code of ours.
+{
+  const small = cases[0]!;
+  const packets: WireValue[] = [0, SENDER, T, ...small.payload];
+  const floorOp = (): void => {
+    const bytes = packValue(packets);
+    const sent = caps.sha256Latin1!(bytes);
+    const back = unpackScanned(bytes) as ReadonlyArray<WireValue>;
+    if (caps.sha256Latin1!(bytes) !== sent || back.length !== packets.length) throw new Error('floor round trip failed');
+  };
+  const theirsOp = js2pOp(small.payload, undefined);
+  const floor: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    floor.push(measure(floorOp, ms));
+    theirs.push(measure(theirsOp, ms));
+  }
+  const a = median(floor);
+  const b = median(theirs);
+  console.log(`${'library floor'.padEnd(18)}${'none'.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x  (small: msgpackr pack + unpack and two SHA-256 only)`);
+}
+
