@@ -50,9 +50,7 @@ const ours = (ctx: Ctx, address: Address, id: NodeId | undefined): boolean => {
  * (forgetting it would make it due at once when listed again); of the rest, banned ones last,
  * then the most failed, then the oldest.
  */
-const victim = (ctx: Ctx): string | undefined => {
-  const dialled = new Set<string>();
-  for (const c of ctx.st.conns.values()) if (c.outgoing && c.remote !== undefined) dialled.add(addressKey(c.remote));
+const victim = (ctx: Ctx, dialled: ReadonlySet<string>): string | undefined => {
   let worst: [string, KnownAddress] | undefined;
   for (const e of ctx.st.known) {
     const [key, k] = e;
@@ -71,11 +69,20 @@ const victim = (ctx: Ctx): string | undefined => {
   return worst?.[0];
 };
 
+/** The book keys of the addresses our outgoing connections dialled (any phase). */
+export const dialledAddresses = (ctx: Ctx): Set<string> => {
+  const dialled = new Set<string>();
+  for (const c of ctx.st.conns.values()) if (c.outgoing && c.remote !== undefined) dialled.add(addressKey(c.remote));
+  return dialled;
+};
+
 /**
  * Remember an address (and the id seen there). Returns true when the book gained an entry.
- * Addresses with an empty host or a port outside 1..65535 are not remembered.
+ * Addresses with an empty host or a port outside 1..65535 are not remembered. `dialled` gives
+ * `dialledAddresses` when a full book needs it (a caller learning many addresses in one go,
+ * with no dial in between, passes one that computes it once).
  */
-export const learn = (ctx: Ctx, address: Address, id: NodeId | undefined): boolean => {
+export const learn = (ctx: Ctx, address: Address, id: NodeId | undefined, dialled: () => ReadonlySet<string> = () => dialledAddresses(ctx)): boolean => {
   const { known } = ctx.st;
   const max = ctx.env.config.knownAddressesMax;
   if (max <= 0 || address.host === '' || !(address.port >= 1 && address.port <= 65535) || ours(ctx, address, id)) return false;
@@ -87,7 +94,7 @@ export const learn = (ctx: Ctx, address: Address, id: NodeId | undefined): boole
     return false;
   }
   if (known.size >= max) {
-    const drop = victim(ctx);
+    const drop = victim(ctx, dialled());
     if (drop === undefined) return false;
     known.delete(drop);
   }

@@ -13,7 +13,7 @@
 import { msgTypes } from '../flags.js';
 import { shuffle } from '../rng.js';
 import { peersPayload, peersRequestPayload, type PeerEntry } from '../wire/messages.js';
-import { learn } from './known.js';
+import { dialledAddresses, learn } from './known.js';
 import { fanOut, ownMessage, writeMessage } from './send.js';
 import type { Conn, Ctx } from './state.js';
 
@@ -42,9 +42,12 @@ export const onPeers = (ctx: Ctx, list: ReadonlyArray<PeerEntry>): void => {
   const [order, rng] = list.length > config.knownAddressesMax ? shuffle(ctx.st.rng, list) : [list, ctx.st.rng];
   ctx.st.rng = rng;
   const n = Math.min(order.length, config.knownAddressesMax);
+  // Nothing is dialled while the list is read: what we dial is worked out once, if at all.
+  let dialled: ReadonlySet<string> | undefined;
+  const dialledOnce = (): ReadonlySet<string> => (dialled ??= dialledAddresses(ctx));
   for (let i = 0; i < n; i++) {
     const entry = order[i] as PeerEntry;
-    learn(ctx, entry.address, entry.id);
+    learn(ctx, entry.address, entry.id, dialledOnce);
   }
   ctx.st.heal.dirty = true;
 };
