@@ -51,6 +51,7 @@ export const initNode = (env: Env, _at: number): NodeState => ({
   rng: seedRng(env.config.seed),
   dialSeq: 0,
   conns: new Map(),
+  timed: new Set(),
   routing: new Map(),
   seen: emptySeen(),
   pending: new Map(),

@@ -95,6 +95,8 @@ const checkInvariants = (st: NodeState): void => {
     expect(c?.peer).toBe(peer);
   }
   expect(st.conns.size).toBeLessThanOrEqual(me.config.connectionsMax);
+  // The deadline scans walk `timed`: it must hold every connection with a deadline.
+  for (const c of st.conns.values()) if (c.deadlineAt !== undefined || c.stallAt !== undefined) expect(st.timed.has(c)).toBe(true);
   expect(nodeStatus(st).seen).toBeLessThanOrEqual(me.config.seenMax);
   expect(st.seen.queueKeys.length - st.seen.head).toBeGreaterThanOrEqual(nodeStatus(st).seen);
   expect(st.pendingCount).toBe([...st.pending.values()].reduce((n, l) => n + l.length, 0));

@@ -46,6 +46,9 @@ const newConn = (
   stallAt: undefined,
 });
 
+/** Whether `c` is still the state's connection of its id (`timed` may hold closed ones). */
+const current = (st: Ctx['st'], c: Conn): boolean => st.conns.get(c.conn) === c;
+
 /** True when one more connection would exceed `connectionsMax`. */
 export const connectionsFull = (ctx: Ctx): boolean => ctx.st.conns.size >= ctx.env.config.connectionsMax;
 
@@ -61,6 +64,7 @@ export const dial = (ctx: Ctx, address: Address, expectedId: NodeId | undefined,
   } while (ctx.st.conns.has(connId));
   const c = newConn(ctx, connId, true, address, expectedId, cmd);
   ctx.st.conns.set(c.conn, c);
+  ctx.st.timed.add(c);
   ctx.out.push({ _tag: 'Dial', conn: c.conn, address });
   return c;
 };
@@ -96,6 +100,7 @@ export const onAccepted = (ctx: Ctx, connId: ConnId, remote: Address): Acceptanc
   const c = newConn(ctx, connId, false, remote, undefined, undefined);
   if (full !== undefined) return { _tag: 'Refused', c, reason: { _tag: 'TooManyConnections', limit: full } };
   ctx.st.conns.set(connId, c);
+  ctx.st.timed.add(c);
   return { _tag: 'Accepted', c };
 };
 
@@ -121,6 +126,7 @@ export const closeConn = (ctx: Ctx, c: Conn, reason: CloseReason, ours: boolean)
   const { st } = ctx;
   if (st.conns.get(c.conn) !== c) return;
   st.conns.delete(c.conn);
+  st.timed.delete(c);
   countClose(st, reason._tag);
   noteClosed(ctx, c, reason);
   st.heal.dirty = true;
@@ -155,6 +161,7 @@ export const onDialFailed = (ctx: Ctx, connId: ConnId, error: ConnectError): voi
   const c = ctx.st.conns.get(connId);
   if (c === undefined || c.phase !== 'dialing') return;
   ctx.st.conns.delete(connId);
+  ctx.st.timed.delete(c);
   countClose(ctx.st, 'DialFailed');
   noteFailure(ctx, c.remote);
   ctx.st.heal.dirty = true;
@@ -169,12 +176,17 @@ export const onDialFailed = (ctx: Ctx, connId: ConnId, error: ConnectError): voi
 export const expireConns = (ctx: Ctx): void => {
   const { config } = ctx.env;
   const due: Conn[] = [];
-  for (const c of ctx.st.conns.values()) {
+  const timed = new Set<Conn>();
+  for (const c of ctx.st.timed) {
+    if (!current(ctx.st, c) || (c.deadlineAt === undefined && c.stallAt === undefined)) continue;
+    timed.add(c);
     if ((c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) || (c.stallAt !== undefined && c.stallAt <= ctx.at)) due.push(c);
   }
+  ctx.st.timed = timed;
   for (const c of due) {
     if (c.phase === 'dialing' && c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) {
       ctx.st.conns.delete(c.conn);
+      ctx.st.timed.delete(c);
       countClose(ctx.st, 'DialTimeout');
       noteFailure(ctx, c.remote);
       ctx.st.heal.dirty = true;
@@ -191,7 +203,8 @@ export const expireConns = (ctx: Ctx): void => {
 /** The earliest connection deadline, ms. */
 export const connWakeup = (ctx: { readonly st: Ctx['st'] }): number | undefined => {
   let t: number | undefined;
-  for (const c of ctx.st.conns.values()) {
+  for (const c of ctx.st.timed) {
+    if (!current(ctx.st, c)) continue;
     if (c.deadlineAt !== undefined && (t === undefined || c.deadlineAt < t)) t = c.deadlineAt;
     if (c.stallAt !== undefined && (t === undefined || c.stallAt < t)) t = c.stallAt;
   }

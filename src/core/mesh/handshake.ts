@@ -77,6 +77,7 @@ export const onHandshake = (ctx: Ctx, c: Conn, hs: Handshake): void => {
   adopt(ctx, c, hs);
   c.phase = 'ready';
   c.deadlineAt = undefined;
+  if (c.stallAt === undefined) ctx.st.timed.delete(c);
   noteReady(ctx, c);
   ctx.st.heal.dirty = true;
   const existingId = ctx.st.routing.get(hs.id);

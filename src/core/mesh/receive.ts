@@ -59,7 +59,10 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   // The stall deadline runs from a frame's first byte, not its latest: a peer trickling one byte
   // at a time (slowloris) must not keep a half frame alive by refreshing it.
   if (!midFrame(c.decoder)) c.stallAt = undefined;
-  else if (c.stallAt === undefined || r.frames.length > 0) c.stallAt = ctx.at + ctx.env.config.frameStallTimeoutMs;
+  else if (c.stallAt === undefined || r.frames.length > 0) {
+    c.stallAt = ctx.at + ctx.env.config.frameStallTimeoutMs;
+    ctx.st.timed.add(c);
+  }
 };
 
 const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {

@@ -137,6 +137,12 @@ export interface MeshState {
   rng: Rng;
   dialSeq: number;
   readonly conns: Map<ConnId, Conn>;
+  /**
+   * Every connection of `conns` with a deadline or a stall deadline, perhaps with others (closed
+   * or without either): the deadline scans walk this instead of every connection, and the Tick's
+   * scan keeps only what belongs. A node with many quiet, handshaken peers scans nothing.
+   */
+  timed: Set<Conn>;
   readonly routing: Map<NodeId, ConnId>;
   readonly seen: SeenSet;
   /** Request id → replies waiting on it (several replies to one target in one second share one). */
