@@ -2,9 +2,10 @@
  * Broadcast statistics and wire keys: payload keys keep str and bin apart and read safe bigints
  * as numbers; a broadcast that cannot reach a cut-off node counts as lost there.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Simulation, latency } from '../../src/sim.js';
-import { wireKey } from '../../src/shell/sim/stats.js';
+import { quantiles, wireKey } from '../../src/shell/sim/stats.js';
 
 describe('wire keys', () => {
   it('tell str from bin, and read safe bigints as numbers', () => {
@@ -36,3 +37,24 @@ describe('broadcast statistics', () => {
     expect(sim.stats()).toMatchObject({ broadcasts: 0, deliveries: 0, writes: 0, lost: 0 });
   });
 });
+
+describe('latency quantiles', () => {
+  it('from counts per value equal those of the sorted list of every sample', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.nat({ max: 300 }), fc.double({ min: 0, max: 1e5, noNaN: true })), { minLength: 1, maxLength: 200 }), (xs) => {
+        const counts = new Map<number, number>();
+        for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+        const sorted = [...xs].sort((a, b) => a - b);
+        const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+        const s = quantiles(counts);
+        expect(s).toMatchObject({ count: xs.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] });
+        expect(s.mean).toBeCloseTo(xs.reduce((a, b) => a + b, 0) / xs.length, 6);
+      }),
+    );
+  });
+
+  it('of nothing are zero', () => {
+    expect(quantiles(new Map())).toEqual({ count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+});
+

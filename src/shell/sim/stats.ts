@@ -64,13 +64,16 @@ interface BroadcastRecord {
   delivered: number;
 }
 
-/** Collects broadcast figures. */
+/**
+ * Collects broadcast figures. Latencies are kept as a count per distinct value (virtual times are
+ * whole milliseconds, so a few hundred values at most), not one entry per delivery: the memory
+ * does not grow with the deliveries. Each broadcast keeps a small record until `reset`.
+ */
 export class BroadcastStats {
   private byKey = new Map<string, BroadcastRecord>();
   private byId = new Map<number, BroadcastRecord | null>();
   private records: BroadcastRecord[] = [];
-  private latencies = new Float64Array(1024);
-  private latencyCount = 0;
+  private latencies = new Map<number, number>();
   private deliveries = 0;
   private writes = 0;
   private bytes = 0;
@@ -80,8 +83,7 @@ export class BroadcastStats {
     this.byKey = new Map();
     this.byId = new Map();
     this.records = [];
-    this.latencies = new Float64Array(1024);
-    this.latencyCount = 0;
+    this.latencies = new Map();
     this.deliveries = 0;
     this.writes = 0;
     this.bytes = 0;
@@ -105,12 +107,8 @@ export class BroadcastStats {
     if (rec === null) return;
     rec.delivered++;
     this.deliveries++;
-    if (this.latencyCount === this.latencies.length) {
-      const bigger = new Float64Array(this.latencies.length * 2);
-      bigger.set(this.latencies);
-      this.latencies = bigger;
-    }
-    this.latencies[this.latencyCount++] = at - rec.sentAt;
+    const ms = at - rec.sentAt;
+    this.latencies.set(ms, (this.latencies.get(ms) ?? 0) + 1);
   }
 
   /** A node wrote bytes to a link. */
@@ -136,7 +134,7 @@ export class BroadcastStats {
       writes: this.writes,
       bytesWritten: this.bytes,
       writesPerBroadcast: n === 0 ? 0 : this.writes / n,
-      latencyMs: quantiles(this.latencies.subarray(0, this.latencyCount)),
+      latencyMs: quantiles(this.latencies),
     };
   }
 }
@@ -144,11 +142,25 @@ export class BroadcastStats {
 /** The key a broadcast is matched by: sender id and payload (sub-flag first). */
 export const keyOf = (sender: NodeId, packets: ReadonlyArray<WireValue>): string => `${sender}|${wireKey(packets)}`;
 
-const quantiles = (xs: Float64Array): LatencySummary => {
-  if (xs.length === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
-  const sorted = Float64Array.from(xs).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+/** Quantiles of a multiset given as value → count: the value of rank ⌊q·n⌋ in sorted order. */
+export const quantiles = (counts: ReadonlyMap<number, number>): LatencySummary => {
+  const values = Float64Array.from(counts.keys()).sort();
+  let n = 0;
   let sum = 0;
-  for (const x of sorted) sum += x;
-  return { count: sorted.length, mean: sum / sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+  for (const v of values) {
+    const c = counts.get(v)!;
+    n += c;
+    sum += v * c;
+  }
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  const at = (q: number): number => {
+    const rank = Math.min(n - 1, Math.floor(q * n));
+    let seen = 0;
+    for (const v of values) {
+      seen += counts.get(v)!;
+      if (seen > rank) return v;
+    }
+    return values[values.length - 1]!;
+  };
+  return { count: n, mean: sum / n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: values[values.length - 1]! };
 };
