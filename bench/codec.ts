@@ -77,6 +77,8 @@ const js2pOp = (payload: ReadonlyArray<WireValue>, method: number | undefined): 
 
 /** Operations per second over about `ms` milliseconds, after a warm-up. */
 const measure = (op: () => void, ms: number): number => {
+  // Each side starts from a collected heap, so neither pays for the other's garbage.
+  (globalThis as { gc?: () => void }).gc?.();
   const warmUntil = performance.now() + ms / 4;
   while (performance.now() < warmUntil) for (let i = 0; i < 100; i++) op();
   let n = 0;
@@ -92,11 +94,16 @@ const measure = (op: () => void, ms: number): number => {
 
 // The machine may be shared: measure ts2p and js2p in alternation over several rounds and report
 // the median of each, so a burst of outside load hits both sides alike.
+// Every measurement starts from a collected heap (`npm run bench:codec` passes --expose-gc): in
+// alternation, one side would otherwise pay for collecting the garbage the other left behind.
 const ms = Number(process.env['BENCH_MS'] ?? 400);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(11);
-console.log(`codec benchmark: encode + decode per second, median of ${rounds} alternating rounds of ${ms} ms, Node ${process.version}`);
+console.log(
+  `codec benchmark: encode + decode per second, median of ${rounds} alternating rounds of ${ms} ms, Node ${process.version}` +
+    ((globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: rounds inherit each other\'s garbage)' : ', heap collected before each round'),
+);
 console.log(`${'message'.padEnd(18)}${'compression'.padEnd(13)}${'ts2p'.padStart(11)}${'js2p'.padStart(11)}   ratio`);
 for (const c of cases) {
   for (const [label, method] of [['none', undefined], ['zlib', compressionFlags.zlib]] as const) {
