@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Simulation, latency } from '../../src/sim.js';
-import { quantiles, wireKey } from '../../src/shell/sim/stats.js';
+import { quantiles, STATS_HORIZON_MS, wireKey } from '../../src/shell/sim/stats.js';
 
 describe('wire keys', () => {
   it('tell str from bin, and read safe bigints as numbers', () => {
@@ -35,6 +35,33 @@ describe('broadcast statistics', () => {
     expect(s.latencyMs.p50).toBeGreaterThanOrEqual(10);
     sim.resetStats();
     expect(sim.stats()).toMatchObject({ broadcasts: 0, deliveries: 0, writes: 0, lost: 0 });
+  });
+});
+
+describe('long runs', () => {
+  it('fold broadcasts older than the horizon into exact totals, holding only the last quarter hour', () => {
+    const sim = new Simulation({ seed: 7, latency: latency.constant(10) });
+    for (let i = 0; i < 4; i++) sim.addNode();
+    for (let i = 1; i < 4; i++) sim.connect(`n${i}`, 'n0');
+    sim.runUntilIdle();
+    sim.fault({ _tag: 'Partition', groups: [['n3']], reset: true });
+    sim.runUntilIdle();
+    sim.resetStats();
+    const start = sim.now;
+    const count = 720; // one every 10 s for two simulated hours: eight horizons
+    let mostHeld = 0;
+    for (let k = 0; k < count; k++) {
+      sim.broadcast(`n${k % 3}`, ['tick', k]);
+      sim.runUntil(start + (k + 1) * 10_000);
+      mostHeld = Math.max(mostHeld, sim.broadcastStats.held());
+    }
+    sim.runUntilIdle();
+    // n3 is cut off: each broadcast reaches the two other connected nodes and is lost at n3.
+    expect(sim.stats()).toMatchObject({ broadcasts: count, deliveries: 2 * count, expectedDeliveries: 3 * count, lost: count });
+    expect(sim.stats().latencyMs.count).toBe(2 * count);
+    // Records and ids of the last horizon only (90 broadcasts in 15 minutes here), not all 720.
+    const perHorizon = STATS_HORIZON_MS / 10_000;
+    expect(mostHeld).toBeLessThanOrEqual(3 * perHorizon);
   });
 });
 

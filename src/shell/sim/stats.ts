@@ -58,21 +58,42 @@ export interface BroadcastSummary {
   readonly latencyMs: LatencySummary;
 }
 
+/**
+ * How long a broadcast's record waits for deliveries, ms of virtual time: after it the record is
+ * folded into running totals and a late delivery no longer counts. Nodes drop broadcasts older
+ * than a minute by their own clocks, so only a receiver whose clock runs more than 14 minutes
+ * behind the sender's could still deliver one.
+ */
+export const STATS_HORIZON_MS = 15 * 60_000;
+
 interface BroadcastRecord {
+  readonly key: string;
   readonly sentAt: number;
   readonly expected: number;
   delivered: number;
+  /** Past the horizon: in the totals, and deaf to late deliveries. */
+  folded: boolean;
 }
 
 /**
  * Collects broadcast figures. Latencies are kept as a count per distinct value (virtual times are
- * whole milliseconds, so a few hundred values at most), not one entry per delivery: the memory
- * does not grow with the deliveries. Each broadcast keeps a small record until `reset`.
+ * whole milliseconds, so a few hundred values at most), not one entry per delivery; a broadcast's
+ * record, and a delivered message id's, are kept for `STATS_HORIZON_MS` and then folded into
+ * totals. So the memory follows the traffic of the last quarter hour, not the whole run.
  */
 export class BroadcastStats {
   private byKey = new Map<string, BroadcastRecord>();
   private byId = new Map<number, BroadcastRecord | null>();
+  /** Records in send order, live from `recordHead`. */
   private records: BroadcastRecord[] = [];
+  private recordHead = 0;
+  /** Ids of `byId` in first-seen order, live from `idHead`, with when each was first seen. */
+  private ids: number[] = [];
+  private idsAt: number[] = [];
+  private idHead = 0;
+  private foldedBroadcasts = 0;
+  private foldedExpected = 0;
+  private foldedLost = 0;
   private latencies = new Map<number, number>();
   private deliveries = 0;
   private writes = 0;
@@ -83,6 +104,13 @@ export class BroadcastStats {
     this.byKey = new Map();
     this.byId = new Map();
     this.records = [];
+    this.recordHead = 0;
+    this.ids = [];
+    this.idsAt = [];
+    this.idHead = 0;
+    this.foldedBroadcasts = 0;
+    this.foldedExpected = 0;
+    this.foldedLost = 0;
     this.latencies = new Map();
     this.deliveries = 0;
     this.writes = 0;
@@ -91,9 +119,39 @@ export class BroadcastStats {
 
   /** A user broadcast was issued. `key` is the sender id plus `wireKey` of its sub-flag and payload. */
   onBroadcast(key: string, sentAt: number, expected: number): void {
-    const rec: BroadcastRecord = { sentAt, expected, delivered: 0 };
+    this.fold(sentAt);
+    const rec: BroadcastRecord = { key, sentAt, expected, delivered: 0, folded: false };
     this.byKey.set(key, rec);
     this.records.push(rec);
+  }
+
+  /** Records and ids held (they follow the traffic of the last `STATS_HORIZON_MS`). */
+  held(): number {
+    return this.records.length - this.recordHead + this.ids.length - this.idHead;
+  }
+
+  /** Folds what is older than the horizon at `now` into the totals. */
+  private fold(now: number): void {
+    const limit = now - STATS_HORIZON_MS;
+    while (this.recordHead < this.records.length && this.records[this.recordHead]!.sentAt < limit) {
+      const r = this.records[this.recordHead++]!;
+      r.folded = true;
+      this.foldedBroadcasts++;
+      this.foldedExpected += r.expected;
+      this.foldedLost += Math.max(0, r.expected - r.delivered);
+      if (this.byKey.get(r.key) === r) this.byKey.delete(r.key);
+    }
+    while (this.idHead < this.ids.length && this.idsAt[this.idHead]! < limit) this.byId.delete(this.ids[this.idHead++]!);
+    // Drop the dead heads once they are as long as what is live.
+    if (this.recordHead > 1024 && this.recordHead * 2 > this.records.length) {
+      this.records = this.records.slice(this.recordHead);
+      this.recordHead = 0;
+    }
+    if (this.idHead > 1024 && this.idHead * 2 > this.ids.length) {
+      this.ids = this.ids.slice(this.idHead);
+      this.idsAt = this.idsAt.slice(this.idHead);
+      this.idHead = 0;
+    }
   }
 
   /** A node delivered a message at virtual time `at`. */
@@ -101,10 +159,13 @@ export class BroadcastStats {
     const key = idNumber(message.id);
     let rec = this.byId.get(key);
     if (rec === undefined) {
+      this.fold(at);
       rec = message.msgType === 0 ? (this.byKey.get(keyOf(message.sender, message.packets)) ?? null) : null;
       this.byId.set(key, rec);
+      this.ids.push(key);
+      this.idsAt.push(at);
     }
-    if (rec === null) return;
+    if (rec === null || rec.folded) return;
     rec.delivered++;
     this.deliveries++;
     const ms = at - rec.sentAt;
@@ -119,13 +180,14 @@ export class BroadcastStats {
 
   /** The figures so far. */
   summary(): BroadcastSummary {
-    let expected = 0;
-    let lost = 0;
-    for (const r of this.records) {
+    let expected = this.foldedExpected;
+    let lost = this.foldedLost;
+    for (let i = this.recordHead; i < this.records.length; i++) {
+      const r = this.records[i]!;
       expected += r.expected;
       lost += Math.max(0, r.expected - r.delivered);
     }
-    const n = this.records.length;
+    const n = this.foldedBroadcasts + this.records.length - this.recordHead;
     return {
       broadcasts: n,
       deliveries: this.deliveries,
