@@ -17,15 +17,21 @@ describe('wire keys', () => {
   });
 });
 
+/** A star of four nodes around n0, with n3 then cut off, and the statistics reset. */
+const starWithOneCutOff = (seed: number): Simulation => {
+  const sim = new Simulation({ seed, latency: latency.constant(10) });
+  for (let i = 0; i < 4; i++) sim.addNode();
+  for (let i = 1; i < 4; i++) sim.connect(`n${i}`, 'n0');
+  sim.runUntilIdle();
+  sim.fault({ _tag: 'Partition', groups: [['n3']], reset: true });
+  sim.runUntilIdle();
+  sim.resetStats();
+  return sim;
+};
+
 describe('broadcast statistics', () => {
   it('count writes, deliveries, latency and what a cut-off node lost', () => {
-    const sim = new Simulation({ seed: 5, latency: latency.constant(10) });
-    for (let i = 0; i < 4; i++) sim.addNode();
-    for (let i = 1; i < 4; i++) sim.connect(`n${i}`, 'n0');
-    sim.runUntilIdle();
-    sim.resetStats();
-    sim.fault({ _tag: 'Partition', groups: [['n3']], reset: true });
-    sim.runUntilIdle();
+    const sim = starWithOneCutOff(5);
     sim.broadcast('n1', ['one']);
     sim.runUntilIdle();
     const s = sim.stats();
@@ -40,13 +46,7 @@ describe('broadcast statistics', () => {
 
 describe('long runs', () => {
   it('fold broadcasts older than the horizon into exact totals, holding only the last quarter hour', () => {
-    const sim = new Simulation({ seed: 7, latency: latency.constant(10) });
-    for (let i = 0; i < 4; i++) sim.addNode();
-    for (let i = 1; i < 4; i++) sim.connect(`n${i}`, 'n0');
-    sim.runUntilIdle();
-    sim.fault({ _tag: 'Partition', groups: [['n3']], reset: true });
-    sim.runUntilIdle();
-    sim.resetStats();
+    const sim = starWithOneCutOff(7);
     const start = sim.now;
     const count = 720; // one every 10 s for two simulated hours: eight horizons
     let mostHeld = 0;
