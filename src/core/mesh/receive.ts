@@ -31,7 +31,7 @@ import { onPeers, sendPeers } from './peers.js';
 import { onCompression, onResend } from './renegotiate.js';
 import { onRouteRequest, onRouteResponse } from './request.js';
 import { emit, type Conn, type Ctx } from './state.js';
-import { admit, relay } from './waterfall.js';
+import { admit, admitRemembered, relay } from './waterfall.js';
 
 const open = (ctx: Ctx, c: Conn): boolean => ctx.st.conns.get(c.conn) === c;
 
@@ -78,7 +78,7 @@ const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
     const time = peekUint(opened.msgpack, 2);
     if (time !== undefined) {
       ctx.st.counters.framesReceived++;
-      admit(ctx, { idKey: opened.idKey, time });
+      admitRemembered(ctx, time);
       return;
     }
   }

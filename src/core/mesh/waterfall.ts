@@ -73,23 +73,38 @@ export const remember = (ctx: Ctx, msg: Stamped): void => {
   if (seen.until.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.at) purgeSeen(ctx);
 };
 
-/** Decide an arriving broadcast's fate, remembering it when fresh. */
-export const admit = (ctx: Ctx, msg: Stamped): Admission => {
+/** 'stale' or 'future' (counted) for a stamp outside the window we accept, else undefined. */
+const outOfWindow = (ctx: Ctx, time: number): 'stale' | 'future' | undefined => {
   const oldestSeconds = Math.floor((ctx.at - ctx.env.config.broadcastExpiryMs) / 1000);
-  if (msg.time < oldestSeconds) {
+  if (time < oldestSeconds) {
     ctx.st.counters.staleDropped++;
     return 'stale';
   }
-  if (msg.time * 1000 > ctx.at + ctx.env.config.futureToleranceMs) {
+  if (time * 1000 > ctx.at + ctx.env.config.futureToleranceMs) {
     ctx.st.counters.futureDropped++;
     return 'future';
   }
+  return undefined;
+};
+
+/** Decide an arriving broadcast's fate, remembering it when fresh. */
+export const admit = (ctx: Ctx, msg: Stamped): Admission => {
+  const out = outOfWindow(ctx, msg.time);
+  if (out !== undefined) return out;
   if (ctx.st.seen.until.has(msg.idKey)) {
     ctx.st.counters.duplicatesDropped++;
     return 'duplicate';
   }
   remember(ctx, msg);
   return 'fresh';
+};
+
+/** `admit` for a copy whose id the caller found remembered: its stamp's fate, else a duplicate. */
+export const admitRemembered = (ctx: Ctx, time: number): Exclude<Admission, 'fresh'> => {
+  const out = outOfWindow(ctx, time);
+  if (out !== undefined) return out;
+  ctx.st.counters.duplicatesDropped++;
+  return 'duplicate';
 };
 
 /** Relay a fresh broadcast to every peer but its originator and the connection it came on. */
