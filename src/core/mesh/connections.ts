@@ -47,7 +47,19 @@ const newConn = (
 });
 
 /** Whether `c` is still the state's connection of its id (`timed` may hold closed ones). */
-const current = (st: Ctx['st'], c: Conn): boolean => st.conns.get(c.conn) === c;
+export const isOpen = (st: Ctx['st'], c: Conn): boolean => st.conns.get(c.conn) === c;
+
+/** Enter a connection into the state: it has a deadline from the start, so `timed` holds it. */
+const keep = (st: Ctx['st'], c: Conn): void => {
+  st.conns.set(c.conn, c);
+  st.timed.add(c);
+};
+
+/** Remove a connection from the state, `timed` included. */
+const forget = (st: Ctx['st'], c: Conn): void => {
+  st.conns.delete(c.conn);
+  st.timed.delete(c);
+};
 
 /** True when one more connection would exceed `connectionsMax`. */
 export const connectionsFull = (ctx: Ctx): boolean => ctx.st.conns.size >= ctx.env.config.connectionsMax;
@@ -63,8 +75,7 @@ export const dial = (ctx: Ctx, address: Address, expectedId: NodeId | undefined,
     connId = mkConnId(`d${ctx.st.dialSeq}`);
   } while (ctx.st.conns.has(connId));
   const c = newConn(ctx, connId, true, address, expectedId, cmd);
-  ctx.st.conns.set(c.conn, c);
-  ctx.st.timed.add(c);
+  keep(ctx.st, c);
   ctx.out.push({ _tag: 'Dial', conn: c.conn, address });
   return c;
 };
@@ -99,8 +110,7 @@ export const onAccepted = (ctx: Ctx, connId: ConnId, remote: Address): Acceptanc
       : undefined;
   const c = newConn(ctx, connId, false, remote, undefined, undefined);
   if (full !== undefined) return { _tag: 'Refused', c, reason: { _tag: 'TooManyConnections', limit: full } };
-  ctx.st.conns.set(connId, c);
-  ctx.st.timed.add(c);
+  keep(ctx.st, c);
   return { _tag: 'Accepted', c };
 };
 
@@ -124,9 +134,8 @@ const otherReady = (ctx: Ctx, c: Conn): Conn | undefined => {
  */
 export const closeConn = (ctx: Ctx, c: Conn, reason: CloseReason, ours: boolean): void => {
   const { st } = ctx;
-  if (st.conns.get(c.conn) !== c) return;
-  st.conns.delete(c.conn);
-  st.timed.delete(c);
+  if (!isOpen(st, c)) return;
+  forget(st, c);
   countClose(st, reason._tag);
   noteClosed(ctx, c, reason);
   st.heal.dirty = true;
@@ -160,8 +169,7 @@ export const onClosed = (ctx: Ctx, connId: ConnId, reason: CloseReason): void =>
 export const onDialFailed = (ctx: Ctx, connId: ConnId, error: ConnectError): void => {
   const c = ctx.st.conns.get(connId);
   if (c === undefined || c.phase !== 'dialing') return;
-  ctx.st.conns.delete(connId);
-  ctx.st.timed.delete(c);
+  forget(ctx.st, c);
   countClose(ctx.st, 'DialFailed');
   noteFailure(ctx, c.remote);
   ctx.st.heal.dirty = true;
@@ -178,15 +186,14 @@ export const expireConns = (ctx: Ctx): void => {
   const due: Conn[] = [];
   const timed = new Set<Conn>();
   for (const c of ctx.st.timed) {
-    if (!current(ctx.st, c) || (c.deadlineAt === undefined && c.stallAt === undefined)) continue;
+    if (!isOpen(ctx.st, c) || (c.deadlineAt === undefined && c.stallAt === undefined)) continue;
     timed.add(c);
     if ((c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) || (c.stallAt !== undefined && c.stallAt <= ctx.at)) due.push(c);
   }
   ctx.st.timed = timed;
   for (const c of due) {
     if (c.phase === 'dialing' && c.deadlineAt !== undefined && c.deadlineAt <= ctx.at) {
-      ctx.st.conns.delete(c.conn);
-      ctx.st.timed.delete(c);
+      forget(ctx.st, c);
       countClose(ctx.st, 'DialTimeout');
       noteFailure(ctx, c.remote);
       ctx.st.heal.dirty = true;
@@ -204,7 +211,7 @@ export const expireConns = (ctx: Ctx): void => {
 export const connWakeup = (ctx: { readonly st: Ctx['st'] }): number | undefined => {
   let t: number | undefined;
   for (const c of ctx.st.timed) {
-    if (!current(ctx.st, c)) continue;
+    if (!isOpen(ctx.st, c)) continue;
     if (c.deadlineAt !== undefined && (t === undefined || c.deadlineAt < t)) t = c.deadlineAt;
     if (c.stallAt !== undefined && (t === undefined || c.stallAt < t)) t = c.stallAt;
   }

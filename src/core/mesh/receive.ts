@@ -25,15 +25,13 @@ import { midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
 import { peekUint } from '../wire/msgpack.js';
 import { decodeOpened, messageOf, openFrame, type InternalMessage } from '../wire/packets.js';
-import { closeConn } from './connections.js';
+import { closeConn, isOpen } from './connections.js';
 import { onHandshake } from './handshake.js';
 import { onPeers, sendPeers } from './peers.js';
 import { onCompression, onResend } from './renegotiate.js';
 import { onRouteRequest, onRouteResponse } from './request.js';
 import { emit, type Conn, type Ctx } from './state.js';
 import { admit, admitRemembered, relay } from './waterfall.js';
-
-const open = (ctx: Ctx, c: Conn): boolean => ctx.st.conns.get(c.conn) === c;
 
 /** Bytes arrived on a connection. */
 export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
@@ -43,14 +41,14 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   if (whole !== undefined) {
     // One whole frame and nothing held: what pushBytes would give, without its bookkeeping.
     onFrame(ctx, c, whole);
-    if (open(ctx, c)) c.stallAt = undefined;
+    if (isOpen(ctx.st, c)) c.stallAt = undefined;
     return;
   }
   const r = pushBytes(c.decoder, bytes);
   c.decoder = r.decoder;
   for (const body of r.frames) {
     onFrame(ctx, c, body);
-    if (!open(ctx, c)) return;
+    if (!isOpen(ctx.st, c)) return;
   }
   if (r.error !== undefined) {
     closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(r.error) }, true);
