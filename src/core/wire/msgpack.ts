@@ -117,7 +117,12 @@ for (let t = 0x80; t <= 0x8f; t++) KIND[t] = FIXMAP;
 for (let t = 0x90; t <= 0x9f; t++) KIND[t] = FIXARRAY;
 for (let t = 0xa0; t <= 0xbf; t++) SKIP[t] = t & 0x1f;
 for (const [t, extra] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xcd, 2], [0xce, 4], [0xcf, 8], [0xd0, 1], [0xd1, 2], [0xd2, 4], [0xd3, 8]] as const) SKIP[t] = extra;
-for (const t of [0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]) KIND[t] = SIZED;
+/** For a SIZED type byte, how many bytes its big-endian length (or element count) takes. */
+const LENGTH_BYTES = new Uint8Array(256);
+for (const [t, size] of [[0xc4, 1], [0xc5, 2], [0xc6, 4], [0xd9, 1], [0xda, 2], [0xdb, 4], [0xdc, 2], [0xdd, 4], [0xde, 2], [0xdf, 4]] as const) {
+  KIND[t] = SIZED;
+  LENGTH_BYTES[t] = size;
+}
 KIND[0xc1] = RESERVED;
 for (const t of [0xc7, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8]) KIND[t] = EXTENSION;
 
@@ -156,7 +161,7 @@ export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX)
     } else if (kind === FIXMAP) items = (t & 0x0f) * 2;
     else if (kind === FIXARRAY) items = t & 0x0f;
     else if (kind === SIZED) {
-      const size = t === 0xc4 || t === 0xd9 ? 1 : t === 0xc5 || t === 0xda || t === 0xdc || t === 0xde ? 2 : 4;
+      const size = LENGTH_BYTES[t]!;
       if (pos + size > n) return fail(`truncated at byte ${pos}`);
       const len = be(b, pos, size);
       pos += size;
@@ -194,7 +199,7 @@ export const peekUint = (b: Uint8Array, index: number): number | undefined => {
     count = t0 & 0x0f;
     pos = 1;
   } else if ((t0 === 0xdc && n >= 3) || (t0 === 0xdd && n >= 5)) {
-    const size = t0 === 0xdc ? 2 : 4;
+    const size = LENGTH_BYTES[t0]!;
     count = be(b, 1, size);
     pos = 1 + size;
   } else return undefined;
@@ -205,7 +210,7 @@ export const peekUint = (b: Uint8Array, index: number): number | undefined => {
     const kind = KIND[t]!;
     if (kind === PLAIN) pos += SKIP[t]!;
     else if (kind === SIZED && t < 0xdc) {
-      const size = t === 0xc4 || t === 0xd9 ? 1 : t === 0xc5 || t === 0xda ? 2 : 4;
+      const size = LENGTH_BYTES[t]!;
       if (pos + size > n) return undefined;
       pos += size + be(b, pos, size);
     } else return undefined;
