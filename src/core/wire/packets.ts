@@ -6,7 +6,7 @@
  * sender uses the first method of its own list that the peer also offers. Incoming: try each
  * method the peer offers (in its order) that we support and take the first output whose checksum
  * holds; else the raw bytes if their checksum holds; else `ChecksumMismatch`. (Methods with a
- * cheap header test are tried before the raw check and the others after it; see `openBody`.) Decompression is
+ * cheap header test are tried before the raw check and the others after it; see `openFrame`.) Decompression is
  * capped at the frame maximum, so a bomb stops at the limit.
  *
  * A message keeps the exact msgpack bytes it was decoded from (or encoded to): relays resend
@@ -154,12 +154,14 @@ const verified = (caps: Capabilities, plain: Uint8Array): Opened | undefined => 
 const NOTHING_TRIED: string[] = [];
 
 /**
- * Decompress-and-verify per the receive rule; the checksummed plain body and its digest.
+ * Decompress and verify a frame body (header already stripped) from a peer that advertised
+ * `peerCompression`, per the receive rule; the checksummed plain body and its digest, its msgpack
+ * not decoded (a receiver that can settle the frame by its id alone saves the decoding). Never throws.
  * Methods whose header test passes come first, then the raw checksum, then methods without a
  * header test: the outcome is the rule's (a body cannot verify both raw and decompressed short of
  * a SHA-256 collision), but an uncompressed frame costs no failed decompression.
  */
-const openBody = (caps: Capabilities, body: Uint8Array, peerCompression: ReadonlyArray<number>, maxBytes: number): Opened | DecodeError => {
+export const openFrame = (caps: Capabilities, body: Uint8Array, peerCompression: ReadonlyArray<number>, maxBytes: number): Opened | DecodeError => {
   const tried = peerCompression.length === 0 ? NOTHING_TRIED : [];
   const signed = tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
@@ -266,21 +268,9 @@ export const decodeFields = (
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): DecodedBody | DecodeError => {
-  const opened = openBody(caps, body, peerCompression, maxBytes);
+  const opened = openFrame(caps, body, peerCompression, maxBytes);
   return opened._tag === 'Opened' ? decodeOpened(opened) : opened;
 };
-
-/**
- * Decompress and verify a frame body (header already stripped) from a peer that advertised
- * `peerCompression`, without decoding its msgpack: a receiver that can settle the frame by its
- * id alone saves the decoding. Never throws.
- */
-export const openFrame = (
-  caps: Capabilities,
-  body: Uint8Array,
-  peerCompression: ReadonlyArray<number>,
-  maxBytes: number,
-): Opened | DecodeError => openBody(caps, body, peerCompression, maxBytes);
 
 /** Decode an opened frame's msgpack and check its fixed fields (the rest of `decodeFields`). */
 export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
