@@ -87,24 +87,21 @@ const outOfWindow = (ctx: Ctx, time: number): 'stale' | 'future' | undefined => 
   return undefined;
 };
 
-/** Decide an arriving broadcast's fate, remembering it when fresh. */
-export const admit = (ctx: Ctx, msg: Stamped): Admission => {
-  const out = outOfWindow(ctx, msg.time);
-  if (out !== undefined) return out;
-  if (ctx.st.seen.until.has(msg.idKey)) {
-    ctx.st.counters.duplicatesDropped++;
-    return 'duplicate';
-  }
-  remember(ctx, msg);
-  return 'fresh';
-};
-
 /** `admit` for a copy whose id the caller found remembered: its stamp's fate, else a duplicate. */
 export const admitRemembered = (ctx: Ctx, time: number): Exclude<Admission, 'fresh'> => {
   const out = outOfWindow(ctx, time);
   if (out !== undefined) return out;
   ctx.st.counters.duplicatesDropped++;
   return 'duplicate';
+};
+
+/** Decide an arriving broadcast's fate, remembering it when fresh. */
+export const admit = (ctx: Ctx, msg: Stamped): Admission => {
+  if (ctx.st.seen.until.has(msg.idKey)) return admitRemembered(ctx, msg.time);
+  const out = outOfWindow(ctx, msg.time);
+  if (out !== undefined) return out;
+  remember(ctx, msg);
+  return 'fresh';
 };
 
 /** Relay a fresh broadcast to every peer but its originator and the connection it came on. */
