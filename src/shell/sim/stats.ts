@@ -75,6 +75,47 @@ interface BroadcastRecord {
   folded: boolean;
 }
 
+/** Broadcasts, expected deliveries and deliveries lost, summed over records. */
+interface Tally {
+  broadcasts: number;
+  expected: number;
+  lost: number;
+}
+
+const addTo = (t: Tally, r: BroadcastRecord): void => {
+  t.broadcasts++;
+  t.expected += r.expected;
+  t.lost += Math.max(0, r.expected - r.delivered);
+};
+
+/** A first-in first-out list read from its head; the dead head is dropped once it outgrows the rest. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** Takes items off the head while `take(item)` says so, handing each to `then`. */
+  takeWhile(take: (item: T) => boolean, then: (item: T) => void): void {
+    while (this.head < this.items.length && take(this.items[this.head]!)) then(this.items[this.head++]!);
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The items still held, oldest first. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+}
+
 /**
  * Collects broadcast figures. Latencies are kept as a count per distinct value (virtual times are
  * whole milliseconds, so a few hundred values at most), not one entry per delivery; a broadcast's
@@ -84,16 +125,12 @@ interface BroadcastRecord {
 export class BroadcastStats {
   private byKey = new Map<string, BroadcastRecord>();
   private byId = new Map<number, BroadcastRecord | null>();
-  /** Records in send order, live from `recordHead`. */
-  private records: BroadcastRecord[] = [];
-  private recordHead = 0;
-  /** Ids of `byId` in first-seen order, live from `idHead`, with when each was first seen. */
-  private ids: number[] = [];
-  private idsAt: number[] = [];
-  private idHead = 0;
-  private foldedBroadcasts = 0;
-  private foldedExpected = 0;
-  private foldedLost = 0;
+  /** Records in send order. */
+  private records = new Fifo<BroadcastRecord>();
+  /** Ids of `byId` in first-seen order, with when each was first seen. */
+  private ids = new Fifo<{ readonly id: number; readonly at: number }>();
+  /** What the records folded so far add up to. */
+  private folded: Tally = { broadcasts: 0, expected: 0, lost: 0 };
   private latencies = new Map<number, number>();
   private deliveries = 0;
   private writes = 0;
@@ -103,14 +140,9 @@ export class BroadcastStats {
   reset(): void {
     this.byKey = new Map();
     this.byId = new Map();
-    this.records = [];
-    this.recordHead = 0;
-    this.ids = [];
-    this.idsAt = [];
-    this.idHead = 0;
-    this.foldedBroadcasts = 0;
-    this.foldedExpected = 0;
-    this.foldedLost = 0;
+    this.records = new Fifo();
+    this.ids = new Fifo();
+    this.folded = { broadcasts: 0, expected: 0, lost: 0 };
     this.latencies = new Map();
     this.deliveries = 0;
     this.writes = 0;
@@ -127,31 +159,24 @@ export class BroadcastStats {
 
   /** Records and ids held (they follow the traffic of the last `STATS_HORIZON_MS`). */
   held(): number {
-    return this.records.length - this.recordHead + this.ids.length - this.idHead;
+    return this.records.size + this.ids.size;
   }
 
   /** Folds what is older than the horizon at `now` into the totals. */
   private fold(now: number): void {
     const limit = now - STATS_HORIZON_MS;
-    while (this.recordHead < this.records.length && this.records[this.recordHead]!.sentAt < limit) {
-      const r = this.records[this.recordHead++]!;
-      r.folded = true;
-      this.foldedBroadcasts++;
-      this.foldedExpected += r.expected;
-      this.foldedLost += Math.max(0, r.expected - r.delivered);
-      if (this.byKey.get(r.key) === r) this.byKey.delete(r.key);
-    }
-    while (this.idHead < this.ids.length && this.idsAt[this.idHead]! < limit) this.byId.delete(this.ids[this.idHead++]!);
-    // Drop the dead heads once they are as long as what is live.
-    if (this.recordHead > 1024 && this.recordHead * 2 > this.records.length) {
-      this.records = this.records.slice(this.recordHead);
-      this.recordHead = 0;
-    }
-    if (this.idHead > 1024 && this.idHead * 2 > this.ids.length) {
-      this.ids = this.ids.slice(this.idHead);
-      this.idsAt = this.idsAt.slice(this.idHead);
-      this.idHead = 0;
-    }
+    this.records.takeWhile(
+      (r) => r.sentAt < limit,
+      (r) => {
+        r.folded = true;
+        addTo(this.folded, r);
+        if (this.byKey.get(r.key) === r) this.byKey.delete(r.key);
+      },
+    );
+    this.ids.takeWhile(
+      (e) => e.at < limit,
+      (e) => this.byId.delete(e.id),
+    );
   }
 
   /** A node delivered a message at virtual time `at`. */
@@ -162,8 +187,7 @@ export class BroadcastStats {
       this.fold(at);
       rec = message.msgType === 0 ? (this.byKey.get(keyOf(message.sender, message.packets)) ?? null) : null;
       this.byId.set(key, rec);
-      this.ids.push(key);
-      this.idsAt.push(at);
+      this.ids.push({ id: key, at });
     }
     if (rec === null || rec.folded) return;
     rec.delivered++;
@@ -180,19 +204,14 @@ export class BroadcastStats {
 
   /** The figures so far. */
   summary(): BroadcastSummary {
-    let expected = this.foldedExpected;
-    let lost = this.foldedLost;
-    for (let i = this.recordHead; i < this.records.length; i++) {
-      const r = this.records[i]!;
-      expected += r.expected;
-      lost += Math.max(0, r.expected - r.delivered);
-    }
-    const n = this.foldedBroadcasts + this.records.length - this.recordHead;
+    const total: Tally = { ...this.folded };
+    for (const r of this.records) addTo(total, r);
+    const n = total.broadcasts;
     return {
       broadcasts: n,
       deliveries: this.deliveries,
-      expectedDeliveries: expected,
-      lost,
+      expectedDeliveries: total.expected,
+      lost: total.lost,
       writes: this.writes,
       bytesWritten: this.bytes,
       writesPerBroadcast: n === 0 ? 0 : this.writes / n,
