@@ -104,20 +104,23 @@ console.log(
   `codec benchmark: encode + decode per second, median of ${rounds} alternating rounds of ${ms} ms, Node ${process.version}` +
     ((globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: rounds inherit each other\'s garbage)' : ', heap collected before each round'),
 );
+/** Measures `oursOp` and `theirsOp` in alternation and prints one row: the medians and their ratio. */
+const compare = (name: string, label: string, oursOp: () => void, theirsOp: () => void, note = ''): void => {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    ours.push(measure(oursOp, ms));
+    theirs.push(measure(theirsOp, ms));
+  }
+  const a = median(ours);
+  const b = median(theirs);
+  console.log(`${name.padEnd(18)}${label.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x${note}`);
+};
+
 console.log(`${'message'.padEnd(18)}${'compression'.padEnd(13)}${'ts2p'.padStart(11)}${'js2p'.padStart(11)}   ratio`);
 for (const c of cases) {
   for (const [label, method] of [['none', undefined], ['zlib', compressionFlags.zlib]] as const) {
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    const oursOp = ts2pOp(c.payload, method);
-    const theirsOp = js2pOp(c.payload, method);
-    for (let r = 0; r < rounds; r++) {
-      ours.push(measure(oursOp, ms));
-      theirs.push(measure(theirsOp, ms));
-    }
-    const a = median(ours);
-    const b = median(theirs);
-    console.log(`${c.name.padEnd(18)}${label.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x`);
+    compare(c.name, label, ts2pOp(c.payload, method), js2pOp(c.payload, method));
   }
 }
 
@@ -134,15 +137,5 @@ for (const c of cases) {
     const back = unpackScanned(bytes) as ReadonlyArray<WireValue>;
     if (caps.sha256Latin1!(bytes) !== sent || back.length !== packets.length) throw new Error('floor round trip failed');
   };
-  const theirsOp = js2pOp(small.payload, undefined);
-  const floor: number[] = [];
-  const theirs: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    floor.push(measure(floorOp, ms));
-    theirs.push(measure(theirsOp, ms));
-  }
-  const a = median(floor);
-  const b = median(theirs);
-  console.log(`${'library floor'.padEnd(18)}${'none'.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x  (small: msgpackr pack + unpack and two SHA-256 only)`);
+  compare('library floor', 'none', floorOp, js2pOp(small.payload, undefined), '  (small: msgpackr pack + unpack and two SHA-256 only)');
 }
-
