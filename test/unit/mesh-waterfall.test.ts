@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
 import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
-import { nodeCapabilities as caps } from '../../src/shell/caps.js';
-import { decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
+import { caps, decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib, gzip], compressMinBytes: 0 });
 const [bob, carol, dave, erin] = [2, 3, 4, 5].map((i) => mkEnv(i));

@@ -262,7 +262,7 @@ const describeKind = (v: WireValue): string =>
  * Decode and verify a frame body (header already stripped) from a peer that advertised
  * `peerCompression`, and check its fixed fields. Never throws: every failure is a DecodeError.
  */
-export const decodeFields = (
+const decodeFields = (
   caps: Capabilities,
   body: Uint8Array,
   peerCompression: ReadonlyArray<number>,
