@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import * as t from 'io-ts';
 import { ChordRequestFailed, ChordSocket } from './api/chord.js';
 import { jsonValue } from './api/message.js';
-import { decodeOptions, EndpointFromString, Level, parseOptions, PortFromString, type CliIo } from './cli.js';
+import { decodeOptions, EndpointFromString, Level, NODE_OPTIONS, parseOptions, PortFromString, type CliIo } from './cli.js';
 
 /** The help text of `ts2p chord`. */
 export const CHORD_USAGE = `Usage: ts2p chord --port P [--host H] [--connect H:P ...] [--join] [--debug LEVEL]
@@ -34,13 +34,7 @@ type ChordArgs = t.TypeOf<typeof ChordArgs>;
 export const parseChordCli = (argv: ReadonlyArray<string>): ChordArgs | 'help' | { readonly error: string } => {
   const parsed = parseOptions(
     argv,
-    {
-      port: { type: 'string' },
-      host: { type: 'string', default: '0.0.0.0' },
-      connect: { type: 'string', multiple: true, default: [] },
-      join: { type: 'boolean', default: false },
-      debug: { type: 'string', default: 'warn' },
-    },
+    { ...NODE_OPTIONS, join: { type: 'boolean', default: false } },
     false,
   );
   if ('error' in parsed) return parsed;

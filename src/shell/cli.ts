@@ -119,18 +119,23 @@ export const decodeOptions = <A>(codec: t.Type<A, unknown, unknown>, values: Rec
   return { error: [...new Set(messages)].join('; ') };
 };
 
+/** The options every node command takes: where it listens, whom it joins through, how much it logs. */
+export const NODE_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string', default: '0.0.0.0' },
+  connect: { type: 'string', multiple: true, default: [] },
+  debug: { type: 'string', default: 'warn' },
+} as const satisfies OptionTable;
+
 /** Parses `ts2p` arguments: the validated options, 'help', or an error message. */
 export const parseCli = (argv: ReadonlyArray<string>): MeshArgs | 'help' | { readonly error: string } => {
   const parsed = parseOptions(
     argv,
     {
-      port: { type: 'string' },
-      host: { type: 'string', default: '0.0.0.0' },
-      connect: { type: 'string', multiple: true, default: [] },
+      ...NODE_OPTIONS,
       subnet: { type: 'string', default: 'mesh' },
       ssl: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      debug: { type: 'string', default: 'warn' },
     },
     true,
   );
