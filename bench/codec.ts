@@ -1,12 +1,13 @@
 // Codec benchmark: encode + decode messages per second, ts2p against js2p 0.7.870 in the same run.
 //
 // One operation = build a message, produce its framed bytes, then take those bytes through the
-// receive path back to a message (ts2p: frame decoder as onBytes uses it + decodeBody; js2p: InternalMessage.feed_string).
+// receive path back to a message (ts2p: as a node's onBytes takes a frame: the frame decoder, openFrame,
+// decodeOpened and messageOf; js2p: InternalMessage.feed_string).
 // Cases: a small message (three 10-byte packets) and a 1 KiB message, uncompressed and zlib.
 import { createRequire } from 'node:module';
 import { compressionFlags } from '../src/core/flags.js';
-import { frameDecoder, pushBytes, wholeFrame } from '../src/core/wire/framing.js';
-import { decodeBody, encodeFrame, makeMessage } from '../src/core/wire/packets.js';
+import { frameDecoder, HEADER_BYTES, pushBytes, wholeFrame } from '../src/core/wire/framing.js';
+import { decodeOpened, encodeFrame, makeMessage, messageOf, openFrame } from '../src/core/wire/packets.js';
 import { packValue, unpackScanned } from '../src/core/wire/msgpack.js';
 import type { WireValue } from '../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../src/shell/caps.js';
@@ -55,14 +56,17 @@ const ts2pOp = (payload: ReadonlyArray<WireValue>, method: number | undefined): 
     const frame = encodeFrame(caps, makeMessage(caps, 0, SENDER, payload, T), method);
     // As a node's receive path does: a chunk that is one whole frame is taken as it is, anything
     // else goes through the incremental decoder.
-    let body = wholeFrame(decoder, frame);
-    if (body === undefined) {
+    let body = frame;
+    let at = HEADER_BYTES;
+    if (!wholeFrame(decoder, frame)) {
       const r = pushBytes(decoder, frame);
       decoder = r.decoder;
       body = r.frames[0]!;
+      at = 0;
     }
-    const out = decodeBody(caps, body, list, MAX);
-    if (out._tag === 'Left') throw new Error('ts2p decode failed');
+    const opened = openFrame(caps, body, at, list, MAX);
+    const decoded = opened._tag === 'Opened' ? decodeOpened(opened) : opened;
+    if (decoded._tag !== 'Decoded' || messageOf(decoded).payload.length !== payload.length) throw new Error('ts2p decode failed');
   };
 };
 

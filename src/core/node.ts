@@ -196,15 +196,13 @@ export const step = (env: Env, state: NodeState, input: Input): readonly [NodeSt
   return [state, ctx.out];
 };
 
-const minDefined = (...xs: ReadonlyArray<number | undefined>): number | undefined => {
-  let t: number | undefined;
-  for (const x of xs) if (x !== undefined && (t === undefined || x < t)) t = x;
-  return t;
-};
+/** The earlier of two optional times. */
+const earlier = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined || a <= b ? a : b;
 
 /** When the node next needs a Tick, ms (undefined: not until some other input). */
 export const nextWakeup = (state: NodeState): number | undefined =>
-  state.closed ? undefined : minDefined(connWakeup({ st: state }), replyWakeup(state), seenWakeup(state), healWakeup(state));
+  state.closed ? undefined : earlier(earlier(connWakeup(state), replyWakeup(state)), earlier(seenWakeup(state), healWakeup(state)));
 
 /** The routing table: one row per routed peer. */
 export const routingTable = (

@@ -208,10 +208,12 @@ export const expireConns = (ctx: Ctx): void => {
 };
 
 /** The earliest connection deadline, ms. */
-export const connWakeup = (ctx: { readonly st: Ctx['st'] }): number | undefined => {
+export const connWakeup = (st: Ctx['st']): number | undefined => {
+  // Asked after every step: no iterator when no connection has a deadline (the steady state).
+  if (st.timed.size === 0) return undefined;
   let t: number | undefined;
-  for (const c of ctx.st.timed) {
-    if (!isOpen(ctx.st, c)) continue;
+  for (const c of st.timed) {
+    if (!isOpen(st, c)) continue;
     if (c.deadlineAt !== undefined && (t === undefined || c.deadlineAt < t)) t = c.deadlineAt;
     if (c.stallAt !== undefined && (t === undefined || c.stallAt < t)) t = c.stallAt;
   }

@@ -21,7 +21,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { msgTypes } from '../flags.js';
 import type { ConnId } from '../types.js';
 import { describeDecodeError } from '../wire/errors.js';
-import { midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
+import { HEADER_BYTES, midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
 import { peekUint } from '../wire/msgpack.js';
 import { decodeOpened, messageOf, openFrame, type InternalMessage } from '../wire/packets.js';
@@ -37,17 +37,16 @@ import { admit, admitRemembered, relay } from './waterfall.js';
 export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   const c = ctx.st.conns.get(connId);
   if (c === undefined || c.phase === 'dialing') return;
-  const whole = wholeFrame(c.decoder, bytes);
-  if (whole !== undefined) {
+  if (wholeFrame(c.decoder, bytes)) {
     // One whole frame and nothing held: what pushBytes would give, without its bookkeeping.
-    onFrame(ctx, c, whole);
+    onFrame(ctx, c, bytes, HEADER_BYTES);
     if (isOpen(ctx.st, c)) c.stallAt = undefined;
     return;
   }
   const r = pushBytes(c.decoder, bytes);
   c.decoder = r.decoder;
   for (const body of r.frames) {
-    onFrame(ctx, c, body);
+    onFrame(ctx, c, body, 0);
     if (!isOpen(ctx.st, c)) return;
   }
   if (r.error !== undefined) {
@@ -63,8 +62,9 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   }
 };
 
-const onFrame = (ctx: Ctx, c: Conn, body: Uint8Array): void => {
-  const opened = openFrame(ctx.env.caps, body, c.recvCompression, ctx.env.config.frameBytesMax);
+/** A frame body arrived: the bytes of `frame` from `at` on. */
+const onFrame = (ctx: Ctx, c: Conn, frame: Uint8Array, at: number): void => {
+  const opened = openFrame(ctx.env.caps, frame, at, c.recvCompression, ctx.env.config.frameBytesMax);
   if (opened._tag !== 'Opened') {
     closeConn(ctx, c, { _tag: 'BadFrame', detail: describeDecodeError(opened) }, true);
     return;

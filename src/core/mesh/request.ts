@@ -119,6 +119,8 @@ export const abandonReplies = (ctx: Ctx): void => {
 
 /** The earliest reply deadline, ms. */
 export const replyWakeup = (st: MeshState): number | undefined => {
+  // Asked after every step: no iterator for the usual empty table.
+  if (st.pending.size === 0) return undefined;
   let t: number | undefined;
   for (const list of st.pending.values()) for (const p of list) if (t === undefined || p.deadlineAt < t) t = p.deadlineAt;
   return t;

@@ -108,14 +108,14 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
 };
 
 /**
- * The body of `chunk` when it is exactly one whole frame and the decoder holds nothing (the usual
- * case: one write, one frame), as a view; otherwise undefined, and the caller uses `pushBytes`.
- * The decoder is left as it was, which is what `pushBytes` would leave it as.
+ * Whether `chunk` is exactly one whole frame while the decoder holds nothing (the usual case: one
+ * write, one frame); its body is then `chunk` from `HEADER_BYTES` on. Otherwise the caller uses
+ * `pushBytes`. The decoder is left as it was, which is what `pushBytes` would leave it as.
  */
-export const wholeFrame = (d: FrameDecoder, chunk: Uint8Array): Uint8Array | undefined => {
-  if (d.error !== undefined || d.headerFill !== 0 || d.bodyLength !== undefined || chunk.length < HEADER_BYTES) return undefined;
+export const wholeFrame = (d: FrameDecoder, chunk: Uint8Array): boolean => {
+  if (d.error !== undefined || d.headerFill !== 0 || d.bodyLength !== undefined || chunk.length < HEADER_BYTES) return false;
   const length = readLength(chunk, 0);
-  return length === chunk.length - HEADER_BYTES && length <= d.maxBodyBytes ? chunk.subarray(HEADER_BYTES) : undefined;
+  return length === chunk.length - HEADER_BYTES && length <= d.maxBodyBytes;
 };
 
 /** True while part of a header or body is held (a peer stalled mid-frame). */

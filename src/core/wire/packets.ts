@@ -133,44 +133,58 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
   return out;
 };
 
-/** A frame body decompressed and its checksum verified: the plain body, its msgpack part and its digest. */
+/**
+ * A frame body decompressed and its checksum verified: where its plain form lies (checksum, then
+ * msgpack, from `plain[at]` to the end), its msgpack part and its digest.
+ */
 export interface Opened {
   readonly _tag: 'Opened';
   readonly plain: Uint8Array;
+  readonly at: number;
   readonly msgpack: Uint8Array;
   readonly idKey: string;
 }
 
-/** The opened body when the leading checksum matches the rest, else undefined. */
-const verified = (caps: Capabilities, plain: Uint8Array): Opened | undefined => {
-  if (plain.length < CHECKSUM_BYTES) return undefined;
-  const msgpack = plain.subarray(CHECKSUM_BYTES);
+/** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
+const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
+  const start = at + CHECKSUM_BYTES;
+  if (plain.length < start) return undefined;
+  const msgpack = new Uint8Array(plain.buffer, plain.byteOffset + start, plain.length - start);
   const idKey = digestKey(caps, msgpack);
-  for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[i]) return undefined;
-  return { _tag: 'Opened', plain, msgpack, idKey };
+  for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[at + i]) return undefined;
+  return { _tag: 'Opened', plain, at, msgpack, idKey };
 };
 
 // What was tried, for the error: stays this shared empty list when no method was tried.
 const NOTHING_TRIED: string[] = [];
 
 /**
- * Decompress and verify a frame body (header already stripped) from a peer that advertised
+ * Decompress and verify a frame body, the bytes of `frame` from `at` to the end (`at` is 0 for a
+ * body on its own, the header's length for a whole frame), from a peer that advertised
  * `peerCompression`, per the receive rule; the checksummed plain body and its digest, its msgpack
  * not decoded (a receiver that can settle the frame by its id alone saves the decoding). Never throws.
  * Methods whose header test passes come first, then the raw checksum, then methods without a
  * header test: the outcome is the rule's (a body cannot verify both raw and decompressed short of
  * a SHA-256 collision), but an uncompressed frame costs no failed decompression.
  */
-export const openFrame = (caps: Capabilities, body: Uint8Array, peerCompression: ReadonlyArray<number>, maxBytes: number): Opened | DecodeError => {
-  const tried = peerCompression.length === 0 ? NOTHING_TRIED : [];
-  const signed = tryMethods(caps, body, peerCompression, maxBytes, true, tried);
+export const openFrame = (
+  caps: Capabilities,
+  frame: Uint8Array,
+  at: number,
+  peerCompression: ReadonlyArray<number>,
+  maxBytes: number,
+): Opened | DecodeError => {
+  // The body gets a view of its own only when there are methods to try on it.
+  const body = peerCompression.length === 0 ? undefined : frame.subarray(at);
+  const tried = body === undefined ? NOTHING_TRIED : [];
+  const signed = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
-  const raw = verified(caps, body);
+  const raw = verified(caps, frame, at);
   if (raw !== undefined) return raw;
-  const unsigned = tryMethods(caps, body, peerCompression, maxBytes, false, tried);
+  const unsigned = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, false, tried);
   if (unsigned !== undefined) return unsigned;
-  if (tried.length === 0 && body.length < CHECKSUM_BYTES) {
-    return { _tag: 'TooShort', length: body.length, need: CHECKSUM_BYTES };
+  if (tried.length === 0 && frame.length - at < CHECKSUM_BYTES) {
+    return { _tag: 'TooShort', length: frame.length - at, need: CHECKSUM_BYTES };
   }
   return { _tag: 'ChecksumMismatch', tried: [...tried, 'raw'] };
 };
@@ -199,7 +213,7 @@ const tryMethods = (
       tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    const opened = verified(caps, plain);
+    const opened = verified(caps, plain, 0);
     if (opened !== undefined) return opened;
     tried.push(`0x${method.toString(16)}: checksum`);
   }
@@ -217,8 +231,9 @@ export interface DecodedBody {
   readonly senderId: NodeId;
   readonly time: number;
   readonly packets: ReadonlyArray<WireValue>;
-  /** The verified plain body: checksum, then msgpack. */
+  /** The verified plain body (checksum, then msgpack) is `plain` from `at` to the end. */
   readonly plain: Uint8Array;
+  readonly at: number;
   readonly msgpack: Uint8Array;
   readonly idKey: string;
 }
@@ -236,8 +251,8 @@ const checkFields = (opened: Opened, value: WireValue): DecodedBody | DecodeErro
   if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return { _tag: 'BadField', index: 0, expected: 'an integer message type' };
   if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return { _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' };
   if (typeof time !== 'number' || !Number.isFinite(time)) return { _tag: 'BadField', index: 2, expected: 'a finite time' };
-  const { plain, msgpack, idKey } = opened;
-  return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, msgpack, idKey };
+  const { plain, at, msgpack, idKey } = opened;
+  return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, at, msgpack, idKey };
 };
 
 /** The message a decoded body makes. */
@@ -250,7 +265,7 @@ export const messageOf = (d: DecodedBody): InternalMessage => ({
   packets: d.packets,
   msgpack: d.msgpack,
   // The verified checksum bytes are the id: a view, no copy.
-  id: d.plain.subarray(0, CHECKSUM_BYTES),
+  id: d.plain.subarray(d.at, d.at + CHECKSUM_BYTES),
   idKey: d.idKey,
   frame: undefined,
 });
@@ -268,7 +283,7 @@ const decodeFields = (
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): DecodedBody | DecodeError => {
-  const opened = openFrame(caps, body, peerCompression, maxBytes);
+  const opened = openFrame(caps, body, 0, peerCompression, maxBytes);
   return opened._tag === 'Opened' ? decodeOpened(opened) : opened;
 };
 
