@@ -34,11 +34,13 @@ export interface Capabilities {
   readonly sha384: HashFn;
   readonly sha512: HashFn;
   /**
-   * Optional fast path: SHA-256 as a 32-character latin1 string (one character per digest byte).
-   * Message ids are computed for every message sent and received; a host whose native hash can
-   * return a string skips allocating a digest buffer. Must agree with `sha256`.
+   * Optional fast path: SHA-256 of `data` from index `start` (0 when not given) to its end, as a
+   * 32-character latin1 string (one character per digest byte). Message ids are computed for
+   * every message sent and received; a host whose native hash can return a string skips
+   * allocating a digest buffer, and the start index spares the receiver a view of the frame's
+   * msgpack part. Must agree with `sha256`.
    */
-  readonly sha256Latin1?: (data: Uint8Array) => string;
+  readonly sha256Latin1?: (data: Uint8Array, start?: number) => string;
   /** Compression methods available here, keyed by compression flag (§2.3). */
   readonly compressors: ReadonlyMap<number, Compressor>;
 }

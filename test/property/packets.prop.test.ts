@@ -51,19 +51,22 @@ describe('packet properties', () => {
     },
   );
 
-  test.prop([fc.integer({ min: 0, max: 0x7f }), sender, fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(wireValue, { maxLength: 4 })])(
-    'peekUint reads the message type and an integer time as a full decoding does',
-    (msgType, from, at, payload) => {
-      const bytes = packValue([msgType, from, at, ...payload]);
-      expect(peekUint(bytes, 0)).toBe(msgType);
-      expect(peekUint(bytes, 2)).toBe(at);
+  test.prop([fc.integer({ min: 0, max: 0x7f }), sender, fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(wireValue, { maxLength: 4 }), fc.uint8Array({ maxLength: 40 })])(
+    'peekUint reads the message type and an integer time as a full decoding does, wherever the value starts',
+    (msgType, from, at, payload, before) => {
+      const packed = packValue([msgType, from, at, ...payload]);
+      const bytes = new Uint8Array(before.length + packed.length);
+      bytes.set(before, 0);
+      bytes.set(packed, before.length);
+      expect(peekUint(bytes, before.length, 0)).toBe(msgType);
+      expect(peekUint(bytes, before.length, 2)).toBe(at);
     },
   );
 
   test.prop([fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.array(wireValue, { maxLength: 5 }).map((v) => packValue(v))), fc.nat({ max: 6 })])(
     'peekUint never throws, and what it reads is what a full decoding finds there',
     (bytes, index) => {
-      const peeked = peekUint(bytes, index);
+      const peeked = peekUint(bytes, 0, index);
       if (peeked === undefined) return;
       const full = unpackValue(bytes);
       // Trailing or broken bytes after the element are not its concern; only a whole value compares.

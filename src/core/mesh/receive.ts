@@ -73,7 +73,7 @@ const onFrame = (ctx: Ctx, c: Conn, frame: Uint8Array, at: number): void => {
   // they first came or were built here: its fate needs its time alone, not another decoding. This
   // is most frames a mesh carries: every node hears each broadcast from each of its peers.
   if (c.phase === 'ready' && ctx.st.seen.until.has(opened.idKey)) {
-    const time = peekUint(opened.msgpack, 2);
+    const time = peekUint(opened.plain, opened.msgpackAt, 2);
     if (time !== undefined) {
       ctx.st.counters.framesReceived++;
       admitRemembered(ctx, time);

@@ -184,24 +184,25 @@ export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX)
 };
 
 /**
- * The element at `index` of a top-level array, when it is an unsigned integer below 2^32 and the
- * elements before it are scalars, strings or bins; otherwise undefined (the caller decodes the
- * whole value instead). Reads no further than the element, so it never decodes anything else; on
- * any bytes it returns undefined rather than throwing.
+ * The element at `index` of a top-level array starting at `b[start]` and running to the end of
+ * `b`, when it is an unsigned integer below 2^32 and the elements before it are scalars, strings
+ * or bins; otherwise undefined (the caller decodes the whole value instead). Reads no further than
+ * the element, so it never decodes anything else; on any bytes it returns undefined rather than
+ * throwing.
  */
-export const peekUint = (b: Uint8Array, index: number): number | undefined => {
+export const peekUint = (b: Uint8Array, start: number, index: number): number | undefined => {
   const n = b.length;
-  const t0 = b[0];
+  const t0 = b[start];
   let pos: number;
   let count: number;
   if (t0 === undefined) return undefined;
   if (KIND[t0] === FIXARRAY) {
     count = t0 & 0x0f;
-    pos = 1;
-  } else if ((t0 === 0xdc && n >= 3) || (t0 === 0xdd && n >= 5)) {
+    pos = start + 1;
+  } else if ((t0 === 0xdc && n - start >= 3) || (t0 === 0xdd && n - start >= 5)) {
     const size = LENGTH_BYTES[t0]!;
-    count = be(b, 1, size);
-    pos = 1 + size;
+    count = be(b, start + 1, size);
+    pos = start + 1 + size;
   } else return undefined;
   if (index >= count) return undefined;
   for (let i = 0; i < index; i++) {

@@ -84,9 +84,11 @@ export const makeMessage = (
   return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey, frame: framed };
 };
 
-/** SHA-256 as a latin1 string, by the capability's fast path when it has one. */
-const digestKey = (caps: Capabilities, data: Uint8Array): string =>
-  caps.sha256Latin1 !== undefined ? caps.sha256Latin1(data) : latin1(caps.sha256(data));
+/** SHA-256 of `data` from `start` on as a latin1 string, by the capability's fast path when it has one. */
+const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
+  caps.sha256Latin1 !== undefined
+    ? caps.sha256Latin1(data, start)
+    : latin1(caps.sha256(start === 0 ? data : data.subarray(start)));
 
 /** The first method of ours that they also offer, or undefined for none. */
 export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
@@ -134,25 +136,29 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
 };
 
 /**
- * A frame body decompressed and its checksum verified: where its plain form lies (checksum, then
- * msgpack, from `plain[at]` to the end), its msgpack part and its digest.
+ * A frame body decompressed and its checksum verified: where its plain form lies (checksum from
+ * `plain[at]`, then msgpack from `plain[msgpackAt]` to the end) and its digest. The msgpack part
+ * gets a view of its own (`openedMsgpack`) only when it is decoded.
  */
 export interface Opened {
   readonly _tag: 'Opened';
   readonly plain: Uint8Array;
   readonly at: number;
-  readonly msgpack: Uint8Array;
+  readonly msgpackAt: number;
   readonly idKey: string;
 }
 
+/** The msgpack part of an opened body, as a view. */
+export const openedMsgpack = (o: Opened): Uint8Array =>
+  new Uint8Array(o.plain.buffer, o.plain.byteOffset + o.msgpackAt, o.plain.length - o.msgpackAt);
+
 /** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
 const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
-  const start = at + CHECKSUM_BYTES;
-  if (plain.length < start) return undefined;
-  const msgpack = new Uint8Array(plain.buffer, plain.byteOffset + start, plain.length - start);
-  const idKey = digestKey(caps, msgpack);
+  const msgpackAt = at + CHECKSUM_BYTES;
+  if (plain.length < msgpackAt) return undefined;
+  const idKey = digestKey(caps, plain, msgpackAt);
   for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[at + i]) return undefined;
-  return { _tag: 'Opened', plain, at, msgpack, idKey };
+  return { _tag: 'Opened', plain, at, msgpackAt, idKey };
 };
 
 // What was tried, for the error: stays this shared empty list when no method was tried.
@@ -239,7 +245,7 @@ export interface DecodedBody {
 }
 
 /** Check the packet list's fixed fields. */
-const checkFields = (opened: Opened, value: WireValue): DecodedBody | DecodeError => {
+const checkFields = (opened: Opened, msgpack: Uint8Array, value: WireValue): DecodedBody | DecodeError => {
   if (!Array.isArray(value)) return { _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` };
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return { _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` };
@@ -251,7 +257,7 @@ const checkFields = (opened: Opened, value: WireValue): DecodedBody | DecodeErro
   if (typeof msgType !== 'number' || !Number.isInteger(msgType)) return { _tag: 'BadField', index: 0, expected: 'an integer message type' };
   if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return { _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' };
   if (typeof time !== 'number' || !Number.isFinite(time)) return { _tag: 'BadField', index: 2, expected: 'a finite time' };
-  const { plain, at, msgpack, idKey } = opened;
+  const { plain, at, idKey } = opened;
   return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, at, msgpack, idKey };
 };
 
@@ -289,15 +295,16 @@ const decodeFields = (
 
 /** Decode an opened frame's msgpack and check its fixed fields (the rest of `decodeFields`). */
 export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
-  const scanError = scanMsgpack(opened.msgpack);
+  const msgpack = openedMsgpack(opened);
+  const scanError = scanMsgpack(msgpack);
   if (scanError !== undefined) return scanError;
   let value: WireValue;
   try {
-    value = unpackScanned(opened.msgpack);
+    value = unpackScanned(msgpack);
   } catch (e) {
     return { _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) };
   }
-  return checkFields(opened, value);
+  return checkFields(opened, msgpack, value);
 };
 
 /**

@@ -23,7 +23,7 @@ export const DIGEST_MEMO_BYTES_MAX = 4096;
 export const DIGEST_MEMO_SLOTS = 1024;
 
 interface Entry {
-  readonly copy: Uint8Array;
+  readonly copy: Buffer;
   readonly digest: string;
 }
 
@@ -31,35 +31,39 @@ interface Entry {
 const SLOT_TAIL_BYTES = 32;
 
 /** FNV-1a over the length and the last bytes: only picks a slot, so collisions merely cost a miss. */
-const slotHash = (data: Uint8Array): number => {
+const slotHash = (data: Uint8Array, start: number): number => {
   const n = data.length;
-  let h = 0x811c9dc5 ^ n;
-  for (let i = n > SLOT_TAIL_BYTES ? n - SLOT_TAIL_BYTES : 0; i < n; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  let h = 0x811c9dc5 ^ (n - start);
+  for (let i = n - start > SLOT_TAIL_BYTES ? n - SLOT_TAIL_BYTES : start; i < n; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
   return h;
 };
 
+type Latin1Digest = (data: Uint8Array, start?: number) => string;
+
 /** SHA-256 as latin1 text through `sha256` (for capabilities without the string fast path). */
 const viaBytes =
-  (caps: Capabilities) =>
-  (data: Uint8Array): string => {
-    const d = caps.sha256(data);
+  (caps: Capabilities): Latin1Digest =>
+  (data, start = 0) => {
+    const d = caps.sha256(start === 0 ? data : data.subarray(start));
     let s = '';
     for (let i = 0; i < d.length; i++) s += String.fromCharCode(d[i]!);
     return s;
   };
 
 /** A memoising `sha256Latin1` over the given capabilities' SHA-256. */
-const memoLatin1 = (caps: Capabilities): ((data: Uint8Array) => string) => {
+const memoLatin1 = (caps: Capabilities): Latin1Digest => {
   const hash = caps.sha256Latin1 ?? viaBytes(caps);
   const slots: Array<Entry | undefined> = new Array<Entry | undefined>(DIGEST_MEMO_SLOTS).fill(undefined);
   const mask = DIGEST_MEMO_SLOTS - 1;
-  return (data) => {
-    if (data.length > DIGEST_MEMO_BYTES_MAX) return hash(data);
-    const slot = slotHash(data) & mask;
+  return (data, start = 0) => {
+    const length = data.length - start;
+    if (length > DIGEST_MEMO_BYTES_MAX) return hash(data, start);
+    const slot = slotHash(data, start) & mask;
     const e = slots[slot];
-    if (e !== undefined && e.copy.length === data.length && Buffer.compare(e.copy, data) === 0) return e.digest;
-    const digest = hash(data);
-    slots[slot] = { copy: data.slice(), digest };
+    // Compared where the bytes lie: no view of them is made on a hit.
+    if (e !== undefined && e.copy.length === length && e.copy.compare(data, start) === 0) return e.digest;
+    const digest = hash(data, start);
+    slots[slot] = { copy: Buffer.from(data.subarray(start)), digest };
     return digest;
   };
 };
