@@ -28,6 +28,20 @@ describe('waterfall', () => {
     ]);
   });
 
+  it('delivers values that share no memory with the relayed bytes, however large the message', () => {
+    // A handler may change what it is given; the frame being relayed (its bytes may still wait in
+    // a socket's queue) must not change with it. 8 KiB: beyond the decoder's small-message path.
+    const me2 = mkEnv(1);
+    const [st] = withPeers(me2, [bob!, carol!]);
+    const frame = frameFrom(erin!.config.id, 0, [0, new Uint8Array(8192).fill(7)]);
+    const before = frame.slice();
+    const fx = go(me2, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame });
+    const [relayed] = only(fx, 'Write');
+    const [delivered] = only(fx, 'Deliver');
+    (delivered!.message.packets[1] as Uint8Array).fill(9);
+    expect(Buffer.from(relayed!.bytes).equals(Buffer.from(before))).toBe(true);
+  });
+
   it('never relays back to the originator', () => {
     const [st] = withPeers(me, [bob!, carol!]);
     const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a2!, bytes: frameFrom(bob!.config.id, 0, [0, 'x']) });

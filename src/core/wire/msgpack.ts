@@ -18,21 +18,23 @@ import type { WireValue } from './value.js';
 export const MSGPACK_DEPTH_MAX = 64;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false });
-// 'auto' (number when safe, else bigint) exists in msgpackr but is missing from its option types.
-const unpackOptions = {
+// Bins are always copied out (`copyBuffers`): a decoded value shares no memory with the bytes it
+// came from, which a relay may still be sending when a handler changes what it was given, and
+// which may be the scratch buffer below. 'auto' (number when safe, else bigint) exists in msgpackr
+// but is missing from its option types.
+const unpackr = new Unpackr({
   useRecords: false,
   mapsAsObjects: false,
   moreTypes: false,
   int64AsType: 'auto' as unknown as 'bigint',
-} as const;
-const unpackr = new Unpackr(unpackOptions);
+  copyBuffers: true,
+});
 // msgpackr gives every source it reads a DataView, stored on the source as a property: for a
 // fresh view per message that is an allocation and a change of the view's shape each time, about
 // a fifth of decoding a small message. Small values are therefore copied into one long-lived
-// buffer and read from there, with bins copied out (`copyBuffers`) so no result refers to it.
+// buffer and read from there.
 const UNPACK_SCRATCH_BYTES = 4096;
 const unpackScratch = new Uint8Array(UNPACK_SCRATCH_BYTES);
-const scratchUnpackr = new Unpackr({ ...unpackOptions, copyBuffers: true });
 
 const INT32_MIN = -0x80000000;
 const UINT32_END = 0x100000000;
@@ -224,13 +226,13 @@ export const peekUint = (b: Uint8Array, start: number, index: number): number | 
 };
 
 /**
- * Decode bytes already accepted by `scanMsgpack`. Bin values are copies when `b` is at most
- * `UNPACK_SCRATCH_BYTES` long, views into `b` beyond that.
+ * Decode bytes already accepted by `scanMsgpack`. Bin values are copies: nothing returned refers
+ * to `b`.
  */
 export const unpackScanned = (b: Uint8Array): WireValue => {
   if (b.length > UNPACK_SCRATCH_BYTES) return unpackr.unpack(b) as WireValue;
   unpackScratch.set(b);
-  return scratchUnpackr.unpack(unpackScratch, b.length) as WireValue;
+  return unpackr.unpack(unpackScratch, b.length) as WireValue;
 };
 
 /** Decode one msgpack value from a peer: scanned first, never throws. */
