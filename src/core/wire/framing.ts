@@ -13,6 +13,7 @@
  * that chunk (no copy); callers must not mutate chunks after pushing them. This module does not
  * decompress or checksum; that is `packets.ts`.
  */
+import { view } from './bytes.js';
 import type { DecodeError } from './errors.js';
 
 /** Incremental frame decoder state. */
@@ -96,7 +97,7 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
     if (length > d.maxBodyBytes) return tooLarge(d, length, frames);
     if (end - at >= length) {
       // The whole body is in this chunk: hand out a view, no copy.
-      frames.push(chunk.subarray(at, at + length));
+      frames.push(view(chunk, at, length));
       at += length;
     } else {
       d.bodyLength = length;

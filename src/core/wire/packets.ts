@@ -17,6 +17,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Capabilities } from '../caps.js';
 import { idText, latin1 } from '../ids.js';
 import type { NodeId } from '../types.js';
+import { view } from './bytes.js';
 import type { DecodeError } from './errors.js';
 import { HEADER_BYTES, readLength, writeLength } from './framing.js';
 import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
@@ -69,18 +70,15 @@ export const makeMessage = (
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
   const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
-  // A plain view (cheaper to slice than a Buffer) of the packer's buffer, which holds many small
-  // messages; but when that buffer is large (the packer grew it for a big message), a copy, so a
-  // small message kept for long never pins a large buffer.
-  const framed =
-    packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX
-      ? new Uint8Array(packed.buffer, packed.byteOffset, packed.length)
-      : Uint8Array.from(packed);
-  const msgpack = framed.subarray(FRAME_PREFIX_BYTES);
+  // A plain Uint8Array view of the packer's buffer, which holds many small messages; but when that
+  // buffer is large (the packer grew it for a big message), a copy, so a small message kept for
+  // long never pins a large buffer.
+  const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? view(packed, 0, packed.length) : Uint8Array.from(packed);
+  const msgpack = view(framed, FRAME_PREFIX_BYTES, framed.length - FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
-  const id = framed.subarray(HEADER_BYTES, FRAME_PREFIX_BYTES);
+  const id = view(framed, HEADER_BYTES, CHECKSUM_BYTES);
   return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey, frame: framed };
 };
 
@@ -88,7 +86,7 @@ export const makeMessage = (
 const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
   caps.sha256Latin1 !== undefined
     ? caps.sha256Latin1(data, start)
-    : latin1(caps.sha256(start === 0 ? data : data.subarray(start)));
+    : latin1(caps.sha256(start === 0 ? data : view(data, start, data.length - start)));
 
 /** The first method of ours that they also offer, or undefined for none. */
 export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
@@ -149,8 +147,7 @@ export interface Opened {
 }
 
 /** The msgpack part of an opened body, as a view. */
-export const openedMsgpack = (o: Opened): Uint8Array =>
-  new Uint8Array(o.plain.buffer, o.plain.byteOffset + o.msgpackAt, o.plain.length - o.msgpackAt);
+export const openedMsgpack = (o: Opened): Uint8Array => view(o.plain, o.msgpackAt, o.plain.length - o.msgpackAt);
 
 /** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
 const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
@@ -181,7 +178,7 @@ export const openFrame = (
   maxBytes: number,
 ): Opened | DecodeError => {
   // The body gets a view of its own only when there are methods to try on it.
-  const body = peerCompression.length === 0 ? undefined : frame.subarray(at);
+  const body = peerCompression.length === 0 ? undefined : view(frame, at, frame.length - at);
   const tried = body === undefined ? NOTHING_TRIED : [];
   const signed = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
@@ -271,7 +268,7 @@ export const messageOf = (d: DecodedBody): InternalMessage => ({
   packets: d.packets,
   msgpack: d.msgpack,
   // The verified checksum bytes are the id: a view, no copy.
-  id: d.plain.subarray(d.at, d.at + CHECKSUM_BYTES),
+  id: view(d.plain, d.at, CHECKSUM_BYTES),
   idKey: d.idKey,
   frame: undefined,
 });

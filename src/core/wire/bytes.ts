@@ -1,0 +1,10 @@
+/**
+ * Views of byte arrays.
+ */
+
+/**
+ * The `length` bytes of `b` from index `start`, as a plain Uint8Array sharing `b`'s memory: what
+ * `b.subarray(start, start + length)` gives, but always a plain Uint8Array (a Buffer's subarray is
+ * a Buffer) and with no species lookup. The caller keeps the range within `b`.
+ */
+export const view = (b: Uint8Array, start: number, length: number): Uint8Array => new Uint8Array(b.buffer, b.byteOffset + start, length);
