@@ -40,7 +40,7 @@ export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
   if (wholeFrame(c.decoder, bytes)) {
     // One whole frame and nothing held: what pushBytes would give, without its bookkeeping.
     onFrame(ctx, c, bytes, HEADER_BYTES);
-    if (isOpen(ctx.st, c)) c.stallAt = undefined;
+    if (c.stallAt !== undefined && isOpen(ctx.st, c)) c.stallAt = undefined;
     return;
   }
   const r = pushBytes(c.decoder, bytes);
