@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect } from 'vitest';
-import { decodeBody, encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import { decodeBody, decodeOpened, encodeFrame, makeMessage, messageOf, openedMsgpack, openFrame } from '../../src/core/wire/packets.js';
 import { classify } from '../../src/core/wire/messages.js';
 import { packValue, peekUint, unpackValue } from '../../src/core/wire/msgpack.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -28,6 +28,39 @@ describe('packet properties', () => {
       expect(r.right.idKey).toBe(m.idKey);
     },
   );
+
+  test.prop([
+    fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.tuple(fc.array(wireValue, { maxLength: 4 }), compression).map(([payload, method]) =>
+        encodeFrame(caps, makeMessage(caps, 0, 'S', payload, 1), method).subarray(4),
+      ),
+    ),
+    // Up to a checksum's length and more, so a short body can lie after enough bytes to pass for one.
+    fc.uint8Array({ maxLength: 40, size: 'max' }),
+    fc.subarray(ALL),
+  ])('a body opens and decodes alike on its own and where it lies after other bytes', (body, before, peer) => {
+    // A node opens a whole frame in place, after its header; any bytes before the body must not matter.
+    const frame = new Uint8Array(before.length + body.length);
+    frame.set(before, 0);
+    frame.set(body, before.length);
+    const alone = openFrame(caps, body, 0, peer, MAX);
+    const inPlace = openFrame(caps, frame, before.length, peer, MAX);
+    if (alone._tag !== 'Opened' || inPlace._tag !== 'Opened') {
+      expect(inPlace).toEqual(alone);
+      return;
+    }
+    expect(inPlace.idKey).toBe(alone.idKey);
+    expect(new Uint8Array(openedMsgpack(inPlace))).toEqual(new Uint8Array(openedMsgpack(alone)));
+    const [a, b] = [decodeOpened(alone), decodeOpened(inPlace)];
+    if (a._tag !== 'Decoded' || b._tag !== 'Decoded') {
+      expect(b).toEqual(a);
+      return;
+    }
+    const [ma, mb] = [messageOf(a), messageOf(b)];
+    expect(new Uint8Array(mb.id)).toEqual(new Uint8Array(ma.id));
+    expect(mb.packets).toEqual(ma.packets);
+  });
 
   test.prop([fc.uint8Array({ maxLength: 400 }), fc.subarray(ALL)])('arbitrary bodies never throw', (body, peer) => {
     const r = decodeBody(caps, body, peer, MAX);
