@@ -24,7 +24,7 @@ import { describeDecodeError } from '../wire/errors.js';
 import { HEADER_BYTES, midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
 import { peekUint } from '../wire/msgpack.js';
-import { decodeOpened, messageOf, openFrame, type InternalMessage } from '../wire/packets.js';
+import { decodeOpened, messageOf, msgpackStart, openFrame, type InternalMessage } from '../wire/packets.js';
 import { closeConn, isOpen } from './connections.js';
 import { onHandshake } from './handshake.js';
 import { onPeers, sendPeers } from './peers.js';
@@ -73,7 +73,7 @@ const onFrame = (ctx: Ctx, c: Conn, frame: Uint8Array, at: number): void => {
   // they first came or were built here: its fate needs its time alone, not another decoding. This
   // is most frames a mesh carries: every node hears each broadcast from each of its peers.
   if (c.phase === 'ready' && ctx.st.seen.until.has(opened.idKey)) {
-    const time = peekUint(opened.plain, opened.msgpackAt, 2);
+    const time = peekUint(opened.plain, msgpackStart(opened), 2);
     if (time !== undefined) {
       ctx.st.counters.framesReceived++;
       admitRemembered(ctx, time);

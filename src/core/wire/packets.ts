@@ -134,20 +134,22 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
 };
 
 /**
- * A frame body decompressed and its checksum verified: where its plain form lies (checksum from
- * `plain[at]`, then msgpack from `plain[msgpackAt]` to the end) and its digest. The msgpack part
- * gets a view of its own (`openedMsgpack`) only when it is decoded.
+ * A frame body decompressed and its checksum verified: where its plain form lies (the checksum
+ * from `plain[at]`, then the msgpack part to the end) and its digest. The msgpack part gets a
+ * view of its own (`openedMsgpack`) only when it is decoded.
  */
 export interface Opened {
   readonly _tag: 'Opened';
   readonly plain: Uint8Array;
   readonly at: number;
-  readonly msgpackAt: number;
   readonly idKey: string;
 }
 
+/** Where the msgpack part of an opened body starts in its `plain`. */
+export const msgpackStart = (o: Opened): number => o.at + CHECKSUM_BYTES;
+
 /** The msgpack part of an opened body, as a view. */
-export const openedMsgpack = (o: Opened): Uint8Array => view(o.plain, o.msgpackAt, o.plain.length - o.msgpackAt);
+export const openedMsgpack = (o: Opened): Uint8Array => view(o.plain, msgpackStart(o), o.plain.length - msgpackStart(o));
 
 /** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
 const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
@@ -155,7 +157,7 @@ const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | u
   if (plain.length < msgpackAt) return undefined;
   const idKey = digestKey(caps, plain, msgpackAt);
   for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[at + i]) return undefined;
-  return { _tag: 'Opened', plain, at, msgpackAt, idKey };
+  return { _tag: 'Opened', plain, at, idKey };
 };
 
 // What was tried, for the error: stays this shared empty list when no method was tried.
