@@ -83,7 +83,7 @@ export const makeMessage = (
 };
 
 /** SHA-256 of `data` from `start` on as a latin1 string, by the capability's fast path when it has one. */
-const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
+export const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
   caps.sha256Latin1 !== undefined
     ? caps.sha256Latin1(data, start)
     : latin1(caps.sha256(start === 0 ? data : view(data, start, data.length - start)));

@@ -16,6 +16,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Capabilities } from '../../core/caps.js';
+import { digestKey } from '../../core/wire/packets.js';
 
 /** Largest input (bytes) whose digest is memoised; larger ones are hashed every time. */
 export const DIGEST_MEMO_BYTES_MAX = 4096;
@@ -40,19 +41,10 @@ const slotHash = (data: Uint8Array, start: number): number => {
 
 type Latin1Digest = (data: Uint8Array, start?: number) => string;
 
-/** SHA-256 as latin1 text through `sha256` (for capabilities without the string fast path). */
-const viaBytes =
-  (caps: Capabilities): Latin1Digest =>
-  (data, start = 0) => {
-    const d = caps.sha256(start === 0 ? data : data.subarray(start));
-    let s = '';
-    for (let i = 0; i < d.length; i++) s += String.fromCharCode(d[i]!);
-    return s;
-  };
-
 /** A memoising `sha256Latin1` over the given capabilities' SHA-256. */
 const memoLatin1 = (caps: Capabilities): Latin1Digest => {
-  const hash = caps.sha256Latin1 ?? viaBytes(caps);
+  // The core's own digest: the capabilities' string fast path, else their `sha256` as latin1 text.
+  const hash: Latin1Digest = (data, start = 0) => digestKey(caps, data, start);
   const slots: Array<Entry | undefined> = new Array<Entry | undefined>(DIGEST_MEMO_SLOTS).fill(undefined);
   const mask = DIGEST_MEMO_SLOTS - 1;
   return (data, start = 0) => {
