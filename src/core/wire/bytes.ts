@@ -8,3 +8,6 @@
  * a Buffer) and with no species lookup. The caller keeps the range within `b`.
  */
 export const view = (b: Uint8Array, start: number, length: number): Uint8Array => new Uint8Array(b.buffer, b.byteOffset + start, length);
+
+/** The bytes of `b` from index `start` to its end, as `view` gives them. */
+export const viewFrom = (b: Uint8Array, start: number): Uint8Array => view(b, start, b.length - start);

@@ -17,7 +17,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Capabilities } from '../caps.js';
 import { idText, latin1 } from '../ids.js';
 import type { NodeId } from '../types.js';
-import { view } from './bytes.js';
+import { view, viewFrom } from './bytes.js';
 import type { DecodeError } from './errors.js';
 import { HEADER_BYTES, readLength, writeLength } from './framing.js';
 import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
@@ -74,7 +74,7 @@ export const makeMessage = (
   // buffer is large (the packer grew it for a big message), a copy, so a small message kept for
   // long never pins a large buffer.
   const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? view(packed, 0, packed.length) : Uint8Array.from(packed);
-  const msgpack = view(framed, FRAME_PREFIX_BYTES, framed.length - FRAME_PREFIX_BYTES);
+  const msgpack = viewFrom(framed, FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, msgpack);
   writeLength(framed, CHECKSUM_BYTES + msgpack.length);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
@@ -86,7 +86,7 @@ export const makeMessage = (
 export const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
   caps.sha256Latin1 !== undefined
     ? caps.sha256Latin1(data, start)
-    : latin1(caps.sha256(start === 0 ? data : view(data, start, data.length - start)));
+    : latin1(caps.sha256(start === 0 ? data : viewFrom(data, start)));
 
 /** The first method of ours that they also offer, or undefined for none. */
 export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
@@ -149,7 +149,7 @@ export interface Opened {
 export const msgpackStart = (o: Opened): number => o.at + CHECKSUM_BYTES;
 
 /** The msgpack part of an opened body, as a view. */
-export const openedMsgpack = (o: Opened): Uint8Array => view(o.plain, msgpackStart(o), o.plain.length - msgpackStart(o));
+export const openedMsgpack = (o: Opened): Uint8Array => viewFrom(o.plain, msgpackStart(o));
 
 /** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
 const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
@@ -180,7 +180,7 @@ export const openFrame = (
   maxBytes: number,
 ): Opened | DecodeError => {
   // The body gets a view of its own only when there are methods to try on it.
-  const body = peerCompression.length === 0 ? undefined : view(frame, at, frame.length - at);
+  const body = peerCompression.length === 0 ? undefined : viewFrom(frame, at);
   const tried = body === undefined ? NOTHING_TRIED : [];
   const signed = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
