@@ -89,7 +89,7 @@ export class InternalMessage {
   }
   /** The message id: SHA-256 of the msgpack bytes (also the checksum). */
   get id(): Uint8Array {
-    return this.message.id;
+    return packets.messageId(this.message);
   }
   /** The compression used on the wire: our first method the peer also offers, if any. */
   get compressionUsed(): number | undefined {

@@ -6,6 +6,7 @@ import { createPump, inject, run } from '../../src/core/pump.js';
 import { routingTable } from '../../src/core/node.js';
 import { addr, frameFrom, go, mkEnv, msgOf, T0, withPeers } from '../unit/mesh-env.js';
 import { latin1 } from '../../src/core/ids.js';
+import { messageId } from '../../src/core/wire/packets.js';
 
 const me = mkEnv(1);
 const peers = [2, 3, 4, 5].map((i) => mkEnv(i));
@@ -40,7 +41,7 @@ describe('waterfall properties', () => {
         }
         expect(new Set(delivered).size).toBe(delivered.length);
         // Within 60 s nothing expires, so every distinct message that arrived was delivered.
-        const sent = new Set(arrivals.map((a) => latin1(msgOf(msgs[a.msg]!.sender, 0, msgs[a.msg]!.payload).id)));
+        const sent = new Set(arrivals.map((a) => latin1(messageId(msgOf(msgs[a.msg]!.sender, 0, msgs[a.msg]!.payload)))));
         expect(new Set(delivered)).toEqual(sent);
       }),
       { numRuns: 200 },

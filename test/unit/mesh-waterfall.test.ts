@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
-import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import { encodeFrame, makeMessage, messageId } from '../../src/core/wire/packets.js';
 import { caps, decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib, gzip], compressMinBytes: 0 });
@@ -24,7 +24,7 @@ describe('waterfall', () => {
     const msg = msgOf(erin!.config.id, 0, [0, 'news']);
     const delivered = only(fx, 'Deliver').map((d) => ({ ...d.message, id: Buffer.from(d.message.id).toString('hex') }));
     expect(delivered).toEqual([
-      { conn: a1, msgType: 0, sender: erin!.config.id, time: T0 / 1000, packets: [0, 'news'], id: Buffer.from(msg.id).toString('hex') },
+      { conn: a1, msgType: 0, sender: erin!.config.id, time: T0 / 1000, packets: [0, 'news'], id: Buffer.from(messageId(msg)).toString('hex') },
     ]);
   });
 
@@ -142,7 +142,7 @@ describe('waterfall', () => {
     expect(ws[3]!.bytes).not.toBe(ws[0]!.bytes);
     const [z] = decodeWrite(ws[0]!.bytes, [zlib]);
     const [plain] = decodeWrite(ws[3]!.bytes);
-    expect(Buffer.from(z!.id).toString('hex')).toBe(Buffer.from(plain!.id).toString('hex'));
+    expect(Buffer.from(messageId(z!)).toString('hex')).toBe(Buffer.from(messageId(plain!)).toString('hex'));
     expect(writes([ws[3]!])).toEqual([{ conn: a4, msgType: 0, sender: me.config.id, payload: [0, 'hi'] }]);
     // Our own broadcast echoed back is dropped.
     expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 999, conn: a1!, bytes: ws[3]!.bytes })).toEqual([]);

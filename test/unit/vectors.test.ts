@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { distance, fromBase58, keyPositions, nodeId, protocolId, toBase58 } from '../../src/core/ids.js';
 import { classify } from '../../src/core/wire/messages.js';
-import { decodeBody, encodeFrame, makeMessage, type InternalMessage } from '../../src/core/wire/packets.js';
+import { decodeBody, encodeFrame, makeMessage, messageId, messageMsgpack, type InternalMessage } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
 
@@ -30,7 +30,7 @@ const both = (frameHex: string, msgType: number, sender: string | Uint8Array, pa
   expect(hex(encodeFrame(caps, makeMessage(caps, msgType, sender, payload, T), undefined))).toBe(frameHex);
   const m = decodeFrame(frameHex);
   expect(plain(m.packets as WireValue)).toEqual(plain([msgType, sender, T, ...payload]));
-  expect(hex(m.id)).toBe(frameHex.slice(8, 72));
+  expect(hex(messageId(m))).toBe(frameHex.slice(8, 72));
 };
 
 describe('§3.1 base58', () => {
@@ -109,8 +109,8 @@ describe('§9.2 compressed frames', () => {
   it.each(frames)('%s decodes to the §9.1 message', (_name, method, frame) => {
     const m = decodeFrame(frame, [0x20, 0x13, 0x11].filter((x) => x !== method).concat([method]));
     expect(m.packets).toEqual([0, 'SENDER', T, 0, 'hello']);
-    expect(hex(m.id)).toBe(body.slice(0, 64));
-    expect(hex(m.msgpack)).toBe(body.slice(64));
+    expect(hex(messageId(m))).toBe(body.slice(0, 64));
+    expect(hex(messageMsgpack(m))).toBe(body.slice(64));
   });
   it('the reconstructed gzip frame has the published head and tail', () => {
     const f = frames[2]![2];
@@ -127,7 +127,7 @@ describe('§9.2 compressed frames', () => {
     const frame = encodeFrame(caps, m, method);
     expect(hex(frame.subarray(4)).startsWith(magic)).toBe(true);
     const r = decodeBody(caps, frame.subarray(4), [method], MAX);
-    expect(E.isRight(r) && hex(r.right.msgpack)).toBe(body.slice(64));
+    expect(E.isRight(r) && hex(messageMsgpack(r.right))).toBe(body.slice(64));
   });
 });
 
@@ -211,7 +211,7 @@ describe('§9.6 frames produced by js2p itself (in this process)', () => {
       expect(E.isRight(r) && r.right.packets).toEqual([type, sender, T, ...payload]);
       const back = base.InternalMessage.feed_string(Buffer.from(ours), false, list);
       expect(back.packets).toEqual([type, sender, T, ...payload]);
-      expect(hex(back.id)).toBe(E.isRight(r) ? hex(r.right.id) : '');
+      expect(hex(back.id)).toBe(E.isRight(r) ? hex(messageId(r.right)) : '');
     }
   });
 });

@@ -8,7 +8,7 @@
  */
 import type { ConnId, NodeId } from '../types.js';
 import { timeSeconds } from '../ids.js';
-import { encodeFrame, makeMessage, type InternalMessage } from '../wire/packets.js';
+import { encodeFrame, makeMessage, msgpackLength, type InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { Conn, Ctx } from './state.js';
 
@@ -31,7 +31,7 @@ export const userMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<Wi
 
 /** The method to send `msg` with on `c`: none for a message under `compressMinBytes`. */
 const methodFor = (ctx: Ctx, c: Conn, msg: InternalMessage): number | undefined =>
-  msg.msgpack.length < ctx.env.config.compressMinBytes ? undefined : c.sendMethod;
+  msgpackLength(msg) < ctx.env.config.compressMinBytes ? undefined : c.sendMethod;
 
 /** Write one message to one connection; `plain` sends it uncompressed (handshakes). */
 export const writeMessage = (ctx: Ctx, c: Conn, msg: InternalMessage, plain = false): void => {

@@ -39,15 +39,27 @@ export interface InternalMessage {
   readonly payload: ReadonlyArray<WireValue>;
   /** The whole packet list. */
   readonly packets: ReadonlyArray<WireValue>;
-  /** The exact msgpack bytes. */
-  readonly msgpack: Uint8Array;
-  /** SHA-256 of `msgpack`: the checksum and message id. */
-  readonly id: Uint8Array;
+  /**
+   * The checksummed body lies in `plain` from index `at` to the end: the checksum (the message id),
+   * then the exact msgpack bytes. `messageId` and `messageMsgpack` give the two parts as views,
+   * made only when asked for.
+   */
+  readonly plain: Uint8Array;
+  readonly at: number;
   /** The id as a 32-character string, for Map keys. */
   readonly idKey: string;
   /** The whole uncompressed frame (header, checksum, msgpack) when the message holds it in one piece. */
   readonly frame: Uint8Array | undefined;
 }
+
+/** A message's id: the SHA-256 of its msgpack bytes, which is also its checksum (a view). */
+export const messageId = (m: InternalMessage): Uint8Array => view(m.plain, m.at, CHECKSUM_BYTES);
+
+/** A message's exact msgpack bytes (a view). */
+export const messageMsgpack = (m: InternalMessage): Uint8Array => viewFrom(m.plain, m.at + CHECKSUM_BYTES);
+
+/** How many msgpack bytes a message has. */
+export const msgpackLength = (m: InternalMessage): number => m.plain.length - m.at - CHECKSUM_BYTES;
 
 /** Largest packer buffer a new message may be a view of; beyond it the message is copied. */
 const PACKER_VIEW_BYTES_MAX = 64 * 1024;
@@ -57,8 +69,8 @@ const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
 
 /**
  * Build an outgoing message. Its bytes are laid out as the uncompressed frame
- * (header, checksum, msgpack) in one buffer, `id` and `msgpack` being views of it, so sending it
- * uncompressed needs no copy. Throws RangeError only for values msgpack cannot hold (local misuse).
+ * (header, checksum, msgpack) in one buffer, which is both its `frame` and its `plain`, so sending
+ * it uncompressed needs no copy. Throws RangeError only for values msgpack cannot hold (local misuse).
  */
 export const makeMessage = (
   caps: Capabilities,
@@ -70,16 +82,15 @@ export const makeMessage = (
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
   const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
-  // A plain Uint8Array view of the packer's buffer, which holds many small messages; but when that
+  // A plain Uint8Array view of the packer's buffer, which holds many small messages (plain, because
+  // a Buffer's slice() is a view, not the copy a user of the frame would expect); but when that
   // buffer is large (the packer grew it for a big message), a copy, so a small message kept for
   // long never pins a large buffer.
   const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? view(packed, 0, packed.length) : Uint8Array.from(packed);
-  const msgpack = viewFrom(framed, FRAME_PREFIX_BYTES);
-  const idKey = digestKey(caps, msgpack);
-  writeLength(framed, CHECKSUM_BYTES + msgpack.length);
+  const idKey = digestKey(caps, framed, FRAME_PREFIX_BYTES);
+  writeLength(framed, framed.length - HEADER_BYTES);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
-  const id = view(framed, HEADER_BYTES, CHECKSUM_BYTES);
-  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, msgpack, id, idKey, frame: framed };
+  return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, plain: framed, at: HEADER_BYTES, idKey, frame: framed };
 };
 
 /** SHA-256 of `data` from `start` on as a latin1 string, by the capability's fast path when it has one. */
@@ -101,32 +112,19 @@ export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyA
  */
 export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compression: number | undefined): Uint8Array => {
   if (compression === undefined && msg.frame !== undefined) return msg.frame;
-  const { id, msgpack } = msg;
-  const bodyLength = CHECKSUM_BYTES + msgpack.length;
-  // When id and msgpack are adjacent in one buffer (messages we built, and frames received whole
-  // in one chunk), the checksummed body is already there: use views instead of copies.
-  const adjacent = id.buffer === msgpack.buffer && id.byteOffset + CHECKSUM_BYTES === msgpack.byteOffset;
+  const { plain, at } = msg;
+  const bodyLength = plain.length - at;
   if (compression === undefined) {
-    if (adjacent && id.byteOffset >= HEADER_BYTES) {
-      const framed = new Uint8Array(id.buffer, id.byteOffset - HEADER_BYTES, HEADER_BYTES + bodyLength);
-      if (readLength(framed, 0) === bodyLength) return framed;
-    }
+    // A frame received whole in one chunk still has its header in front of the body: use a view.
+    if (at >= HEADER_BYTES && readLength(plain, at - HEADER_BYTES) === bodyLength) return view(plain, at - HEADER_BYTES, HEADER_BYTES + bodyLength);
     const out = new Uint8Array(HEADER_BYTES + bodyLength);
     writeLength(out, bodyLength);
-    out.set(id, HEADER_BYTES);
-    out.set(msgpack, HEADER_BYTES + CHECKSUM_BYTES);
+    out.set(at === 0 ? plain : viewFrom(plain, at), HEADER_BYTES);
     return out;
   }
   const compressor = caps.compressors.get(compression);
   if (compressor === undefined) throw new RangeError(`compression 0x${compression.toString(16)} is not available`);
-  let plain: Uint8Array;
-  if (adjacent) plain = new Uint8Array(id.buffer, id.byteOffset, bodyLength);
-  else {
-    plain = new Uint8Array(bodyLength);
-    plain.set(id, 0);
-    plain.set(msgpack, CHECKSUM_BYTES);
-  }
-  const packed = compressor.compress(plain);
+  const packed = compressor.compress(at === 0 ? plain : viewFrom(plain, at));
   const out = new Uint8Array(HEADER_BYTES + packed.length);
   writeLength(out, packed.length);
   out.set(packed, HEADER_BYTES);
@@ -239,12 +237,11 @@ export interface DecodedBody {
   /** The verified plain body (checksum, then msgpack) is `plain` from `at` to the end. */
   readonly plain: Uint8Array;
   readonly at: number;
-  readonly msgpack: Uint8Array;
   readonly idKey: string;
 }
 
 /** Check the packet list's fixed fields. */
-const checkFields = (opened: Opened, msgpack: Uint8Array, value: WireValue): DecodedBody | DecodeError => {
+const checkFields = (opened: Opened, value: WireValue): DecodedBody | DecodeError => {
   if (!Array.isArray(value)) return { _tag: 'NotAnArray', detail: `top-level ${describeKind(value)}` };
   const packets = value as ReadonlyArray<WireValue>;
   if (packets.length < 3) return { _tag: 'NotAnArray', detail: `${packets.length} packets, need at least 3` };
@@ -257,7 +254,7 @@ const checkFields = (opened: Opened, msgpack: Uint8Array, value: WireValue): Dec
   if (typeof sender !== 'string' && !(sender instanceof Uint8Array)) return { _tag: 'BadField', index: 1, expected: 'a sender id (str or bin)' };
   if (typeof time !== 'number' || !Number.isFinite(time)) return { _tag: 'BadField', index: 2, expected: 'a finite time' };
   const { plain, at, idKey } = opened;
-  return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, at, msgpack, idKey };
+  return { _tag: 'Decoded', msgType, sender, senderId: idText(sender) as NodeId, time, packets, plain, at, idKey };
 };
 
 /** The message a decoded body makes. */
@@ -268,9 +265,8 @@ export const messageOf = (d: DecodedBody): InternalMessage => ({
   time: d.time,
   payload: d.packets.slice(3),
   packets: d.packets,
-  msgpack: d.msgpack,
-  // The verified checksum bytes are the id: a view, no copy.
-  id: view(d.plain, d.at, CHECKSUM_BYTES),
+  plain: d.plain,
+  at: d.at,
   idKey: d.idKey,
   frame: undefined,
 });
@@ -303,7 +299,7 @@ export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
   } catch (e) {
     return { _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) };
   }
-  return checkFields(opened, msgpack, value);
+  return checkFields(opened, value);
 };
 
 /**
