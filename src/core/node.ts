@@ -62,6 +62,7 @@ export const initNode = (env: Env, _at: number): NodeState => ({
     duplicatesDropped: 0,
     staleDropped: 0,
     futureDropped: 0,
+    seenForgottenEarly: 0,
     badBroadcastsDropped: 0,
     delivered: 0,
     repliesSent: 0,
@@ -244,6 +245,8 @@ export interface NodeStatus {
   readonly duplicatesDropped: number;
   readonly staleDropped: number;
   readonly futureDropped: number;
+  /** Ids the `seenMax` bound forgot before their time (a late copy could then be taken as new). */
+  readonly seenForgottenEarly: number;
   readonly badBroadcastsDropped: number;
   readonly delivered: number;
   readonly repliesSent: number;

@@ -57,6 +57,8 @@ describe('hostile: core bounds', () => {
       worst = Math.max(worst, nodeStatus(st).seen);
     }
     expect(worst).toBe(50);
+    // Every id past the bound went before its time, and says so.
+    expect(nodeStatus(st).seenForgottenEarly).toBe(450);
     expect(nodeStatus(st).connections).toBe(2);
   });
 });

@@ -123,6 +123,11 @@ export interface Counters {
   staleDropped: number;
   /** Broadcasts stamped beyond `futureToleranceMs` ahead of our clock. */
   futureDropped: number;
+  /**
+   * Ids the `seenMax` bound forgot before their time was up: while such an id is forgotten, a
+   * late copy of its broadcast would be taken as new. Above zero, raise `seenMax`.
+   */
+  seenForgottenEarly: number;
   badBroadcastsDropped: number;
   delivered: number;
   repliesSent: number;

@@ -36,18 +36,24 @@ export const emptySeen = (): SeenSet => ({ until: new Map(), queueKeys: [], queu
 /** The number of ids remembered. */
 export const seenSize = (st: MeshState): number => st.seen.until.size;
 
-const dropHead = (seen: SeenSet): void => {
+/** Drops the queue's head, and its id unless remembered again later; true when the id went. */
+const dropHead = (seen: SeenSet): boolean => {
   const key = seen.queueKeys[seen.head]!;
   // A key remembered again later has a later forget-at: only its last entry removes it.
-  if (seen.until.get(key) === seen.queueUntil[seen.head]) seen.until.delete(key);
+  const last = seen.until.get(key) === seen.queueUntil[seen.head];
+  if (last) seen.until.delete(key);
   seen.head++;
+  return last;
 };
 
-/** Forget seen ids whose time is up, then the oldest beyond `seenMax`. */
+/** Forget seen ids whose time is up, then the oldest beyond `seenMax` (counted: they went early). */
 export const purgeSeen = (ctx: Ctx): void => {
   const { seen } = ctx.st;
   const max = ctx.env.config.seenMax;
-  while (seen.head < seen.queueKeys.length && (seen.queueUntil[seen.head]! <= ctx.at || seen.until.size > max)) dropHead(seen);
+  while (seen.head < seen.queueKeys.length && (seen.queueUntil[seen.head]! <= ctx.at || seen.until.size > max)) {
+    const early = seen.queueUntil[seen.head]! > ctx.at;
+    if (dropHead(seen) && early) ctx.st.counters.seenForgottenEarly++;
+  }
   // Compact the queue once its dead head is as long as its live tail.
   if (seen.head > 1024 && seen.head * 2 > seen.queueKeys.length) {
     seen.queueKeys = seen.queueKeys.slice(seen.head);
