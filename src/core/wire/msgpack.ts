@@ -10,7 +10,7 @@
  * its extension handlers (dates, sets, records…) are never reached and the result is a WireValue.
  * Maps decode to `Map` (keys may be bin), 64-bit ints to number up to ±2^53 and bigint beyond.
  */
-import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
 import type { DecodeError } from './errors.js';
 import type { WireValue } from './value.js';
 
@@ -94,14 +94,19 @@ export const packValue = (v: WireValue): Uint8Array => {
 
 /**
  * msgpack bytes of a value preceded by `room` (< 256) free bytes, so a frame header and checksum
- * can go in front without a copy. Same errors as `packValue`.
+ * can go in front without a copy: a plain Uint8Array view of the packer's buffer, which later
+ * values do not overwrite. Same errors as `packValue`.
  */
 export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
+  let packed: Uint8Array & { readonly start: number; readonly end: number };
   try {
-    return packr.pack(needsWidening(v) ? widen(v) : v, RESERVE_START_SPACE | room);
+    // The packer hands back its whole buffer with where this value lies (`start`, `end`), not a
+    // Buffer view of it: the one view made here is the plain one.
+    packed = packr.pack(needsWidening(v) ? widen(v) : v, RESERVE_START_SPACE | REUSE_BUFFER_MODE | room) as unknown as typeof packed;
   } catch (e) {
     throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
+  return new Uint8Array(packed.buffer, packed.byteOffset + packed.start, packed.end - packed.start);
 };
 
 const fail = (detail: string): DecodeError => ({ _tag: 'NotMsgpack', detail });

@@ -84,9 +84,9 @@ export const makeMessage = (
   const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
   // A plain Uint8Array view of the packer's buffer, which holds many small messages (plain, because
   // a Buffer's slice() is a view, not the copy a user of the frame would expect); but when that
-  // buffer is large (the packer grew it for a big message), a copy, so a small message kept for
-  // long never pins a large buffer.
-  const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? view(packed, 0, packed.length) : Uint8Array.from(packed);
+  // buffer is large (the packer grew it for a big message), a copy, so a message kept for long
+  // never pins a large buffer.
+  const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? packed : Uint8Array.from(packed);
   const idKey = digestKey(caps, framed, FRAME_PREFIX_BYTES);
   writeLength(framed, framed.length - HEADER_BYTES);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
