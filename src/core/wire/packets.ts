@@ -115,7 +115,9 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
   const { plain, at } = msg;
   const bodyLength = plain.length - at;
   if (compression === undefined) {
-    // A frame received whole in one chunk still has its header in front of the body: use a view.
+    // A frame received whole keeps its header in front of the body, within its own bytes: when it
+    // holds the body's length, the frame is already there, a view. (Memory in front of `plain`
+    // is not looked at: a decompressed body may sit in a shared pool whose bytes are not ours.)
     if (at >= HEADER_BYTES && readLength(plain, at - HEADER_BYTES) === bodyLength) return view(plain, at - HEADER_BYTES, HEADER_BYTES + bodyLength);
     const out = new Uint8Array(HEADER_BYTES + bodyLength);
     writeLength(out, bodyLength);
