@@ -90,6 +90,21 @@ describe('decodeBody', () => {
     expect(r.right.idKey).toHaveLength(32);
   });
 
+  it('re-frames a decompressed body from its own bytes, never from the memory in front of it', () => {
+    const m = makeMessage(caps, 0, 'S', [0, 'pooled'], 1);
+    const frame = encodeFrame(caps, m, undefined);
+    // A decompressor whose output sits in a larger buffer right after bytes that look like its
+    // header (as a pooled Buffer may): those bytes are someone else's and may change.
+    const pool = new Uint8Array(frame.length + 8);
+    pool.set(frame, 8);
+    const pooled = { ...caps, compressors: new Map([[0x13, { compress: (d: Uint8Array) => d, decompress: () => pool.subarray(12) }]]) };
+    const r = decodeBody(pooled, new Uint8Array([1, 2, 3]), [0x13], MAX);
+    if (E.isLeft(r)) throw new Error(describeDecodeError(r.left));
+    const again = encodeFrame(pooled, r.right, undefined);
+    expect(hex(again)).toBe(hex(frame));
+    expect(again.buffer).not.toBe(pool.buffer);
+  });
+
   it('tries the peer\'s methods in order, then raw', () => {
     const m = makeMessage(caps, 0, 'S', [0, 'z'.repeat(200)], 1);
     for (const sent of [0x13, 0x11, 0x20, undefined]) {
