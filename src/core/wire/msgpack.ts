@@ -141,45 +141,46 @@ const be = (b: Uint8Array, at: number, size: number): number =>
 const scanStack = new Int32Array(MSGPACK_DEPTH_MAX + 2);
 
 /**
- * Check that `b` is exactly one msgpack value of the kinds the protocol uses, nested at most
- * `depthMax` deep. Runs in one pass with no allocation.
+ * Check that `b` from index `start` to its end is exactly one msgpack value of the kinds the
+ * protocol uses, nested at most `depthMax` deep; offsets in errors count from `start`. Runs in one
+ * pass with no allocation.
  */
-export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX): DecodeError | undefined => {
+export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX, start = 0): DecodeError | undefined => {
   const n = b.length;
   const stack = depthMax + 2 <= scanStack.length ? scanStack : new Int32Array(depthMax + 2);
   let sp = 0;
   stack[0] = 1;
-  let pos = 0;
+  let pos = start;
   while (sp >= 0) {
     if (stack[sp] === 0) {
       sp--;
       continue;
     }
     stack[sp]!--;
-    if (pos >= n) return fail(`truncated at byte ${pos}`);
+    if (pos >= n) return fail(`truncated at byte ${pos - start}`);
     const t = b[pos++]!;
     const kind = KIND[t]!;
     let items = 0;
     if (kind === PLAIN) {
       const skip = SKIP[t]!;
-      if (pos + skip > n) return fail(`truncated at byte ${pos}`);
+      if (pos + skip > n) return fail(`truncated at byte ${pos - start}`);
       pos += skip;
       continue;
     } else if (kind === FIXMAP) items = (t & 0x0f) * 2;
     else if (kind === FIXARRAY) items = t & 0x0f;
     else if (kind === SIZED) {
       const size = LENGTH_BYTES[t]!;
-      if (pos + size > n) return fail(`truncated at byte ${pos}`);
+      if (pos + size > n) return fail(`truncated at byte ${pos - start}`);
       const len = be(b, pos, size);
       pos += size;
       if (t < 0xdc) {
-        if (pos + len > n) return fail(`truncated at byte ${pos}`);
+        if (pos + len > n) return fail(`truncated at byte ${pos - start}`);
         pos += len;
         continue;
       }
       items = t >= 0xde ? len * 2 : len;
-    } else if (kind === RESERVED) return fail(`reserved byte 0xc1 at ${pos - 1}`);
-    else return { _tag: 'ExtensionType', offset: pos - 1 };
+    } else if (kind === RESERVED) return fail(`reserved byte 0xc1 at ${pos - 1 - start}`);
+    else return { _tag: 'ExtensionType', offset: pos - 1 - start };
     if (items > 0) {
       // Every element needs at least one byte: refuse impossible counts before anything allocates.
       if (items > n - pos) return fail(`container of ${items} elements in ${n - pos} bytes`);
@@ -230,14 +231,19 @@ export const peekUint = (b: Uint8Array, start: number, index: number): number | 
   return size === 0 || pos + 1 + size > n ? undefined : be(b, pos + 1, size);
 };
 
+// Where the value lies in what is decoded (one object, reused: msgpackr reads it at once).
+const unpackRange = { start: 0, end: 0 };
+
 /**
- * Decode bytes already accepted by `scanMsgpack`. Bin values are copies: nothing returned refers
- * to `b`.
+ * Decode the bytes of `b` from `start` to its end, already accepted by `scanMsgpack`. Bin values
+ * are copies: nothing returned refers to `b`.
  */
-export const unpackScanned = (b: Uint8Array): WireValue => {
-  if (b.length > UNPACK_SCRATCH_BYTES) return unpackr.unpack(b) as WireValue;
+export const unpackScanned = (b: Uint8Array, start = 0): WireValue => {
+  unpackRange.start = start;
+  unpackRange.end = b.length;
+  if (b.length > UNPACK_SCRATCH_BYTES) return unpackr.unpack(b, unpackRange) as WireValue;
   unpackScratch.set(b);
-  return unpackr.unpack(unpackScratch, b.length) as WireValue;
+  return unpackr.unpack(unpackScratch, unpackRange) as WireValue;
 };
 
 /** Decode one msgpack value from a peer: scanned first, never throws. */

@@ -20,7 +20,7 @@ import type { NodeId } from '../types.js';
 import { view, viewFrom } from './bytes.js';
 import type { DecodeError } from './errors.js';
 import { HEADER_BYTES, readLength, writeLength } from './framing.js';
-import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
+import { MSGPACK_DEPTH_MAX, packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
 import type { WireValue } from './value.js';
 
 /** Size of the SHA-256 checksum in front of the msgpack bytes. */
@@ -135,8 +135,8 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
 
 /**
  * A frame body decompressed and its checksum verified: where its plain form lies (the checksum
- * from `plain[at]`, then the msgpack part to the end) and its digest. The msgpack part gets a
- * view of its own (`openedMsgpack`) only when it is decoded.
+ * from `plain[at]`, then the msgpack part to the end) and its digest. Decoding reads the msgpack
+ * part where it lies; `openedMsgpack` gives it as a view.
  */
 export interface Opened {
   readonly _tag: 'Opened';
@@ -292,12 +292,13 @@ const decodeFields = (
 
 /** Decode an opened frame's msgpack and check its fixed fields (the rest of `decodeFields`). */
 export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
-  const msgpack = openedMsgpack(opened);
-  const scanError = scanMsgpack(msgpack);
+  // Read where the msgpack part lies, without a view of it.
+  const start = msgpackStart(opened);
+  const scanError = scanMsgpack(opened.plain, MSGPACK_DEPTH_MAX, start);
   if (scanError !== undefined) return scanError;
   let value: WireValue;
   try {
-    value = unpackScanned(msgpack);
+    value = unpackScanned(opened.plain, start);
   } catch (e) {
     return { _tag: 'NotMsgpack', detail: e instanceof Error ? e.message : String(e) };
   }
