@@ -9,7 +9,6 @@ import * as zlib from 'node:zlib';
 import snappy from 'snappyjs';
 import type { Capabilities, Compressor, HashFn } from '../core/caps.js';
 import { compressionFlags } from '../core/flags.js';
-import { viewFrom } from '../core/wire/bytes.js';
 
 type OneShotHash = {
   (algorithm: string, data: Uint8Array, outputEncoding: 'buffer'): Uint8Array;
@@ -24,7 +23,8 @@ const hashFn = (algorithm: string): HashFn =>
 
 // A string digest avoids allocating a Buffer per call: about 4x faster for message-sized inputs.
 const sha256Latin1 = (data: Uint8Array, start = 0): string => {
-  const part = start === 0 ? data : viewFrom(data, start);
+  // A passing view, so any kind will do: a plain array's subarray is the cheapest one to make.
+  const part = start === 0 ? data : data.subarray(start);
   return oneShot !== undefined ? oneShot('sha256', part, 'latin1') : crypto.createHash('sha256').update(part).digest().toString('latin1');
 };
 

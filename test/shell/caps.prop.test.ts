@@ -1,6 +1,7 @@
 /**
  * The zlib and gzip header tests of the Node capabilities only save work: every body they turn
- * away is one that inflating would refuse anyway, and every stream zlib makes passes them.
+ * away is one that inflating would refuse anyway, and every stream zlib makes passes them. The
+ * latin1 SHA-256 digest hashes exactly the bytes from its start index on.
  */
 import * as zlib from 'node:zlib';
 import { describe, expect } from 'vitest';
@@ -43,4 +44,18 @@ describe('compression header tests', () => {
       if (!signature(body)) expect(inflates(method, body)).toBe(false);
     });
   }
+});
+
+describe('the latin1 SHA-256 digest', () => {
+  // From any start, of a plain array or of a Buffer lying inside a larger one: the digest of
+  // exactly the bytes from there to the end.
+  test.prop([fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat({ max: 16 }), fc.boolean()])('hashes the bytes from its start index to the end', (bytes, s, pad, asBuffer) => {
+    const start = bytes.length === 0 ? 0 : s % (bytes.length + 1);
+    const room = new Uint8Array(pad + bytes.length + pad).fill(0xaa);
+    room.set(bytes, pad);
+    const inside = room.subarray(pad, pad + bytes.length);
+    const data = asBuffer ? Buffer.from(inside.buffer, inside.byteOffset, inside.length) : inside;
+    const expected = Buffer.from(nodeCapabilities.sha256(bytes.slice(start))).toString('latin1');
+    expect(nodeCapabilities.sha256Latin1!(data, start)).toBe(expected);
+  });
 });
