@@ -90,6 +90,15 @@ describe('decodeBody', () => {
     expect(r.right.idKey).toHaveLength(32);
   });
 
+  it('never lets a message pin a large packer buffer', () => {
+    const big = makeMessage(caps, 0, 'S', [0, 'x'.repeat(100_000)], 1);
+    const small = makeMessage(caps, 0, 'S', [0, 'after the big one'], 1);
+    // The packer grew a buffer of over 64 KiB for the big one and writes the next ones into it.
+    for (const m of [big, small]) expect(m.frame!.buffer.byteLength).toBe(m.frame!.length);
+    const r = decodeBody(caps, encodeFrame(caps, small, undefined).subarray(4), [], MAX);
+    expect(E.isRight(r) && r.right.payload).toEqual([0, 'after the big one']);
+  });
+
   it('re-frames a decompressed body from its own bytes, never from the memory in front of it', () => {
     const m = makeMessage(caps, 0, 'S', [0, 'pooled'], 1);
     const frame = encodeFrame(caps, m, undefined);

@@ -92,10 +92,20 @@ export const packValue = (v: WireValue): Uint8Array => {
   }
 };
 
+/** Largest packer buffer a packed value may be a view of; beyond it the value is copied out. */
+const PACKER_VIEW_BYTES_MAX = 64 * 1024;
+
+// The packer's current buffer and its memory: msgpackr writes many values into one buffer, and
+// reading a typed array's `buffer` is a call into the engine each time.
+let packerBuffer: Uint8Array | undefined;
+let packerMemory: ArrayBufferLike | undefined;
+
 /**
  * msgpack bytes of a value preceded by `room` (< 256) free bytes, so a frame header and checksum
- * can go in front without a copy: a plain Uint8Array view of the packer's buffer, which later
- * values do not overwrite. Same errors as `packValue`.
+ * can go in front without a copy: a plain Uint8Array (a Buffer's slice() is a view, not the copy
+ * a caller would expect). It is a view of the packer's buffer, which holds many small values and
+ * which later values do not overwrite; but when that buffer is large (the packer grew it for a big
+ * value), a copy, so a value kept for long never pins a large buffer. Same errors as `packValue`.
  */
 export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
   let packed: Uint8Array & { readonly start: number; readonly end: number };
@@ -106,7 +116,12 @@ export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
   } catch (e) {
     throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return new Uint8Array(packed.buffer, packed.byteOffset + packed.start, packed.end - packed.start);
+  if (packed !== packerBuffer) {
+    packerBuffer = packed;
+    packerMemory = packed.buffer;
+  }
+  const value = new Uint8Array(packerMemory!, packed.byteOffset + packed.start, packed.end - packed.start);
+  return packed.length <= PACKER_VIEW_BYTES_MAX ? value : value.slice();
 };
 
 const fail = (detail: string): DecodeError => ({ _tag: 'NotMsgpack', detail });

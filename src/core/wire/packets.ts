@@ -61,9 +61,6 @@ export const messageMsgpack = (m: InternalMessage): Uint8Array => viewFrom(m.pla
 /** How many msgpack bytes a message has. */
 export const msgpackLength = (m: InternalMessage): number => m.plain.length - m.at - CHECKSUM_BYTES;
 
-/** Largest packer buffer a new message may be a view of; beyond it the message is copied. */
-const PACKER_VIEW_BYTES_MAX = 64 * 1024;
-
 /** Bytes in front of the msgpack bytes of a frame: length header and checksum. */
 const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
 
@@ -81,12 +78,7 @@ export const makeMessage = (
 ): InternalMessage => {
   const packets: WireValue[] = [msgType, sender, time];
   for (let i = 0; i < payload.length; i++) packets.push(payload[i]!);
-  const packed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
-  // A plain Uint8Array view of the packer's buffer, which holds many small messages (plain, because
-  // a Buffer's slice() is a view, not the copy a user of the frame would expect); but when that
-  // buffer is large (the packer grew it for a big message), a copy, so a message kept for long
-  // never pins a large buffer.
-  const framed = packed.buffer.byteLength <= PACKER_VIEW_BYTES_MAX ? packed : Uint8Array.from(packed);
+  const framed = packValueWithRoom(packets, FRAME_PREFIX_BYTES);
   const idKey = digestKey(caps, framed, FRAME_PREFIX_BYTES);
   writeLength(framed, framed.length - HEADER_BYTES);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
