@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect } from 'vitest';
-import { decodeBody, decodeOpened, encodeFrame, makeMessage, messageId, messageMsgpack, messageOf, openedMsgpack, openFrame } from '../../src/core/wire/packets.js';
+import { decodeBody, decodeOpened, encodeFrame, makeMessage, messageId, messageMsgpack, messageOf, openFrame } from '../../src/core/wire/packets.js';
 import { classify } from '../../src/core/wire/messages.js';
 import { packValue, peekUint, unpackValue } from '../../src/core/wire/msgpack.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -51,7 +51,7 @@ describe('packet properties', () => {
       return;
     }
     expect(inPlace.idKey).toBe(alone.idKey);
-    expect(new Uint8Array(openedMsgpack(inPlace))).toEqual(new Uint8Array(openedMsgpack(alone)));
+    expect(new Uint8Array(messageMsgpack(inPlace))).toEqual(new Uint8Array(messageMsgpack(alone)));
     const [a, b] = [decodeOpened(alone), decodeOpened(inPlace)];
     if (a._tag !== 'Decoded' || b._tag !== 'Decoded') {
       expect(b).toEqual(a);

@@ -26,8 +26,31 @@ import type { WireValue } from './value.js';
 /** Size of the SHA-256 checksum in front of the msgpack bytes. */
 export const CHECKSUM_BYTES = 32;
 
-/** One message as it travels between nodes. */
-export interface InternalMessage {
+/**
+ * Where a checksummed body lies: `plain` from index `at` to the end holds the checksum (the
+ * message id), then the exact msgpack bytes. Messages, opened bodies and decoded bodies all keep
+ * this; `messageId`, `messageMsgpack`, `msgpackStart` and `msgpackLength` read it, making a view
+ * only when asked for one.
+ */
+export interface BodyAt {
+  readonly plain: Uint8Array;
+  readonly at: number;
+}
+
+/** The id of the body: the SHA-256 of its msgpack bytes, which is also its checksum (a view). */
+export const messageId = (b: BodyAt): Uint8Array => view(b.plain, b.at, CHECKSUM_BYTES);
+
+/** Where the msgpack bytes start in `plain`. */
+export const msgpackStart = (b: BodyAt): number => b.at + CHECKSUM_BYTES;
+
+/** The exact msgpack bytes (a view). */
+export const messageMsgpack = (b: BodyAt): Uint8Array => viewFrom(b.plain, msgpackStart(b));
+
+/** How many msgpack bytes there are. */
+export const msgpackLength = (b: BodyAt): number => b.plain.length - msgpackStart(b);
+
+/** One message as it travels between nodes; where its checksum and msgpack bytes lie is its `BodyAt`. */
+export interface InternalMessage extends BodyAt {
   readonly msgType: number;
   /** The originator exactly as decoded: str or bin. */
   readonly sender: string | Uint8Array;
@@ -39,27 +62,11 @@ export interface InternalMessage {
   readonly payload: ReadonlyArray<WireValue>;
   /** The whole packet list. */
   readonly packets: ReadonlyArray<WireValue>;
-  /**
-   * The checksummed body lies in `plain` from index `at` to the end: the checksum (the message id),
-   * then the exact msgpack bytes. `messageId` and `messageMsgpack` give the two parts as views,
-   * made only when asked for.
-   */
-  readonly plain: Uint8Array;
-  readonly at: number;
   /** The id as a 32-character string, for Map keys. */
   readonly idKey: string;
   /** The whole uncompressed frame (header, checksum, msgpack) when the message holds it in one piece. */
   readonly frame: Uint8Array | undefined;
 }
-
-/** A message's id: the SHA-256 of its msgpack bytes, which is also its checksum (a view). */
-export const messageId = (m: InternalMessage): Uint8Array => view(m.plain, m.at, CHECKSUM_BYTES);
-
-/** A message's exact msgpack bytes (a view). */
-export const messageMsgpack = (m: InternalMessage): Uint8Array => viewFrom(m.plain, m.at + CHECKSUM_BYTES);
-
-/** How many msgpack bytes a message has. */
-export const msgpackLength = (m: InternalMessage): number => m.plain.length - m.at - CHECKSUM_BYTES;
 
 /** Bytes in front of the msgpack bytes of a frame: length header and checksum. */
 const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
@@ -128,20 +135,12 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
 /**
  * A frame body decompressed and its checksum verified: where its plain form lies (the checksum
  * from `plain[at]`, then the msgpack part to the end) and its digest. Decoding reads the msgpack
- * part where it lies; `openedMsgpack` gives it as a view.
+ * part where it lies.
  */
-export interface Opened {
+export interface Opened extends BodyAt {
   readonly _tag: 'Opened';
-  readonly plain: Uint8Array;
-  readonly at: number;
   readonly idKey: string;
 }
-
-/** Where the msgpack part of an opened body starts in its `plain`. */
-export const msgpackStart = (o: Opened): number => o.at + CHECKSUM_BYTES;
-
-/** The msgpack part of an opened body, as a view. */
-export const openedMsgpack = (o: Opened): Uint8Array => viewFrom(o.plain, msgpackStart(o));
 
 /** The body from `plain[at]` opened when its leading checksum matches the rest, else undefined. */
 const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | undefined => {
@@ -221,16 +220,13 @@ const tryMethods = (
  * A frame body decoded, verified and its fixed fields checked: everything a message is made of,
  * before the message record is built (a receiver that drops it as a duplicate never needs one).
  */
-export interface DecodedBody {
+export interface DecodedBody extends BodyAt {
   readonly _tag: 'Decoded';
   readonly msgType: number;
   readonly sender: string | Uint8Array;
   readonly senderId: NodeId;
   readonly time: number;
   readonly packets: ReadonlyArray<WireValue>;
-  /** The verified plain body (checksum, then msgpack) is `plain` from `at` to the end. */
-  readonly plain: Uint8Array;
-  readonly at: number;
   readonly idKey: string;
 }
 
