@@ -11,3 +11,9 @@ export const view = (b: Uint8Array, start: number, length: number): Uint8Array =
 
 /** The bytes of `b` from index `start` to its end, as `view` gives them. */
 export const viewFrom = (b: Uint8Array, start: number): Uint8Array => view(b, start, b.length - start);
+
+/**
+ * The bytes of `b` from index `start` to its end, to pass on at once (to a hash, a compressor, a
+ * copy): `b` itself from 0, else its subarray, of whatever kind `b` is (the cheapest view to make).
+ */
+export const bytesFrom = (b: Uint8Array, start: number): Uint8Array => (start === 0 ? b : b.subarray(start));

@@ -17,9 +17,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Capabilities } from '../caps.js';
 import { idText, latin1 } from '../ids.js';
 import type { NodeId } from '../types.js';
-import { view, viewFrom } from './bytes.js';
+import { bytesFrom, view, viewFrom } from './bytes.js';
 import type { DecodeError } from './errors.js';
-import { HEADER_BYTES, readLength, writeLength } from './framing.js';
+import { frame, HEADER_BYTES, readLength, writeLength } from './framing.js';
 import { MSGPACK_DEPTH_MAX, packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
 import type { WireValue } from './value.js';
 
@@ -96,7 +96,7 @@ export const makeMessage = (
 export const digestKey = (caps: Capabilities, data: Uint8Array, start = 0): string =>
   caps.sha256Latin1 !== undefined
     ? caps.sha256Latin1(data, start)
-    : latin1(caps.sha256(start === 0 ? data : viewFrom(data, start)));
+    : latin1(caps.sha256(bytesFrom(data, start)));
 
 /** The first method of ours that they also offer, or undefined for none. */
 export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>): number | undefined => {
@@ -118,18 +118,11 @@ export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compressio
     // holds the body's length, the frame is already there, a view. (Memory in front of `plain`
     // is not looked at: a decompressed body may sit in a shared pool whose bytes are not ours.)
     if (at >= HEADER_BYTES && readLength(plain, at - HEADER_BYTES) === bodyLength) return view(plain, at - HEADER_BYTES, HEADER_BYTES + bodyLength);
-    const out = new Uint8Array(HEADER_BYTES + bodyLength);
-    writeLength(out, bodyLength);
-    out.set(at === 0 ? plain : viewFrom(plain, at), HEADER_BYTES);
-    return out;
+    return frame(bytesFrom(plain, at));
   }
   const compressor = caps.compressors.get(compression);
   if (compressor === undefined) throw new RangeError(`compression 0x${compression.toString(16)} is not available`);
-  const packed = compressor.compress(at === 0 ? plain : viewFrom(plain, at));
-  const out = new Uint8Array(HEADER_BYTES + packed.length);
-  writeLength(out, packed.length);
-  out.set(packed, HEADER_BYTES);
-  return out;
+  return frame(compressor.compress(bytesFrom(plain, at)));
 };
 
 /**
@@ -170,8 +163,8 @@ export const openFrame = (
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): Opened | DecodeError => {
-  // The body gets a view of its own only when there are methods to try on it.
-  const body = peerCompression.length === 0 ? undefined : viewFrom(frame, at);
+  // The body is set apart only when there are methods to try on it.
+  const body = peerCompression.length === 0 ? undefined : bytesFrom(frame, at);
   const tried = body === undefined ? NOTHING_TRIED : [];
   const signed = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
