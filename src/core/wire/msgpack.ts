@@ -80,17 +80,20 @@ const widen = (v: WireValue): unknown => {
   return m;
 };
 
-/**
- * msgpack bytes of a value. Throws RangeError for a bigint outside int64/uint64 (msgpack cannot
- * hold it): that is a local misuse, never a peer's doing.
- */
-export const packValue = (v: WireValue): Uint8Array => {
+/** The packer run on `v`, its integers widened, with msgpackr's `flags`; `packValue`'s errors. */
+const pack = (v: WireValue, flags?: number): Uint8Array => {
   try {
-    return packr.pack(needsWidening(v) ? widen(v) : v);
+    return packr.pack(needsWidening(v) ? widen(v) : v, flags);
   } catch (e) {
     throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
 };
+
+/**
+ * msgpack bytes of a value. Throws RangeError for a bigint outside int64/uint64 (msgpack cannot
+ * hold it): that is a local misuse, never a peer's doing.
+ */
+export const packValue = (v: WireValue): Uint8Array => pack(v);
 
 /** Largest packer buffer a packed value may be a view of; beyond it the value is copied out. */
 const PACKER_VIEW_BYTES_MAX = 64 * 1024;
@@ -108,14 +111,9 @@ let packerMemory: ArrayBufferLike | undefined;
  * value), a copy, so a value kept for long never pins a large buffer. Same errors as `packValue`.
  */
 export const packValueWithRoom = (v: WireValue, room: number): Uint8Array => {
-  let packed: Uint8Array & { readonly start: number; readonly end: number };
-  try {
-    // The packer hands back its whole buffer with where this value lies (`start`, `end`), not a
-    // Buffer view of it: the one view made here is the plain one.
-    packed = packr.pack(needsWidening(v) ? widen(v) : v, RESERVE_START_SPACE | REUSE_BUFFER_MODE | room) as unknown as typeof packed;
-  } catch (e) {
-    throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  // The packer hands back its whole buffer with where this value lies (`start`, `end`), not a
+  // Buffer view of it: the one view made here is the plain one.
+  const packed = pack(v, RESERVE_START_SPACE | REUSE_BUFFER_MODE | room) as Uint8Array & { readonly start: number; readonly end: number };
   if (packed !== packerBuffer) {
     packerBuffer = packed;
     packerMemory = packed.buffer;
@@ -160,7 +158,7 @@ const scanStack = new Int32Array(MSGPACK_DEPTH_MAX + 2);
  * protocol uses, nested at most `depthMax` deep; offsets in errors count from `start`. Runs in one
  * pass with no allocation.
  */
-export const scanMsgpack = (b: Uint8Array, depthMax: number = MSGPACK_DEPTH_MAX, start = 0): DecodeError | undefined => {
+export const scanMsgpack = (b: Uint8Array, start = 0, depthMax: number = MSGPACK_DEPTH_MAX): DecodeError | undefined => {
   const n = b.length;
   const stack = depthMax + 2 <= scanStack.length ? scanStack : new Int32Array(depthMax + 2);
   let sp = 0;

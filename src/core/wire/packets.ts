@@ -20,7 +20,7 @@ import type { NodeId } from '../types.js';
 import { bytesFrom, view, viewFrom } from './bytes.js';
 import type { DecodeError } from './errors.js';
 import { frame, HEADER_BYTES, readLength, writeLength } from './framing.js';
-import { MSGPACK_DEPTH_MAX, packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
+import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
 import type { WireValue } from './value.js';
 
 /** Size of the SHA-256 checksum in front of the msgpack bytes. */
@@ -275,7 +275,7 @@ const decodeFields = (
 export const decodeOpened = (opened: Opened): DecodedBody | DecodeError => {
   // Read where the msgpack part lies, without a view of it.
   const start = msgpackStart(opened);
-  const scanError = scanMsgpack(opened.plain, MSGPACK_DEPTH_MAX, start);
+  const scanError = scanMsgpack(opened.plain, start);
   if (scanError !== undefined) return scanError;
   let value: WireValue;
   try {
