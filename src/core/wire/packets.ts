@@ -148,7 +148,7 @@ const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | u
 const NOTHING_TRIED: string[] = [];
 
 /**
- * Decompress and verify a frame body, the bytes of `frame` from `at` to the end (`at` is 0 for a
+ * Decompress and verify a frame body, the bytes of `received` from `at` to the end (`at` is 0 for a
  * body on its own, the header's length for a whole frame), from a peer that advertised
  * `peerCompression`, per the receive rule; the checksummed plain body and its digest, its msgpack
  * not decoded (a receiver that can settle the frame by its id alone saves the decoding). Never throws.
@@ -158,22 +158,22 @@ const NOTHING_TRIED: string[] = [];
  */
 export const openFrame = (
   caps: Capabilities,
-  frame: Uint8Array,
+  received: Uint8Array,
   at: number,
   peerCompression: ReadonlyArray<number>,
   maxBytes: number,
 ): Opened | DecodeError => {
   // The body is set apart only when there are methods to try on it.
-  const body = peerCompression.length === 0 ? undefined : bytesFrom(frame, at);
+  const body = peerCompression.length === 0 ? undefined : bytesFrom(received, at);
   const tried = body === undefined ? NOTHING_TRIED : [];
   const signed = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, true, tried);
   if (signed !== undefined) return signed;
-  const raw = verified(caps, frame, at);
+  const raw = verified(caps, received, at);
   if (raw !== undefined) return raw;
   const unsigned = body === undefined ? undefined : tryMethods(caps, body, peerCompression, maxBytes, false, tried);
   if (unsigned !== undefined) return unsigned;
-  if (tried.length === 0 && frame.length - at < CHECKSUM_BYTES) {
-    return { _tag: 'TooShort', length: frame.length - at, need: CHECKSUM_BYTES };
+  if (tried.length === 0 && received.length - at < CHECKSUM_BYTES) {
+    return { _tag: 'TooShort', length: received.length - at, need: CHECKSUM_BYTES };
   }
   return { _tag: 'ChecksumMismatch', tried: [...tried, 'raw'] };
 };
