@@ -108,7 +108,11 @@ console.log(
   `codec benchmark: encode + decode per second, median of ${rounds} alternating rounds of ${ms} ms, Node ${process.version}` +
     ((globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: rounds inherit each other\'s garbage)' : ', heap collected before each round'),
 );
-/** Measures `oursOp` and `theirsOp` in alternation and prints one row: the medians and their ratio. */
+/**
+ * Measures `oursOp` and `theirsOp` in alternation and prints one row: the medians and their ratio,
+ * then the lowest and highest ratio of a round to the round of the other side just after it, so
+ * each row shows how much the machine moved while it was measured.
+ */
 const compare = (name: string, label: string, oursOp: () => void, theirsOp: () => void, note = ''): void => {
   const ours: number[] = [];
   const theirs: number[] = [];
@@ -118,10 +122,14 @@ const compare = (name: string, label: string, oursOp: () => void, theirsOp: () =
   }
   const a = median(ours);
   const b = median(theirs);
-  console.log(`${name.padEnd(18)}${label.padEnd(13)}${fmt(a)}${fmt(b)}   ${(a / b).toFixed(1)}x${note}`);
+  const paired = ours.map((x, i) => x / theirs[i]!);
+  const spread = `${Math.min(...paired).toFixed(1)}–${Math.max(...paired).toFixed(1)}`.padStart(12);
+  console.log(`${name.padEnd(18)}${label.padEnd(13)}${fmt(a)}${fmt(b)}${`${(a / b).toFixed(1)}x`.padStart(8)}${spread}${note}`);
 };
 
-console.log(`${'message'.padEnd(18)}${'compression'.padEnd(13)}${'ts2p'.padStart(11)}${'js2p'.padStart(11)}   ratio`);
+console.log(
+  `${'message'.padEnd(18)}${'compression'.padEnd(13)}${'ts2p'.padStart(11)}${'js2p'.padStart(11)}${'ratio'.padStart(8)}${'by round'.padStart(12)}`,
+);
 for (const c of cases) {
   for (const [label, method] of [['none', undefined], ['zlib', compressionFlags.zlib]] as const) {
     compare(c.name, label, ts2pOp(c.payload, method), js2pOp(c.payload, method));
