@@ -50,8 +50,10 @@ const dropHead = (seen: SeenSet): boolean => {
 export const purgeSeen = (ctx: Ctx): void => {
   const { seen } = ctx.st;
   const max = ctx.env.config.seenMax;
-  while (seen.head < seen.queueKeys.length && (seen.queueUntil[seen.head]! <= ctx.at || seen.until.size > max)) {
+  while (seen.head < seen.queueKeys.length) {
+    // An id whose time is up goes; one still in its time goes only while the set is over its bound.
     const early = seen.queueUntil[seen.head]! > ctx.at;
+    if (early && seen.until.size <= max) break;
     if (dropHead(seen) && early) ctx.st.counters.seenForgottenEarly++;
   }
   // Compact the queue once its dead head is as long as its live tail.
