@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId } from '../../src/core/types.js';
+import type { WireValue } from '../../src/core/wire/value.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, SelfConnection, Timeout, WrongSubnet } from '../../src/shell/api/errors.js';
@@ -60,6 +61,20 @@ describe('mesh on loopback', () => {
     const m = await within(b.next(), 'the good message');
     expect(m?.packets).toEqual([0, 'fine']);
     await expect(m!.reply(new Map([[{} as never, 1]]) as never)).rejects.toMatchObject({ code: 'ReplyFailed' });
+    // What peers would refuse is refused here first: too many values, too deep, too large.
+    expect(() => a.send(new Array(70_000).fill(0))).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/more than 65536 values/) }));
+    let deep: WireValue = 0;
+    for (let i = 0; i < 70; i++) deep = [deep];
+    expect(() => a.send(deep)).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/nesting deeper than 64/) }));
+    await expect(m!.reply(new Array(70_000).fill(0))).rejects.toMatchObject({ code: 'ReplyFailed' });
+    a.send('still fine');
+    expect((await within(b.next(), 'the message after'))?.packets).toEqual([0, 'still fine']);
+  });
+
+  it('refuses to send a message larger than the frame limit', async () => {
+    const a = await node({ limits: { frameBytesMax: 4096 } });
+    expect(() => a.send(new Uint8Array(5000))).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/frameBytesMax \(4096\)/) }));
+    a.send(new Uint8Array(3000));
   });
 
   it('meshes a third node from the peer list and delivers each broadcast once', async () => {

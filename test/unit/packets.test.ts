@@ -4,7 +4,7 @@ import snappy from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import type { DecodeError } from '../../src/core/wire/errors.js';
 import { describeDecodeError } from '../../src/core/wire/errors.js';
-import { packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
+import { MSGPACK_LIMITS, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX, packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
 import { chooseCompression, decodeBody, encodeFrame, makeMessage, messageMsgpack, msgpackLength } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -13,7 +13,12 @@ const MAX = 1 << 20;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 /** A body with a correct checksum over arbitrary msgpack bytes. */
-const checked = (msgpack: Uint8Array): Uint8Array => new Uint8Array([...caps.sha256(msgpack), ...msgpack]);
+const checked = (msgpack: Uint8Array): Uint8Array => {
+  const body = new Uint8Array(32 + msgpack.length);
+  body.set(caps.sha256(msgpack));
+  body.set(msgpack, 32);
+  return body;
+};
 const errorOf = (body: Uint8Array, compression: ReadonlyArray<number> = [], max = MAX): DecodeError => {
   const r = decodeBody(caps, body, compression, max);
   if (E.isRight(r)) throw new Error('expected a decode error');
@@ -219,7 +224,36 @@ describe('scanMsgpack', () => {
     const v: WireValue = [null, true, false, 0, -1, 127, 128, -33, 65536, -70000, 2n ** 63n, 1.25, 'a', 'b'.repeat(40), 'c'.repeat(300), 'd'.repeat(70000),
       new Uint8Array(3), new Uint8Array(300), new Uint8Array(70000), new Array(20).fill(1), new Array(70000).fill(0),
       new Map<WireValue, WireValue>([[1, 2]]), new Map<WireValue, WireValue>(Array.from({ length: 20 }, (_, i) => [i, i]))];
-    expect(scanMsgpack(packValue(v))).toBeUndefined();
+    // array32 (70,000 elements) holds more values than a peer may send: this scan allows it.
+    expect(scanMsgpack(packValue(v), 0, { ...MSGPACK_LIMITS, valuesMax: 100_000 })).toBeUndefined();
+  });
+
+  it('bounds the values and maps one value may hold', () => {
+    // The top value counts too: an array of valuesMax - 1 elements is the largest accepted.
+    expect(scanMsgpack(packValue(new Array(MSGPACK_VALUES_MAX - 1).fill(0)))).toBeUndefined();
+    expect(scanMsgpack(packValue(new Array(MSGPACK_VALUES_MAX).fill(0)))).toEqual({ _tag: 'TooManyValues', what: 'values', max: MSGPACK_VALUES_MAX });
+    // Elements of nested containers count alike, and each map entry counts its key and its value.
+    const nested = new Array(MSGPACK_VALUES_MAX / 4).fill([1, 2, 3]);
+    expect(scanMsgpack(packValue(nested))).toEqual({ _tag: 'TooManyValues', what: 'values', max: MSGPACK_VALUES_MAX });
+    const entries = new Map<WireValue, WireValue>(Array.from({ length: MSGPACK_VALUES_MAX / 2 }, (_, i) => [i, i]));
+    expect(scanMsgpack(packValue(entries))).toEqual({ _tag: 'TooManyValues', what: 'values', max: MSGPACK_VALUES_MAX });
+    const maps = (k: number): WireValue => Array.from({ length: k }, () => new Map<WireValue, WireValue>());
+    expect(scanMsgpack(packValue(maps(MSGPACK_MAPS_MAX)))).toBeUndefined();
+    expect(scanMsgpack(packValue(maps(MSGPACK_MAPS_MAX + 1)))).toEqual({ _tag: 'TooManyValues', what: 'maps', max: MSGPACK_MAPS_MAX });
+    expect(scanMsgpack(packValue(maps(3)), 0, { ...MSGPACK_LIMITS, mapsMax: 2 })).toEqual({ _tag: 'TooManyValues', what: 'maps', max: 2 });
+  });
+
+  it('refuses a container bomb: 16 MiB of empty maps, 16 KiB compressed', () => {
+    const count = 16 * 1024 * 1024 - 64;
+    const msgpack = new Uint8Array(6 + 5 + count).fill(0x80);
+    msgpack.set(unhex('9500a1530100dd'), 0); // [0, 'S', 1, 0, array32 of…]
+    new DataView(msgpack.buffer).setUint32(7, count);
+    const body = deflateSync(checked(msgpack));
+    expect(body.length).toBeLessThan(32 * 1024);
+    expect(errorOf(body, [0x13], 16 * 1024 * 1024)).toEqual({ _tag: 'TooManyValues', what: 'values', max: MSGPACK_VALUES_MAX });
+    const maps = new Uint8Array(6 + 3 + 5000).fill(0x80);
+    maps.set(unhex('9500a1530100dc1388'), 0); // [0, 'S', 1, 0, array16 of 5,000 empty maps]
+    expect(errorOf(deflateSync(checked(maps)), [0x13])).toEqual({ _tag: 'TooManyValues', what: 'maps', max: MSGPACK_MAPS_MAX });
   });
 });
 

@@ -8,7 +8,9 @@
  */
 import type { ConnId, NodeId } from '../types.js';
 import { timeSeconds } from '../ids.js';
-import { encodeFrame, makeMessage, msgpackLength, type InternalMessage } from '../wire/packets.js';
+import { describeDecodeError } from '../wire/errors.js';
+import { scanMsgpack } from '../wire/msgpack.js';
+import { encodeFrame, makeMessage, msgpackLength, msgpackStart, type InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { Conn, Ctx } from './state.js';
 
@@ -17,16 +19,24 @@ export const ownMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<Wir
   makeMessage(ctx.env.caps, msgType, ctx.env.config.id, payload, timeSeconds(ctx.at));
 
 /**
- * A message carrying user packets, or why it cannot be built (msgpack refuses a bigint beyond
- * 64 bits): user input must never make `step` throw.
+ * A message carrying user packets, or why it cannot be sent: msgpack refuses a bigint beyond 64
+ * bits, and a receiver would refuse a frame above `frameBytesMax` or a value its decoder does not
+ * take (nested deeper than `MSGPACK_DEPTH_MAX`, more than `MSGPACK_VALUES_MAX` values or
+ * `MSGPACK_MAPS_MAX` maps). User input must never make `step` throw.
  */
 export const userMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage | string => {
+  let msg: InternalMessage;
   try {
-    return ownMessage(ctx, msgType, payload);
+    msg = ownMessage(ctx, msgType, payload);
   } catch (e) {
     if (e instanceof RangeError) return e.message;
     throw e;
   }
+  const bodyBytes = msg.plain.length - msg.at;
+  const max = ctx.env.config.frameBytesMax;
+  if (bodyBytes > max) return `the message takes ${bodyBytes} bytes, more than frameBytesMax (${max}) allows`;
+  const refused = scanMsgpack(msg.plain, msgpackStart(msg));
+  return refused === undefined ? msg : `peers would refuse the message: ${describeDecodeError(refused)}`;
 };
 
 /** The method to send `msg` with on `c`: none for a message under `compressMinBytes`. */

@@ -21,6 +21,8 @@ export type DecodeError =
   | { readonly _tag: 'ExtensionType'; readonly offset: number }
   /** Nesting deeper than the decoder allows. */
   | { readonly _tag: 'TooDeep'; readonly depthMax: number }
+  /** More values (or maps) in one msgpack value than the decoder allows. */
+  | { readonly _tag: 'TooManyValues'; readonly what: 'values' | 'maps'; readonly max: number }
   /** The msgpack value is not an array of at least three packets. */
   | { readonly _tag: 'NotAnArray'; readonly detail: string }
   /** A packet of the wrong type (`index` in the packet list). */
@@ -47,6 +49,8 @@ export const describeDecodeError = (e: DecodeError): string => {
       return `msgpack extension type at offset ${e.offset} (none is allowed)`;
     case 'TooDeep':
       return `msgpack nesting deeper than ${e.depthMax}`;
+    case 'TooManyValues':
+      return `msgpack value holds more than ${e.max} ${e.what}`;
     case 'NotAnArray':
       return `not a packet list: ${e.detail}`;
     case 'BadField':

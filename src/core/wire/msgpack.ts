@@ -6,7 +6,8 @@
  * (msgpackr then writes int64 `d3`, or uint64 `cf` at 2^63 and above; both decode as integers
  * everywhere), and a bigint that fits 32 bits is written in the smallest int form. Decoding goes through `scanMsgpack` first, a structural walk
  * that accepts exactly one well-formed value and refuses extension types, the unused 0xc1 byte,
- * truncation, trailing bytes and nesting deeper than a bound; only then does msgpackr decode, so
+ * truncation, trailing bytes, nesting deeper than a bound and more values or maps than a bound
+ * (so a small compressed frame cannot decode into gigabytes of objects); only then does msgpackr decode, so
  * its extension handlers (dates, sets, records…) are never reached and the result is a WireValue.
  * Maps decode to `Map` (keys may be bin), 64-bit ints to number up to ±2^53 and bigint beyond.
  */
@@ -16,6 +17,27 @@ import type { WireValue } from './value.js';
 
 /** Deepest nesting of arrays and maps accepted from a peer. */
 export const MSGPACK_DEPTH_MAX = 64;
+
+/**
+ * Most values (the top one and every element, a map entry counting its key and its value) that
+ * one msgpack value from a peer may hold. Each takes a byte on the wire but becomes an object or
+ * an array slot in memory: without a bound, 16 MiB of one-byte empty containers (which zlib
+ * squeezes into 16 KiB) would decode into gigabytes.
+ */
+export const MSGPACK_VALUES_MAX = 65_536;
+
+/** Most maps one msgpack value from a peer may hold: a map costs its decoder about ten times an array. */
+export const MSGPACK_MAPS_MAX = 4_096;
+
+/** What `scanMsgpack` accepts: nesting depth, values and maps in one value. */
+export interface MsgpackLimits {
+  readonly depthMax: number;
+  readonly valuesMax: number;
+  readonly mapsMax: number;
+}
+
+/** The bounds a peer's msgpack is held to. */
+export const MSGPACK_LIMITS: MsgpackLimits = { depthMax: MSGPACK_DEPTH_MAX, valuesMax: MSGPACK_VALUES_MAX, mapsMax: MSGPACK_MAPS_MAX };
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false });
 // Bins are always copied out (`copyBuffers`): a decoded value shares no memory with the bytes it
@@ -155,15 +177,18 @@ const scanStack = new Int32Array(MSGPACK_DEPTH_MAX + 2);
 
 /**
  * Check that `b` from index `start` to its end is exactly one msgpack value of the kinds the
- * protocol uses, nested at most `depthMax` deep; offsets in errors count from `start`. Runs in one
- * pass with no allocation.
+ * protocol uses, within `limits` (nesting depth, values, maps); offsets in errors count from
+ * `start`. Runs in one pass with no allocation.
  */
-export const scanMsgpack = (b: Uint8Array, start = 0, depthMax: number = MSGPACK_DEPTH_MAX): DecodeError | undefined => {
+export const scanMsgpack = (b: Uint8Array, start = 0, limits: MsgpackLimits = MSGPACK_LIMITS): DecodeError | undefined => {
+  const { depthMax, valuesMax, mapsMax } = limits;
   const n = b.length;
   const stack = depthMax + 2 <= scanStack.length ? scanStack : new Int32Array(depthMax + 2);
   let sp = 0;
   stack[0] = 1;
   let pos = start;
+  let values = 1;
+  let maps = 0;
   while (sp >= 0) {
     if (stack[sp] === 0) {
       sp--;
@@ -179,8 +204,10 @@ export const scanMsgpack = (b: Uint8Array, start = 0, depthMax: number = MSGPACK
       if (pos + skip > n) return fail(`truncated at byte ${pos - start}`);
       pos += skip;
       continue;
-    } else if (kind === FIXMAP) items = (t & 0x0f) * 2;
-    else if (kind === FIXARRAY) items = t & 0x0f;
+    } else if (kind === FIXMAP) {
+      if (++maps > mapsMax) return { _tag: 'TooManyValues', what: 'maps', max: mapsMax };
+      items = (t & 0x0f) * 2;
+    } else if (kind === FIXARRAY) items = t & 0x0f;
     else if (kind === SIZED) {
       const size = LENGTH_BYTES[t]!;
       if (pos + size > n) return fail(`truncated at byte ${pos - start}`);
@@ -191,12 +218,15 @@ export const scanMsgpack = (b: Uint8Array, start = 0, depthMax: number = MSGPACK
         pos += len;
         continue;
       }
+      if (t >= 0xde && ++maps > mapsMax) return { _tag: 'TooManyValues', what: 'maps', max: mapsMax };
       items = t >= 0xde ? len * 2 : len;
     } else if (kind === RESERVED) return fail(`reserved byte 0xc1 at ${pos - 1 - start}`);
     else return { _tag: 'ExtensionType', offset: pos - 1 - start };
     if (items > 0) {
       // Every element needs at least one byte: refuse impossible counts before anything allocates.
       if (items > n - pos) return fail(`container of ${items} elements in ${n - pos} bytes`);
+      values += items;
+      if (values > valuesMax) return { _tag: 'TooManyValues', what: 'values', max: valuesMax };
       if (sp + 1 > depthMax) return { _tag: 'TooDeep', depthMax };
       stack[++sp] = items;
     }
