@@ -87,5 +87,10 @@ export const wireMessage: fc.Arbitrary<WireMessage> = fc.oneof(
     _tag: 'SyncState' as const, ...k, value, owner: text(o) as NodeId, ownerRaw: o, timestamp,
   })),
   fc.tuple(keyOnly, wireMap).map(([k, delta]) => ({ _tag: 'SyncDelta' as const, ...k, delta })),
-  fc.oneof(fc.constantFrom(0, 2, 3, 4, 0x0e, 0x0f, 0x10), fc.integer({ min: 0x12, max: 1000 })).map((subFlag) => ({ _tag: 'User' as const, subFlag })),
+  fc
+    .tuple(fc.oneof(fc.constantFrom(0, 2, 3, 4, 0x0e, 0x0f, 0x10), fc.integer({ min: 0x12, max: 1000 })), fc.array(wireValue, { maxLength: 4 }))
+    .map(([subFlag, packets]) => ({ _tag: 'User' as const, subFlag, payload: [subFlag, ...packets] })),
+  fc.tuple(fc.oneof(fc.string(), fc.uint8Array(), fc.constant(null)), fc.array(wireValue, { maxLength: 3 })).map(([head, packets]) => ({
+    _tag: 'User' as const, subFlag: undefined, payload: [head, ...packets],
+  })),
 );

@@ -54,13 +54,13 @@ describe('classify', () => {
     ['sync state', syncStatePayload(key, 'v', 'O', 9), { _tag: 'SyncState', key: '\x00\xffk', keyRaw: key, value: 'v', owner: NodeId('O'), ownerRaw: 'O', timestamp: 9 }],
     ['sync state, int64 timestamp', [0x0b, key, 'v', 'O', 2n ** 53n + 2n], { _tag: 'SyncState', key: '\x00\xffk', keyRaw: key, value: 'v', owner: NodeId('O'), ownerRaw: 'O', timestamp: 2 ** 53 + 2 }],
     ['sync delta', syncDeltaPayload(key, map), { _tag: 'SyncDelta', key: '\x00\xffk', keyRaw: key, delta: map }],
-    ['user broadcast', [0, 'x', 1], { _tag: 'User', subFlag: 0 }],
-    ['user whisper', [2], { _tag: 'User', subFlag: 2 }],
-    ['ping sub-flag', [3], { _tag: 'User', subFlag: 3 }],
-    ['unknown sub-flag', [0x40, 1], { _tag: 'User', subFlag: 0x40 }],
-    ['no sub-flag', [], { _tag: 'User', subFlag: undefined }],
-    ['str sub-flag', ['x'], { _tag: 'User', subFlag: undefined }],
-    ['compression op outside renegotiate', [1, [0x13]], { _tag: 'User', subFlag: 1 }],
+    ['user broadcast', [0, 'x', 1], { _tag: 'User', subFlag: 0, payload: [0, 'x', 1] }],
+    ['user whisper', [2, bin('psst'), [1, 'a']], { _tag: 'User', subFlag: 2, payload: [2, bin('psst'), [1, 'a']] }],
+    ['ping sub-flag', [3], { _tag: 'User', subFlag: 3, payload: [3] }],
+    ['unknown sub-flag', [0x40, 1], { _tag: 'User', subFlag: 0x40, payload: [0x40, 1] }],
+    ['no sub-flag', [], { _tag: 'User', subFlag: undefined, payload: [] }],
+    ['str sub-flag', ['x', 1], { _tag: 'User', subFlag: undefined, payload: ['x', 1] }],
+    ['compression op outside renegotiate', [1, [0x13]], { _tag: 'User', subFlag: 1, payload: [1, [0x13]] }],
   ];
   it.each(cases)('%s', (_name, payload, expected) => {
     expect(whisper(payload)).toEqual(E.right(expected));

@@ -59,7 +59,12 @@ export type WireMessage =
       readonly timestamp: number;
     }
   | { readonly _tag: 'SyncDelta'; readonly key: string; readonly keyRaw: IdValue; readonly delta: WireMap }
-  | { readonly _tag: 'User'; readonly subFlag: number | undefined };
+  /**
+   * A user message (broadcast, whisper, or any sub-flag no built-in owns): `subFlag` is
+   * `payload[0]` when that is an integer, and `payload` is the whole payload as received (the
+   * sub-flag, then the user's packets), so encoding gives it back as it came.
+   */
+  | { readonly _tag: 'User'; readonly subFlag: number | undefined; readonly payload: ReadonlyArray<WireValue> };
 
 /** The variant of WireMessage with tag K. */
 export type WireMessageOf<K extends WireMessage['_tag']> = Extract<WireMessage, { readonly _tag: K }>;

@@ -98,12 +98,12 @@ const describeErrors = (errors: t.Errors): string => {
 /** Decide which message a packet list is and decode it (one codec, chosen by type, sub-flag and length). */
 export const classifyPayload = (msgType: number, payload: Payload): E.Either<DecodeError, WireMessage> => {
   const sub = payload[0];
-  if (typeof sub !== 'number' || !Number.isInteger(sub)) return E.right({ _tag: 'User', subFlag: undefined });
+  if (typeof sub !== 'number' || !Number.isInteger(sub)) return E.right({ _tag: 'User', subFlag: undefined, payload });
   let codec: AnyCodec | undefined;
   if (msgType === msgTypes.renegotiate) codec = renegotiateOps.get(sub);
   if (codec === undefined) {
     const byLength = bySubFlag.get(sub);
-    if (byLength === undefined) return E.right({ _tag: 'User', subFlag: sub });
+    if (byLength === undefined) return E.right({ _tag: 'User', subFlag: sub, payload });
     codec = byLength.get(payload.length);
     if (codec === undefined) {
       const lengths = [...byLength.keys()].join(' or ');
@@ -134,10 +134,10 @@ const codecByTag: { readonly [K in WireMessage['_tag']]: (m: WireMessageOf<K>) =
   SyncStore: SyncStore.encode,
   SyncState: SyncState.encode,
   SyncDelta: SyncDelta.encode,
-  User: (m) => (m.subFlag === undefined ? [] : [m.subFlag]),
+  User: (m) => m.payload,
 };
 
-/** The payload of a message (the encode direction of the codecs); `User` gives just its sub-flag. */
+/** The payload of a message (the encode direction of the codecs). */
 export const encodeMessage = (m: WireMessage): Payload =>
   (codecByTag[m._tag] as (m: WireMessage) => Payload)(m);
 
