@@ -114,8 +114,20 @@ export const latin1Bytes = (s: string): Uint8Array => {
   return b;
 };
 
-/** Canonical text of an id received as str or bin (bin read as latin1), for comparison and keys. */
+/**
+ * Canonical text of an id received as str or bin (bin read as latin1), for comparison and keys.
+ * Ids (node ids, base58 positions, table names, '*') are ASCII, which both forms spell alike.
+ */
 export const idText = (v: string | Uint8Array): string => (typeof v === 'string' ? v : latin1(v));
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Canonical text of a user key (chord and sync keys, PROTOCOL.md §5): its bytes as latin1, a str
+ * taken as its UTF-8 bytes. So str 'é' and bin c3 a9 are one key, and bin e9 is another.
+ */
+export const keyText = (key: string | Uint8Array): string =>
+  typeof key !== 'string' ? latin1(key) : NON_ASCII.test(key) ? latin1(utf8Bytes(key)) : key;
 
 /** Whole seconds of a millisecond clock reading. */
 export const timeSeconds = (atMs: number): number => Math.floor(atMs / 1000);

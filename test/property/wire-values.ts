@@ -63,7 +63,13 @@ const address = fc.record({ host: fc.string({ maxLength: 40 }), port: fc.integer
 const flagList = fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 6 });
 const wireMap = fc.array(fc.tuple(wireValue, wireValue), { maxLength: 3 }).map((es) => new Map(es) as ReadonlyMap<WireValue, WireValue>);
 const tableKey = fc.tuple(idValue, idValue).map(([t, k]) => ({ table: text(t), tableRaw: t, key: text(k), keyRaw: k }));
-const keyOnly = idValue.map((k) => ({ key: text(k), keyRaw: k }));
+/**
+ * A user key as it may travel: str (any Unicode) or bin; its canonical text worked out here with
+ * Node's Buffer, apart from the code under test: the key's bytes (a str as UTF-8) read as latin1.
+ */
+const userKey: fc.Arbitrary<IdValue> = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), fc.uint8Array({ minLength: 1, maxLength: 66 }));
+const keyBytesText = (k: IdValue): string => (typeof k === 'string' ? Buffer.from(k, 'utf8') : Buffer.from(k)).toString('latin1');
+const keyOnly = userKey.map((k) => ({ key: keyBytesText(k), keyRaw: k }));
 
 /** Any message of §4–6, consistent (text fields are the canonical form of the raw ones). */
 export const wireMessage: fc.Arbitrary<WireMessage> = fc.oneof(

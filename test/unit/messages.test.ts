@@ -68,6 +68,19 @@ describe('classify', () => {
     expect(classifyPayload(2, encodeMessage(expected))).toEqual(E.right(expected));
   });
 
+  it('reads a user key as its bytes: a str as UTF-8, so both seeds name one key alike', () => {
+    const keyOf = (k: string | Uint8Array): unknown => {
+      const r = classifyPayload(0, [6, k]);
+      return E.isRight(r) && r.right._tag === 'ChordNotify' ? r.right.key : undefined;
+    };
+    expect(keyOf('é')).toBe('\xc3\xa9');
+    expect(keyOf(new Uint8Array([0xc3, 0xa9]))).toBe('\xc3\xa9');
+    expect(keyOf(new Uint8Array([0xe9]))).toBe('\xe9');
+    expect(keyOf('plain')).toBe('plain');
+    const sync = classifyPayload(0, [0x0b, 'café', 1]);
+    expect(E.isRight(sync) && sync.right._tag === 'SyncStore' && sync.right.key).toBe('caf\xc3\xa9');
+  });
+
   it('renegotiate ops only under msgType 0x01', () => {
     expect(classifyPayload(1, [1, [0x13, 0x11]])).toEqual(E.right({ _tag: 'RenegotiateCompression', methods: [0x13, 0x11] }));
     expect(classifyPayload(1, [9])).toEqual(E.right({ _tag: 'RenegotiateResend' }));

@@ -19,7 +19,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
 import { msgTypes } from '../flags.js';
-import { latin1, utf8Bytes } from '../ids.js';
+import { keyText, utf8Bytes } from '../ids.js';
 import { sendToAll } from '../mesh/waterfall.js';
 import type { ChordError, CommandId, ConnId } from '../types.js';
 import type { WireMessageOf } from '../wire/messages.js';
@@ -167,8 +167,6 @@ export const onNotify = (ctx: ChordCtx, m: WireMessageOf<'ChordNotify'>): void =
   else if (ctx.st.keys.has(m.key) || ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(m.key, m.keyRaw);
 };
 
-/** The key set's canonical text of a user key (its bytes, latin1, as a notify carries them). */
-export const keyText = (key: UserKey): string => latin1(typeof key === 'string' ? utf8Bytes(key) : key);
 
 /** Decide a get if its answers allow; at its deadline (`final`), decide with what arrived. */
 export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void => {

@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { subFlags } from '../flags.js';
-import { idText, latin1Bytes } from '../ids.js';
+import { idText, keyText, latin1Bytes } from '../ids.js';
 import type { Address, NodeId } from '../types.js';
 import type { WireValue } from './value.js';
 
@@ -281,7 +281,7 @@ const chordNotify = (length: 2 | 3): MessageCodec<'ChordNotify'> =>
     (p, c) => {
       const key = p[1];
       if (!isId(key)) return idsFailure(p, c, 'a key');
-      return t.success({ _tag: 'ChordNotify', key: idText(key), keyRaw: key, deleted: length === 3 });
+      return t.success({ _tag: 'ChordNotify', key: keyText(key), keyRaw: key, deleted: length === 3 });
     },
     (m) => (m.deleted ? [subFlags.notify, m.keyRaw, 'del'] : [subFlags.notify, m.keyRaw]),
   );
@@ -351,7 +351,7 @@ export const SyncStore = messageCodec(
   (p, c) => {
     const key = p[1];
     if (!isId(key)) return idsFailure(p, c, 'a key');
-    return t.success({ _tag: 'SyncStore', key: idText(key), keyRaw: key, value: p[2]! });
+    return t.success({ _tag: 'SyncStore', key: keyText(key), keyRaw: key, value: p[2]! });
   },
   (m) => [subFlags.store, m.keyRaw, m.value],
 );
@@ -369,7 +369,7 @@ export const SyncState = messageCodec(
     if (typeof ts !== 'number' || !Number.isFinite(ts)) return t.failure(p[4], c, 'expected a timestamp');
     return t.success({
       _tag: 'SyncState',
-      key: idText(key),
+      key: keyText(key),
       keyRaw: key,
       value: p[2]!,
       owner: idText(owner) as NodeId,
@@ -388,7 +388,7 @@ export const SyncDelta = messageCodec(
     const key = p[1];
     if (!isId(key)) return idsFailure(p, c, 'a key');
     const delta = WireMapCodec.validate(p[2], c);
-    return E.isLeft(delta) ? delta : t.success({ _tag: 'SyncDelta', key: idText(key), keyRaw: key, delta: delta.right });
+    return E.isLeft(delta) ? delta : t.success({ _tag: 'SyncDelta', key: keyText(key), keyRaw: key, delta: delta.right });
   },
   (m) => [subFlags.delta, m.keyRaw, m.delta],
 );
