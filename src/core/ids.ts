@@ -39,8 +39,12 @@ const smallToBase58 = (n: number, pad: boolean): string => {
   return pad ? BASE58_ALPHABET[0]!.repeat(CHUNK_DIGITS - s.length) + s : s;
 };
 
-/** base58 of a non-negative integer (0 gives "1"). */
+/** What a value is, for argument errors: `null`, `an array`, or its `typeof`. */
+const describeType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
+
+/** base58 of a non-negative integer (0 gives "1"); TypeError for anything but a bigint, RangeError below 0. */
 export const toBase58 = (n: bigint): string => {
+  if (typeof n !== 'bigint') throw new TypeError(`toBase58 takes a bigint, not ${describeType(n)}`);
   if (n < 0n) throw new RangeError('base58 of a negative number');
   if (n < CHUNK) return smallToBase58(Number(n), false);
   const parts: string[] = [];
@@ -52,8 +56,12 @@ export const toBase58 = (n: bigint): string => {
   return parts.reverse().join('');
 };
 
-/** The integer a base58 string stands for; a character outside the alphabet is an error. */
+/**
+ * The integer a base58 string stands for; a character outside the alphabet (or no character) is
+ * a `BadBase58`. Anything but a string is a TypeError.
+ */
 export const fromBase58 = (s: string): E.Either<DecodeError, bigint> => {
+  if (typeof s !== 'string') throw new TypeError(`fromBase58 takes a string, not ${describeType(s)}`);
   if (s.length === 0) return E.left({ _tag: 'BadBase58', index: 0, char: '' });
   let acc = 0n;
   let chunk = 0;

@@ -10,9 +10,20 @@ import type { DecodeError } from '../core/wire/errors.js';
 import { HEADER_BYTES } from '../core/wire/framing.js';
 import * as packets from '../core/wire/packets.js';
 import type { WireValue } from '../core/wire/value.js';
+import { BadArgument } from './api/errors.js';
 import { nodeCapabilities, nodeCompression } from './caps.js';
 
-/** A subnet: its name, its transport, and the id derived from both (§3.2). */
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+const isFlagList = (v: unknown): v is ReadonlyArray<number> => Array.isArray(v) && v.every((m) => Number.isInteger(m));
+
+/** Refuses what the decoders cannot read: they take bytes, a compression list and a byte limit. */
+const checkDecodeArguments = (bytes: unknown, compression: unknown, maxBytes: unknown): void => {
+  if (!isBytes(bytes)) throw new BadArgument('decode takes a Uint8Array');
+  if (!isFlagList(compression)) throw new BadArgument('compression must be a list of integer flags');
+  if (!Number.isInteger(maxBytes) || (maxBytes as number) < 0) throw new BadArgument(`maxBytes must be a non-negative integer, got ${String(maxBytes)}`);
+};
+
+/** A subnet: its name, its transport, and the id derived from both (§3.2). BadArgument unless both are strings. */
 export class Protocol {
   /** The base58 protocol id. */
   readonly id: string;
@@ -20,9 +31,25 @@ export class Protocol {
     readonly subnet: string,
     readonly encryption: string,
   ) {
+    if (typeof subnet !== 'string' || typeof encryption !== 'string') throw new BadArgument('Protocol(subnet, encryption) takes two strings');
     this.id = protocolId(nodeCapabilities, subnet, encryption);
   }
 }
+
+/** The core message for the constructor's arguments, checked first. */
+const buildMessage = (msgType: unknown, sender: unknown, payload: unknown, time: unknown, compression: unknown): packets.InternalMessage => {
+  if (!Number.isInteger(msgType) || (msgType as number) < 0) throw new BadArgument(`msgType must be a non-negative integer, got ${String(msgType)}`);
+  if (typeof sender !== 'string' && !isBytes(sender)) throw new BadArgument('sender must be a string or a Uint8Array');
+  if (!Array.isArray(payload)) throw new BadArgument('payload must be an array (sub-flag first)');
+  if (typeof time !== 'number' || !Number.isFinite(time)) throw new BadArgument(`time must be a finite number of seconds, got ${String(time)}`);
+  if (!isFlagList(compression)) throw new BadArgument('compression must be a list of integer flags');
+  try {
+    return packets.makeMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time);
+  } catch (e) {
+    if (e instanceof RangeError) throw new BadArgument(e.message);
+    throw e;
+  }
+};
 
 /** One message: its packets, its id (SHA-256 of its msgpack bytes) and its framed wire form. */
 export class InternalMessage {
@@ -30,7 +57,8 @@ export class InternalMessage {
 
   /**
    * A message of `msgType` from `sender` carrying `payload` (sub-flag first), stamped `time`
-   * (seconds; now by default), to be sent to a peer offering `compression`.
+   * (seconds; now by default), to be sent to a peer offering `compression`. BadArgument for
+   * arguments of the wrong kind, or packets msgpack cannot carry.
    */
   constructor(
     msgType: number,
@@ -39,15 +67,19 @@ export class InternalMessage {
     time: number = timeSeconds(Date.now()),
     readonly compression: ReadonlyArray<number> = [],
     /** The core value this wraps. */
-    readonly message: packets.InternalMessage = packets.makeMessage(nodeCapabilities, msgType, sender, payload, time),
+    readonly message: packets.InternalMessage = buildMessage(msgType, sender, payload, time, compression),
   ) {}
 
-  /** Decode a whole frame (length header included) from a peer offering `compression`. */
+  /**
+   * Decode a whole frame (length header included) from a peer offering `compression`: never
+   * throws for any bytes (each failure is a `DecodeError`); BadArgument if `frame` is not bytes.
+   */
   static decode(
     frame: Uint8Array,
     compression: ReadonlyArray<number> = [],
     maxBytes: number = FRAME_BYTES_MAX,
   ): E.Either<DecodeError, InternalMessage> {
+    checkDecodeArguments(frame, compression, maxBytes);
     if (frame.length < HEADER_BYTES) return E.left({ _tag: 'TooShort', length: frame.length, need: HEADER_BYTES });
     const declared = new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).getUint32(0);
     if (declared > maxBytes) return E.left({ _tag: 'FrameTooLarge', length: declared, max: maxBytes });
@@ -57,12 +89,13 @@ export class InternalMessage {
     return InternalMessage.decodeBody(frame.subarray(HEADER_BYTES), compression, maxBytes);
   }
 
-  /** Decode a frame body (no length header). */
+  /** Decode a frame body (no length header); as `decode`. */
   static decodeBody(
     body: Uint8Array,
     compression: ReadonlyArray<number> = [],
     maxBytes: number = FRAME_BYTES_MAX,
   ): E.Either<DecodeError, InternalMessage> {
+    checkDecodeArguments(body, compression, maxBytes);
     const r = packets.decodeBody(nodeCapabilities, body, compression, maxBytes);
     return E.isLeft(r) ? r : E.right(new InternalMessage(r.right.msgType, r.right.sender, r.right.payload, r.right.time, compression, r.right));
   }
