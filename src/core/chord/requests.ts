@@ -167,7 +167,6 @@ export const onNotify = (ctx: ChordCtx, m: WireMessageOf<'ChordNotify'>): void =
   else if (ctx.st.keys.has(m.key) || ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(m.key, m.keyRaw);
 };
 
-
 /** Decide a get if its answers allow; at its deadline (`final`), decide with what arrived. */
 export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void => {
   const quorum = ctx.env.chord.voteQuorum;

@@ -26,7 +26,7 @@ export const MSGPACK_DEPTH_MAX = 64;
  */
 export const MSGPACK_VALUES_MAX = 65_536;
 
-/** Most maps one msgpack value from a peer may hold: a map costs its decoder about ten times an array. */
+/** Most maps one msgpack value from a peer may hold: an empty map costs its decoder about eight times the time and four times the memory of an empty array. */
 export const MSGPACK_MAPS_MAX = 4_096;
 
 /** What `scanMsgpack` accepts: nesting depth, values and maps in one value. */
