@@ -4,9 +4,11 @@
  * failure exactly as fast-check printed it).
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { Fault } from '../../src/shell/sim/faults.js';
 import type { Latency } from '../../src/shell/sim/latency.js';
 import { nodeName, type Scenario, type ScenarioStep } from '../../src/shell/sim/scenario.js';
+import type { Simulation } from '../../src/shell/sim/simulation.js';
 
 /** Runs per property: small by default so `npm test` stays quick; raise with TS2P_SIM_RUNS. */
 export const simRuns = (fallback: number): number => {
@@ -170,12 +172,36 @@ export const expectCoverage = (what: string, exercised: number, runs: number, sh
 export const showScenario = (s: Scenario): string => JSON.stringify(s);
 
 /**
- * Checks a property like `fc.assert`, but a failure also says how to replay it: the seed and
- * path fast-check found, as environment variables for this test file.
+ * The error a simulator property throws: what failed, and the simulation's seed. The seed is
+ * part of the drawn scenario, shown for reading the run; it is not what replays the property
+ * (`Simulation.replayHint`'s TS2P_SIM_SEED is the fast-check seed here, so it is not used).
+ */
+export const simFailure = (sim: Simulation, failures: ReadonlyArray<string>): Error =>
+  new Error(`${failures.join('\n')}\n(simulation seed ${sim.seed}, drawn with the scenario)`);
+
+/** `s` as a single-quoted shell word. */
+const shellWord = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The running test's own name as a `vitest -t` pattern (a regular expression ending there), if known. */
+const testPattern = (): string | undefined => {
+  const name = expect.getState().currentTestName?.split(' > ').pop();
+  return name === undefined ? undefined : `${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+};
+
+/**
+ * Checks a property like `fc.assert`, but a failure says first what failed (the property's own
+ * error, also kept as the `cause`), then the line that replays it: the seed and path fast-check
+ * found, as environment variables, for this test alone (every property of the file reads them),
+ * then fast-check's report with the shrunk counterexample.
  */
 export const checkSim = <T>(property: fc.IProperty<T>, fallbackRuns: number, file: string): void => {
   const details = fc.check(property, simParams(fallbackRuns) as fc.Parameters<T>);
   if (!details.failed) return;
-  const replay = `replay: TS2P_SIM_SEED=${details.seed} TS2P_SIM_PATH=${details.counterexamplePath ?? ''} npx vitest run ${file}`;
-  throw new Error(`${fc.defaultReportMessage(details) ?? 'property failed'}\n${replay}`);
+  const cause = details.errorInstance;
+  const what = cause instanceof Error ? cause.message : String(cause);
+  const only = testPattern();
+  const replay =
+    `replay: TS2P_SIM_SEED=${details.seed} TS2P_SIM_PATH=${details.counterexamplePath ?? ''} ` +
+    `npx vitest run ${file}${only === undefined ? '' : ` -t ${shellWord(only)}`}`;
+  throw new Error(`${what}\n${replay}\n${fc.defaultReportMessage(details) ?? 'property failed'}`, { cause });
 };

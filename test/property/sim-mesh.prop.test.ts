@@ -11,7 +11,7 @@ import { meshKind } from '../../src/shell/sim/mesh.js';
 import { runScenario, nodeName } from '../../src/shell/sim/scenario.js';
 import { Simulation } from '../../src/shell/sim/simulation.js';
 import { SafetyMonitor } from '../../src/shell/sim/checks.js';
-import { checkSim, expectCoverage, scenarioArb, simTimeout } from './sim-arbitraries.js';
+import { checkSim, expectCoverage, scenarioArb, simFailure, simTimeout } from './sim-arbitraries.js';
 import { broadcastsReachAll, meshNodes, oneNetwork, routedReplyArrives } from './sim-liveness.js';
 
 const FILE = 'test/property/sim-mesh.prop.test.ts';
@@ -40,7 +40,7 @@ describe('the mesh on the simulator', () => {
         routed.runs++;
         if (reply.far !== undefined) routed.far++;
         failures.push(...reply.failures);
-        if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
+        if (failures.length > 0) throw simFailure(sim, failures);
       }),
       100,
       FILE,
@@ -63,7 +63,7 @@ describe('the mesh on the simulator', () => {
         for (let i = 1; i < size; i++) sim.command({ _tag: 'Connect', node: nodeName(i), address: sim.node('n0').address }, (i * spreadMs) / size);
         expect(sim.runUntilIdle({ maxMs: 600_000 })).toBe(true);
         const failures = [...oneNetwork(sim), ...broadcastsReachAll(sim, [nodeName(size - 1)])];
-        if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
+        if (failures.length > 0) throw simFailure(sim, failures);
       }),
       40,
       FILE,
