@@ -4,9 +4,11 @@
  * failure exactly as fast-check printed it).
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { Fault } from '../../src/shell/sim/faults.js';
 import type { Latency } from '../../src/shell/sim/latency.js';
 import { nodeName, type Scenario, type ScenarioStep } from '../../src/shell/sim/scenario.js';
+import type { Simulation } from '../../src/shell/sim/simulation.js';
 
 /** Runs per property: small by default so `npm test` stays quick; raise with TS2P_SIM_RUNS. */
 export const simRuns = (fallback: number): number => {
@@ -49,11 +51,24 @@ const latencyArb: fc.Arbitrary<Latency> = fc.oneof(
     .map(([minMs, meanMs]): Latency => ({ _tag: 'Exponential', minMs, meanMs, capMs: meanMs * 10 })),
 );
 
-/** Which kinds of steps a scenario may contain. */
+/** Which kinds of steps a scenario may contain, and whether its topology may be sparse. */
 export interface StepMix {
   readonly faults: boolean;
   readonly whispers: boolean;
   readonly subnets: boolean;
+  /**
+   * Half the scenarios are sparse: 4 or more nodes, all on the mesh subnet, that start as a line
+   * or a tree and keep at most one outgoing connection each, so the mesh does not fill in and
+   * some nodes stay two or more hops apart (with the default limits a few nodes end up all
+   * linked to each other).
+   */
+  readonly sparse?: boolean;
+}
+
+/** How a sparse scenario starts: a line (node i dials node i-1) or the drawn tree, and every node's outgoing target. */
+interface Sparse {
+  readonly line: boolean;
+  readonly outgoingMax: number;
 }
 
 const faultArb = (n: number): fc.Arbitrary<Fault> => {
@@ -94,9 +109,23 @@ const stepArb = (n: number, mix: StepMix): fc.Arbitrary<ScenarioStep> => {
 /**
  * A scenario of 2..`nodesMax` nodes and up to `stepsMax` steps. n0 is always on the `mesh`
  * subnet. Steps and faults may name any of `nodesMax` nodes; those naming a node the scenario
- * lacks are skipped when it runs, so fast-check can shrink the node list on its own.
+ * lacks are skipped when it runs, so fast-check can shrink the node list on its own. With
+ * `mix.sparse`, half the scenarios are sparse instead (see `StepMix`).
  */
-export const scenarioArb = (nodesMax: number, stepsMax: number, mix: StepMix): fc.Arbitrary<Scenario> =>
+export const scenarioArb = (nodesMax: number, stepsMax: number, mix: StepMix): fc.Arbitrary<Scenario> => {
+  const dense = scenarioOf(nodesMax, stepsMax, mix, 2, fc.constant(undefined));
+  if (mix.sparse !== true) return dense;
+  const sparse = fc.record({ line: fc.boolean(), outgoingMax: fc.integer({ min: 0, max: 1 }) });
+  return fc.oneof(dense, scenarioOf(nodesMax, stepsMax, { ...mix, subnets: false }, Math.min(4, nodesMax), sparse));
+};
+
+const scenarioOf = (
+  nodesMax: number,
+  stepsMax: number,
+  mix: StepMix,
+  nodesMin: number,
+  sparseArb: fc.Arbitrary<Sparse | undefined>,
+): fc.Arbitrary<Scenario> =>
   fc
     .record({
       seed: fc.integer({ min: 0, max: 0xffff_ffff }),
@@ -105,7 +134,7 @@ export const scenarioArb = (nodesMax: number, stepsMax: number, mix: StepMix): f
           subnet: mix.subnets ? fc.constantFrom('mesh', 'mesh', 'mesh', 'other') : fc.constant('mesh'),
           skewMs: fc.oneof(fc.constant(0), fc.integer({ min: -20_000, max: 20_000 })),
         }),
-        { minLength: 2, maxLength: nodesMax },
+        { minLength: nodesMin, maxLength: nodesMax },
       ),
       // Node i dials node (parents[i-1] mod i): a spanning tree, shrinking towards a star on n0.
       parents: fc.array(fc.nat({ max: nodesMax }), { minLength: nodesMax - 1, maxLength: nodesMax - 1 }),
@@ -113,23 +142,66 @@ export const scenarioArb = (nodesMax: number, stepsMax: number, mix: StepMix): f
       steps: fc.array(stepArb(nodesMax, mix), { maxLength: stepsMax }),
       latency: latencyArb,
       chunksMax: fc.integer({ min: 1, max: 4 }),
+      sparse: sparseArb,
     })
-    .map(({ parents, extra, nodes, ...rest }): Scenario => {
+    .map(({ parents, extra, nodes, sparse, ...rest }): Scenario => {
       const n = nodes.length;
-      const tree = parents.slice(0, n - 1).map((p, i): readonly [number, number] => [i + 1, p % (i + 1)]);
-      return { ...rest, nodes: nodes.map((x, i) => (i === 0 ? { ...x, subnet: 'mesh' } : x)), links: [...tree, ...extra] };
+      const tree = parents.slice(0, n - 1).map((p, i): readonly [number, number] => [i + 1, sparse?.line === true ? i : p % (i + 1)]);
+      const limits = sparse === undefined ? {} : { limits: { outgoingMax: sparse.outgoingMax } };
+      return {
+        ...rest,
+        nodes: nodes.map((x, i) => ({ ...x, ...limits, ...(i === 0 ? { subnet: 'mesh' } : {}) })),
+        links: [...tree, ...extra],
+      };
     });
+
+/** Fewer runs than this (a quick try) say nothing about how often a check was exercised; nor does a replay. */
+const COVERAGE_RUNS_MIN = 50;
+
+/**
+ * After a property passed: fails when fewer than `shareMin` of its `runs` exercised a check that
+ * passes vacuously otherwise (`exercised` counts those that did; `what` says what they had).
+ */
+export const expectCoverage = (what: string, exercised: number, runs: number, shareMin: number): void => {
+  const min = Math.ceil(runs * shareMin);
+  if (runs < COVERAGE_RUNS_MIN || process.env['TS2P_SIM_PATH'] !== undefined || exercised >= min) return;
+  throw new Error(`only ${exercised} of ${runs} runs ${what}, at least ${min} expected: the scenarios no longer exercise that check`);
+};
 
 /** Prints a scenario compactly for a failure report. */
 export const showScenario = (s: Scenario): string => JSON.stringify(s);
 
 /**
- * Checks a property like `fc.assert`, but a failure also says how to replay it: the seed and
- * path fast-check found, as environment variables for this test file.
+ * The error a simulator property throws: what failed, and the simulation's seed. The seed is
+ * part of the drawn scenario, shown for reading the run; it is not what replays the property
+ * (`Simulation.replayHint`'s TS2P_SIM_SEED is the fast-check seed here, so it is not used).
+ */
+export const simFailure = (sim: Simulation, failures: ReadonlyArray<string>): Error =>
+  new Error(`${failures.join('\n')}\n(simulation seed ${sim.seed}, drawn with the scenario)`);
+
+/** `s` as a single-quoted shell word. */
+const shellWord = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The running test's own name as a `vitest -t` pattern (a regular expression ending there), if known. */
+const testPattern = (): string | undefined => {
+  const name = expect.getState().currentTestName?.split(' > ').pop();
+  return name === undefined ? undefined : `${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+};
+
+/**
+ * Checks a property like `fc.assert`, but a failure says first what failed (the property's own
+ * error, also kept as the `cause`), then the line that replays it: the seed and path fast-check
+ * found, as environment variables, for this test alone (every property of the file reads them),
+ * then fast-check's report with the shrunk counterexample.
  */
 export const checkSim = <T>(property: fc.IProperty<T>, fallbackRuns: number, file: string): void => {
   const details = fc.check(property, simParams(fallbackRuns) as fc.Parameters<T>);
   if (!details.failed) return;
-  const replay = `replay: TS2P_SIM_SEED=${details.seed} TS2P_SIM_PATH=${details.counterexamplePath ?? ''} npx vitest run ${file}`;
-  throw new Error(`${fc.defaultReportMessage(details) ?? 'property failed'}\n${replay}`);
+  const cause = details.errorInstance;
+  const what = cause instanceof Error ? cause.message : String(cause);
+  const only = testPattern();
+  const replay =
+    `replay: TS2P_SIM_SEED=${details.seed} TS2P_SIM_PATH=${details.counterexamplePath ?? ''} ` +
+    `npx vitest run ${file}${only === undefined ? '' : ` -t ${shellWord(only)}`}`;
+  throw new Error(`${what}\n${replay}\n${fc.defaultReportMessage(details) ?? 'property failed'}`, { cause });
 };

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { meshKind } from '../../src/shell/sim/mesh.js';
 import { runScenario } from '../../src/shell/sim/scenario.js';
-import { checkSim, scenarioArb, simTimeout } from './sim-arbitraries.js';
+import { checkSim, scenarioArb, simFailure, simTimeout } from './sim-arbitraries.js';
 import { broadcastsReachAll, meshNodes, oneNetwork } from './sim-liveness.js';
 
 const FILE = 'test/property/sim-heal.prop.test.ts';
@@ -37,7 +37,7 @@ describe('self-healing on the simulator', () => {
         const mesh = meshNodes(sim);
         const senders = [...new Set([mesh[0], mesh[mesh.length - 1]])].filter((x): x is string => x !== undefined);
         const failures = [...oneNetwork(sim), ...broadcastsReachAll(sim, senders)];
-        if (failures.length > 0) throw new Error(`${failures.join('\n')}\n${sim.replayHint(FILE)}`);
+        if (failures.length > 0) throw simFailure(sim, failures);
       }),
       60,
       FILE,

@@ -41,18 +41,39 @@ export const broadcastsReachAll = (sim: Simulation, senders: ReadonlyArray<strin
   return out;
 };
 
-/** A whisper from n0 to a node two or more hops away arrives, routed through request/response. */
-export const routedReplyArrives = (sim: Simulation): string[] => {
-  const far = [...hops(sim, 'n0')].find(([, d]) => d >= 2)?.[0];
-  if (far === undefined) return [];
+/** What the routed-reply check did: the node it whispered to (none when no node was two hops away), and what failed. */
+export interface RoutedReply {
+  readonly far: string | undefined;
+  readonly failures: ReadonlyArray<string>;
+}
+
+/**
+ * A whisper from n0 to the node farthest from it (two or more hops away) arrives, routed through
+ * request/response, and n0 reports that very reply sent, routed. When every node is n0's peer
+ * there is nothing to check: `far` is undefined, so a property can count how often it checked.
+ */
+export const routedReplyArrives = (sim: Simulation): RoutedReply => {
+  let far: string | undefined;
+  let farHops = 1;
+  for (const [n, d] of hops(sim, 'n0')) if (d > farHops) [far, farHops] = [n, d];
+  if (far === undefined) return { far, failures: [] };
+  const farId = sim.node(far).id;
   const packets = ['routed', far];
+  // The command id the core gives this reply, so its ReplySent is told from any earlier one's.
+  let cmd: number | undefined;
+  sim.observe((o) => {
+    if (cmd === undefined && o._tag === 'Command' && o.node === 'n0' && o.input._tag === 'Reply' && o.input.to === farId) cmd = o.input.cmd;
+  });
   void sim.whisper('n0', far, packets);
   sim.runFor(SETTLE_MS);
   const key = keyOf(sim.node('n0').id, [2, ...packets]);
   const got = sim.delivered(far).filter((d) => keyOf(d.message.sender, d.message.packets) === key).length;
-  const routed = sim.eventsOf('n0').some((e) => e.event._tag === 'ReplySent' && e.event.routed);
-  const out: string[] = [];
-  if (got !== 1) out.push(`${far} (≥2 hops from n0) got the whisper ${got} times`);
-  if (!routed) out.push(`n0 reported no routed ReplySent for ${far}`);
-  return out;
+  const ended = sim.eventsOf('n0').flatMap(({ event: e }) => ((e._tag === 'ReplySent' || e._tag === 'ReplyFailed') && e.cmd === cmd ? [e] : []));
+  const failures: string[] = [];
+  if (got !== 1) failures.push(`${far} (${farHops} hops from n0) got the whisper ${got} times`);
+  if (ended.length !== 1 || ended[0]?._tag !== 'ReplySent' || !ended[0].routed) {
+    const how = ended.map((e) => (e._tag === 'ReplySent' ? `ReplySent (${e.routed ? 'routed' : 'direct'})` : `ReplyFailed (${e.reason})`));
+    failures.push(`n0's reply to ${far} ended in ${how.join(', ') || 'nothing'}, not in one routed ReplySent`);
+  }
+  return { far, failures };
 };

@@ -80,11 +80,12 @@ const line: Scenario = {
 const failuresOn = (kind: MeshKind): string[] => {
   try {
     const { sim, reach } = runScenario(line, { kind });
+    const reply = routedReplyArrives(sim);
     return [
       ...reach.missing().map((m) => `reach: ${m.node} missed ${m.sender}`),
       ...oneNetwork(sim).map((f) => `join: ${f}`),
       ...broadcastsReachAll(sim, ['n0', 'n3']).map((f) => `all: ${f}`),
-      ...routedReplyArrives(sim).map((f) => `reply: ${f}`),
+      ...(reply.far === undefined ? ['reply: no node two hops from n0'] : reply.failures.map((f) => `reply: ${f}`)),
     ];
   } catch (e) {
     return [`safety: ${(e as Error).message}`];
