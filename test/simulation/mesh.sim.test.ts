@@ -1,7 +1,8 @@
 /**
  * Whole mesh networks on the simulator, scenario by scenario: delivery and statistics, clock
- * skew past the broadcast expiry, crash and restart, chunked streams, determinism, and the
- * duplicate-delivery window the property suite found.
+ * skew past the broadcast expiry, crash and restart, chunked streams, determinism, the
+ * duplicate-delivery window the property suite found, and user handlers run as a MeshSocket
+ * runs them.
  */
 import { describe, expect, it } from 'vitest';
 import { Simulation, latency } from '../../src/sim.js';
@@ -257,3 +258,35 @@ describe('a simulated mesh heals on its own', () => {
   });
 });
 
+
+// The simulator runs user handlers as a MeshSocket does: a handler that throws does not claim
+// the message and is counted.
+describe('handlers and replies on the simulator', () => {
+  it('counts a handler that throws, as a socket does, and carries on with the step', () => {
+    const sim = network(41, 3);
+    const seen: string[] = [];
+    sim.register('n1', () => {
+      throw new Error('handler bug');
+    });
+    sim.register('n1', (msg) => {
+      seen.push(String(msg.packets[1]));
+      return false;
+    });
+    const observed: string[] = [];
+    sim.observe((o) => {
+      if (o._tag === 'Delivered') observed.push(o.delivery.node);
+    });
+    sim.broadcast('n0', ['first']);
+    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+    expect(seen).toEqual(['first']);
+    expect(sim.delivered('n1')).toMatchObject([{ claimed: false, queued: true }]);
+    expect(sim.recv('n1').map((m) => m.packets)).toEqual([[0, 'first']]);
+    expect(observed.sort()).toEqual(['n1', 'n2']);
+    expect(sim.node('n1').handlerErrors).toBe(1);
+    expect(sim.node('n2').handlerErrors).toBe(0);
+    expect(sim.stats().handlerErrors).toBe(1);
+    sim.broadcast('n1', ['second']);
+    sim.runUntilIdle();
+    expect(deliveredPayloads(sim, 'n2')).toEqual([[0, 'first'], [0, 'second']]);
+  });
+});

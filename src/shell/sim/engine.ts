@@ -20,6 +20,7 @@ import { BroadcastStats, keyOf } from './stats.js';
 import { EvKind, Ev, type EvExtra, type End, type Link, type NodeRec } from './network.js';
 import { Message, type ReplyOutcome } from '../api/message.js';
 import { ReplyFailed } from '../api/errors.js';
+import { runHandlers } from '../api/handlers.js';
 import { FaultState } from './fault-state.js';
 import { Links } from './links.js';
 import {
@@ -289,16 +290,10 @@ export class SimEngine {
     }
   }
 
+  /** Runs the node's handlers as a socket runs them (one that throws claims nothing and is counted), then queues what is left. */
   private deliver(n: NodeRec, message: DeliveredMessage): void {
-    let claimed = false;
-    let msg: Message | undefined;
-    for (const h of n.handlers) {
-      msg ??= this.message(n, message);
-      if (h(msg, message.conn) === true) {
-        claimed = true;
-        break;
-      }
-    }
+    const msg = n.handlers.length > 0 ? this.message(n, message) : undefined;
+    const claimed = msg !== undefined && runHandlers(n.handlers, msg, () => void n.handlerErrors++);
     const queued = !claimed && this.inboxMax > 0 && n.kind.isQueuedForUser(message);
     if (queued) {
       n.inbox.push(msg ?? this.message(n, message));

@@ -6,7 +6,7 @@
 import type { Address, CloseReason, ConnId, ConnectError, Input } from '../../core/types.js';
 import type { AnyNodeKind } from './kind.js';
 import type { Fault } from './faults.js';
-import type { Handler } from '../api/socket.js';
+import type { Handler } from '../api/handlers.js';
 import type { Message, ReplyOutcome } from '../api/message.js';
 
 /** One end of a link: a node's connection. */
@@ -70,6 +70,8 @@ export interface NodeRec {
   acceptCount: number;
   cmdCount: number;
   readonly handlers: SimHandler[];
+  /** Handlers of this node that threw, over all its incarnations. */
+  handlerErrors: number;
   inbox: Message[];
   /** Replies awaiting their outcome, by command id. */
   readonly replies: Map<number, { readonly resolve: (o: ReplyOutcome) => void; readonly reject: (e: Error) => void }>;
