@@ -250,11 +250,15 @@ export class SimEngine {
     for (const f of this.observers) f(o);
   }
 
-  /** Queues a whisper command; the promise settles with the core's outcome. */
+  /**
+   * Queues a whisper command. The promise settles once: with the core's outcome, or with
+   * `ReplyFailed` at once when the node is down (`NodeDown`) or when it crashes first
+   * (`NodeCrashed`). It never rejects otherwise, and an unobserved failure is not thrown.
+   */
   protected whisperCmd(n: NodeRec, to: NodeId, packets: ReadonlyArray<WireValue>, atMs: number): Promise<ReplyOutcome> {
+    if (!n.alive) return quiet(Promise.reject(new ReplyFailed(to, 'NodeDown')));
     const cmd = ++n.cmdCount;
-    const outcome = new Promise<ReplyOutcome>((resolve, reject) => n.replies.set(cmd, { resolve, reject }));
-    outcome.catch(() => undefined);
+    const outcome = quiet(new Promise<ReplyOutcome>((resolve, reject) => n.replies.set(cmd, { to, resolve, reject })));
     this.push(Math.max(this.now, atMs), EvKind.Command, n, { command: { _tag: 'Whisper', node: n.name, to, packets }, cmd });
     return outcome;
   }
@@ -320,8 +324,8 @@ export class SimEngine {
     const gen = n.gen;
     return new Message(m, {
       protocol: n.kind.protocol(n.env),
-      reply: (to, packets) =>
-        n.gen === gen && n.alive ? this.whisperCmd(n, to, packets, this.now) : Promise.reject(new ReplyFailed(to, 'the node restarted')),
+      // A message of an earlier incarnation: the node crashed since it arrived.
+      reply: (to, packets) => (n.gen === gen ? this.whisperCmd(n, to, packets, this.now) : quiet(Promise.reject(new ReplyFailed(to, 'NodeCrashed')))),
     });
   }
 
@@ -435,7 +439,7 @@ export class SimEngine {
     n.tickAt = undefined;
     n.backlog = [];
     n.inbox = [];
-    for (const r of n.replies.values()) r.reject(new Error(`${n.name} crashed`));
+    for (const r of n.replies.values()) r.reject(new ReplyFailed(r.to, 'NodeCrashed'));
     n.replies.clear();
     if (this.trace.on) this.trace.add(`${this.now} ${n.name} crash`);
   }
@@ -473,3 +477,9 @@ export class SimEngine {
     for (const e of effects) t.add(`  ${describeEffect(e)}`, e._tag === 'Write' ? e.bytes : undefined);
   }
 }
+
+/** `p` itself, with a no-op catch attached: a failure nobody awaits is not thrown, and one awaited still rejects. */
+const quiet = <T>(p: Promise<T>): Promise<T> => {
+  p.catch(() => undefined);
+  return p;
+};

@@ -3,11 +3,12 @@
  * byte stream like a TCP connection, and the cuts (partitions and holds) that stop data without
  * losing it. This file holds data shapes and pure helpers; the simulation drives them.
  */
-import type { Address, CloseReason, ConnId, ConnectError, Input } from '../../core/types.js';
+import type { Address, CloseReason, ConnId, ConnectError, Input, NodeId } from '../../core/types.js';
 import type { AnyNodeKind } from './kind.js';
 import type { Fault } from './faults.js';
 import type { Handler } from '../api/handlers.js';
 import type { Message, ReplyOutcome } from '../api/message.js';
+import type { ReplyFailed } from '../api/errors.js';
 
 /** One end of a link: a node's connection. */
 export interface End {
@@ -55,7 +56,7 @@ export interface NodeRec {
   readonly limits: Readonly<Record<string, number>>;
   env: unknown;
   state: unknown;
-  id: import('../../core/types.js').NodeId;
+  id: NodeId;
   skewMs: number;
   /** Bumped by every crash and restart: events of an older incarnation are void. */
   gen: number;
@@ -73,8 +74,15 @@ export interface NodeRec {
   /** Handlers of this node that threw, over all its incarnations. */
   handlerErrors: number;
   inbox: Message[];
-  /** Replies awaiting their outcome, by command id. */
-  readonly replies: Map<number, { readonly resolve: (o: ReplyOutcome) => void; readonly reject: (e: Error) => void }>;
+  /** Replies of this incarnation awaiting their outcome, by command id (emptied by a crash). */
+  readonly replies: Map<number, PendingReply>;
+}
+
+/** A reply or whisper awaiting its outcome: it resolves once, or fails with `ReplyFailed`. */
+export interface PendingReply {
+  readonly to: NodeId;
+  readonly resolve: (o: ReplyOutcome) => void;
+  readonly reject: (e: ReplyFailed) => void;
 }
 
 /** Event kinds in the queue. */

@@ -99,7 +99,9 @@ export class Simulation extends SimEngine {
 
   /**
    * Whispers to one node (a reply: direct if connected, otherwise through request/response).
-   * The promise settles when the core reports the reply sent or failed; it is there for
+   * The promise settles when the core reports the reply sent or failed, and rejects only with
+   * `ReplyFailed`: the core's reason, `NodeDown` at once when `node` is down, or `NodeCrashed`
+   * when it crashes first. An unobserved failure is not thrown. The promise is there for
    * inspection after a run, since promise callbacks run outside virtual time.
    */
   whisper(node: string, to: string | NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
