@@ -169,6 +169,32 @@ export class SimEngine {
     if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.extra?.remote as Address);
     const n = ev.node as NodeRec;
     if (ev.gen !== n.gen || !n.alive) return;
+    if ((ev.kind === EvKind.Bytes || ev.kind === EvKind.Closed) && this.holdBack(ev)) return;
+    this.arrive(n, ev);
+  }
+
+  /**
+   * Holds a Bytes or Closed event at its receiving end, in `FaultState`, when its direction is
+   * blocked (a cut or a hold) or events of its direction wait there already, so each direction
+   * stays in order whatever was in flight when the fault began; true when held. A reset is news
+   * at both ends at once, never held; data for a closed end or a reset link is left for `arrive`
+   * to drop.
+   */
+  private holdBack(ev: Ev): boolean {
+    const end = ev.end as End;
+    const link = end.link;
+    if (end.closed || link.reset) return false;
+    if (link.held[end.side].length === 0) {
+      if (!this.faults.faulty) return false;
+      const from = link.ends[(1 - end.side) as 0 | 1];
+      if (from === undefined || !this.faults.blocked(from.node.index, end.node.index)) return false;
+    }
+    this.faults.hold(link, end.side, ev);
+    return true;
+  }
+
+  /** An event reaches its live node: the node takes it now, or after it resumes if paused. */
+  private arrive(n: NodeRec, ev: Ev): void {
     if (n.paused) {
       n.backlog.push(ev);
       return;
@@ -401,27 +427,18 @@ export class SimEngine {
         n.paused = false;
         const backlog = n.backlog;
         n.backlog = [];
-        for (const ev of backlog) if (ev.kind !== EvKind.Tick) this.requeue(ev);
         n.tickAt = undefined;
+        // What reached the node while it was paused is past the network (no fault holds it back
+        // now): the node takes it at once, in order, before anything still on its way.
+        for (const ev of backlog) if (ev.kind !== EvKind.Tick) this.arrive(n, ev);
         this.armTick(n, false);
       },
       reskew: (n) => {
         n.tickAt = undefined;
         this.armTick(n, false);
       },
-      resend: (link, side, item) => {
-        const to = link.ends[side];
-        const from = link.ends[(1 - side) as 0 | 1];
-        if (to === undefined || from === undefined) return;
-        if (item === null) this.links.finish(from, { _tag: 'PeerClosed' });
-        else this.links.transmit(from, item);
-      },
+      release: (ev) => this.dispatch(ev),
     };
-  }
-
-  private requeue(ev: Ev): void {
-    this.busy++;
-    this.queue.push(new Ev(this.now, this.seq++, ev.kind, ev.node, ev.gen, ev.end, ev.bytes, ev.extra));
   }
 
   private crash(n: NodeRec): void {

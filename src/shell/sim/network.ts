@@ -25,15 +25,12 @@ export interface End {
   lastArrival: number;
 }
 
-/** Data held in one direction of a link: bytes, or `null` for the end-of-stream. */
-export type HeldItem = Uint8Array | null;
-
 /** A virtual connection between two nodes. */
 export interface Link {
   readonly id: number;
   readonly ends: [End, End | undefined];
-  /** Per receiving side: data held by a cut, in order. */
-  readonly held: [HeldItem[], HeldItem[]];
+  /** Per receiving side: the Bytes and Closed events a cut or hold stopped there, in order. */
+  readonly held: [Ev[], Ev[]];
   /** Writes made before the accepting side existed. */
   readonly early: Uint8Array[];
   /** When the dial started (for dial timeouts). */
