@@ -72,6 +72,27 @@ describe('shell on a stand-in core', () => {
     expect(b.recv()).toBeUndefined();
   });
 
+  it('counts and logs a handler that throws; it claims nothing, and the next handler and the queue get the message', async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m) };
+    const a = await node();
+    const b = await node({ logger, debugLevel: 'warn' });
+    await within(a.connect('127.0.0.1', b.port), 'connect');
+    const seen: string[] = [];
+    b.registerHandler(() => {
+      throw new Error('handler bug');
+    });
+    b.registerHandler((m) => {
+      seen.push(String(m.packets[0]));
+      return false;
+    });
+    a.send('one');
+    expect((await within(b.next(), 'unclaimed message'))?.packets).toEqual(['one']);
+    expect(seen).toEqual(['one']);
+    expect(b.status).toMatchObject({ handlerErrors: 1 });
+    expect(warnings.filter((w) => w.includes('a handler threw: handler bug'))).toHaveLength(1);
+  });
+
   it('iterates messages with for await, ending on close', async () => {
     const a = await node();
     const b = await node();

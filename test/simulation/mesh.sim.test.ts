@@ -1,11 +1,13 @@
 /**
  * Whole mesh networks on the simulator, scenario by scenario: delivery and statistics, clock
- * skew past the broadcast expiry, crash and restart, chunked streams, determinism, and the
- * duplicate-delivery window the property suite found.
+ * skew past the broadcast expiry, crash and restart, chunked streams, determinism, the
+ * duplicate-delivery window the property suite found, and user handlers and replies run as a
+ * MeshSocket runs them.
  */
 import { describe, expect, it } from 'vitest';
 import { Simulation, latency } from '../../src/sim.js';
 import { SafetyMonitor, components } from '../../src/shell/sim/checks.js';
+import type { Message } from '../../src/shell/api/message.js';
 
 const FILE = 'test/simulation/mesh.sim.test.ts';
 
@@ -257,3 +259,129 @@ describe('a simulated mesh heals on its own', () => {
   });
 });
 
+
+/** A simulation that also tells how many reply callbacks a node still holds. */
+class ReplyProbe extends Simulation {
+  /** Reply and whisper promises of `name` still waiting for an outcome. */
+  repliesHeld(name: string): number {
+    return this.rec(name).replies.size;
+  }
+}
+
+/** One turn of the event loop: enough for promise callbacks of an already settled promise to run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** 'pending', or how `p` settled (its outcome, or the rejection's code and reason). */
+const settlement = async (p: Promise<unknown>): Promise<unknown> => {
+  let out: unknown = 'pending';
+  p.then(
+    (v) => void (out = { resolved: v }),
+    (e: { code?: string; why?: string }) => void (out = { rejected: { code: e.code, why: e.why } }),
+  );
+  await turn();
+  return out;
+};
+
+/** Unhandled rejections raised while `fn` runs and one more turn of the event loop passes. */
+const unhandledDuring = async (fn: () => void): Promise<unknown[]> => {
+  const seen: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void seen.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    fn();
+    await turn();
+    await turn();
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return seen;
+};
+
+// The simulator runs user handlers and replies as a MeshSocket does: a handler that throws does
+// not claim the message and is counted; a reply settles once, only ever failing with ReplyFailed.
+describe('handlers and replies on the simulator', () => {
+  it('counts a handler that throws, as a socket does, and carries on with the step', () => {
+    const sim = network(41, 3);
+    const seen: string[] = [];
+    sim.register('n1', () => {
+      throw new Error('handler bug');
+    });
+    sim.register('n1', (msg) => {
+      seen.push(String(msg.packets[1]));
+      return false;
+    });
+    const observed: string[] = [];
+    sim.observe((o) => {
+      if (o._tag === 'Delivered') observed.push(o.delivery.node);
+    });
+    sim.broadcast('n0', ['first']);
+    expect(sim.runUntilIdle(), sim.replayHint(FILE)).toBe(true);
+    expect(seen).toEqual(['first']);
+    expect(sim.delivered('n1')).toMatchObject([{ claimed: false, queued: true }]);
+    expect(sim.recv('n1').map((m) => m.packets)).toEqual([[0, 'first']]);
+    expect(observed.sort()).toEqual(['n1', 'n2']);
+    expect(sim.node('n1').handlerErrors).toBe(1);
+    expect(sim.node('n2').handlerErrors).toBe(0);
+    expect(sim.stats().handlerErrors).toBe(1);
+    sim.broadcast('n1', ['second']);
+    sim.runUntilIdle();
+    expect(deliveredPayloads(sim, 'n2')).toEqual([[0, 'first'], [0, 'second']]);
+  });
+
+  it('fails a whisper from a node that is down at once with ReplyFailed, and holds no callback', async () => {
+    const sim = new ReplyProbe({ seed: 42 });
+    sim.addNode();
+    sim.addNode();
+    sim.connect('n1', 'n0');
+    sim.runUntilIdle();
+    sim.fault({ _tag: 'Crash', node: 'n1' });
+    sim.runUntilIdle();
+    const whisper = sim.whisper('n1', 'n0', ['from the grave']);
+    sim.command({ _tag: 'Whisper', node: 'n1', to: sim.node('n0').id, packets: ['as data'] });
+    sim.runUntilIdle();
+    expect(await settlement(whisper)).toEqual({ rejected: { code: 'ReplyFailed', why: 'NodeDown' } });
+    expect(sim.repliesHeld('n1')).toBe(0);
+    sim.fault({ _tag: 'Restart', node: 'n1', rejoin: ['n0'] });
+    sim.runUntilIdle();
+    expect(sim.repliesHeld('n1')).toBe(0);
+    expect(await settlement(sim.whisper('n1', 'n0', ['alive again']))).toBe('pending');
+    sim.runUntilIdle();
+    expect(sim.repliesHeld('n1')).toBe(0);
+  });
+
+  it('fails a reply pending at a crash with ReplyFailed', async () => {
+    const sim = new ReplyProbe({ seed: 43 });
+    sim.addNode();
+    sim.addNode();
+    sim.connect('n1', 'n0');
+    sim.runUntilIdle();
+    // Paused, the node keeps the whisper's command unread: it is pending when the node crashes.
+    sim.fault({ _tag: 'Pause', node: 'n1' });
+    sim.runUntilIdle();
+    const whisper = sim.whisper('n1', 'n0', ['never sent']);
+    sim.runUntilIdle();
+    expect(await settlement(whisper)).toBe('pending');
+    sim.fault({ _tag: 'Crash', node: 'n1' });
+    sim.runUntilIdle();
+    expect(await settlement(whisper)).toEqual({ rejected: { code: 'ReplyFailed', why: 'NodeCrashed' } });
+    expect(sim.repliesHeld('n1')).toBe(0);
+  });
+
+  it('fails a reply to a message that arrived before a crash with ReplyFailed, never with an unhandled rejection', async () => {
+    const sim = network(44, 2);
+    const got: Message[] = [];
+    sim.register('n1', (msg) => {
+      got.push(msg);
+      return true;
+    });
+    sim.broadcast('n0', ['before the crash']);
+    sim.runUntilIdle();
+    expect(got).toHaveLength(1);
+    sim.fault({ _tag: 'Crash', node: 'n1' });
+    sim.fault({ _tag: 'Restart', node: 'n1', rejoin: ['n0'] });
+    sim.runUntilIdle();
+    const msg = got[0]!;
+    expect(await unhandledDuring(() => void msg.reply('too late'))).toEqual([]);
+    expect(await settlement(msg.reply('too late'))).toEqual({ rejected: { code: 'ReplyFailed', why: 'NodeCrashed' } });
+  });
+});

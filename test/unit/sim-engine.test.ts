@@ -1,7 +1,8 @@
 /**
  * The simulator's network and clock, tested with a stand-in node kind that records every input
  * and writes what it is told: links are FIFO byte streams whatever the latency and chunking,
- * cuts hold data and stop dials, resets and crashes close, pauses defer, skew shifts clocks.
+ * cuts hold data (in flight or sent during the cut) and stop dials, resets and crashes close,
+ * pauses defer, skew shifts clocks.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -300,6 +301,50 @@ describe('faults', () => {
     s.fault({ _tag: 'Release', from: 'b', to: 'a' });
     s.runUntilIdle();
     expect(received(s, 'a')).toBe('123');
+  });
+
+  it('a hold stops data already in flight, and releases it in order with what followed', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 50 } });
+    s.command({ _tag: 'Send', node: 'a', packets: ['1'], flag: 0, type: 0 });
+    s.runFor(10);
+    s.fault({ _tag: 'Hold', from: 'a', to: 'b' });
+    s.command({ _tag: 'Send', node: 'a', packets: ['2'], flag: 0, type: 0 });
+    s.runFor(5_000);
+    expect(received(s, 'b')).toBe('');
+    s.fault({ _tag: 'Release', from: 'a', to: 'b' });
+    s.command({ _tag: 'Send', node: 'a', packets: ['3'], flag: 0, type: 0 });
+    s.runUntilIdle();
+    expect(received(s, 'b')).toBe('123');
+  });
+
+  it('a partition stops a close already in flight, behind the data before it, until healed', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 50 } });
+    s.command({ _tag: 'Send', node: 'a', packets: ['bye'], flag: 0, type: 0 });
+    s.command({ _tag: 'Disconnect', node: 'a', peer: 'b' as NodeId });
+    s.runFor(10);
+    s.fault({ _tag: 'Partition', groups: [['a']] });
+    s.runFor(5_000);
+    expect(tags(s, 'b')).toEqual(['ConnectionAccepted']);
+    s.fault({ _tag: 'Heal' });
+    s.runUntilIdle();
+    expect(tags(s, 'b')).toEqual(['ConnectionAccepted', 'BytesReceived', 'ConnectionClosed']);
+    expect(received(s, 'b')).toBe('bye');
+  });
+
+  it('data in flight when a pause and a hold overlap still arrives in order', () => {
+    const s = pair({ latency: { _tag: 'Constant', ms: 50 } });
+    s.fault({ _tag: 'Pause', node: 'b' });
+    s.command({ _tag: 'Send', node: 'a', packets: ['1'], flag: 0, type: 0 });
+    s.runFor(60);
+    s.fault({ _tag: 'Hold', from: 'a', to: 'b' });
+    s.command({ _tag: 'Send', node: 'a', packets: ['2'], flag: 0, type: 0 });
+    s.runFor(60);
+    s.fault({ _tag: 'Resume', node: 'b' });
+    s.runFor(60);
+    expect(received(s, 'b')).toBe('1');
+    s.fault({ _tag: 'Release', from: 'a', to: 'b' });
+    s.runUntilIdle();
+    expect(received(s, 'b')).toBe('12');
   });
 
   it('a reset closes both ends and loses data in flight', () => {

@@ -60,8 +60,8 @@ export class Message {
 
   /**
    * Answers the sender with a whisper `[0x02, ...packets]`. Resolves once sent, saying whether a
-   * route had to be found; rejects with `ReplyFailed` otherwise. An unobserved failure is logged,
-   * not thrown.
+   * route had to be found; rejects with `ReplyFailed` otherwise. An unobserved failure is not
+   * thrown (a socket logs it).
    */
   reply(...packets: WireValue[]): Promise<ReplyOutcome> {
     return this.channel.reply(this.sender, packets);

@@ -16,6 +16,7 @@ import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
+import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
 import { Message, type ReplyChannel, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
@@ -90,8 +91,7 @@ export interface MeshSocketEvents {
   error: [error: Error];
 }
 
-/** A user handler: return true to claim the message (later handlers and the queue don't see it). */
-export type Handler = (message: Message, conn: ConnId) => boolean;
+export type { Handler } from './handlers.js';
 
 /** What the facade needs from a core. */
 export interface MeshDeps<S> {
@@ -395,20 +395,17 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   private onDeliver(delivered: DeliveredMessage): void {
     const message = new Message(delivered, this.channel);
-    for (const handler of this.handlers) {
-      let claimed = false;
-      try {
-        claimed = handler(message, delivered.conn) === true;
-      } catch (err) {
-        this.counters.handlerErrors += 1;
-        this.log('warn', `a handler threw: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      if (claimed) return;
-    }
+    if (runHandlers(this.handlers, message, this.onHandlerError)) return;
     if (!this.deps.isQueuedForUser(delivered)) return;
     this.inbox.push(message);
     this.emit('message', message);
   }
+
+  /** A handler threw: counted in `status.handlerErrors` and logged; the message goes on to the next handler. */
+  private readonly onHandlerError = (thrown: unknown): void => {
+    this.counters.handlerErrors += 1;
+    this.log('warn', `a handler threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+  };
 
   /** Events this facade does not know (a subclass answers its own commands' events here). */
   protected onOtherEvent(e: NodeEvent): void {

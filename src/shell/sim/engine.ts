@@ -20,6 +20,7 @@ import { BroadcastStats, keyOf } from './stats.js';
 import { EvKind, Ev, type EvExtra, type End, type Link, type NodeRec } from './network.js';
 import { Message, type ReplyOutcome } from '../api/message.js';
 import { ReplyFailed } from '../api/errors.js';
+import { runHandlers } from '../api/handlers.js';
 import { FaultState } from './fault-state.js';
 import { Links } from './links.js';
 import {
@@ -168,6 +169,32 @@ export class SimEngine {
     if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.extra?.remote as Address);
     const n = ev.node as NodeRec;
     if (ev.gen !== n.gen || !n.alive) return;
+    if ((ev.kind === EvKind.Bytes || ev.kind === EvKind.Closed) && this.holdBack(ev)) return;
+    this.arrive(n, ev);
+  }
+
+  /**
+   * Holds a Bytes or Closed event at its receiving end, in `FaultState`, when its direction is
+   * blocked (a cut or a hold) or events of its direction wait there already, so each direction
+   * stays in order whatever was in flight when the fault began; true when held. A reset is news
+   * at both ends at once, never held; data for a closed end or a reset link is left for `arrive`
+   * to drop.
+   */
+  private holdBack(ev: Ev): boolean {
+    const end = ev.end as End;
+    const link = end.link;
+    if (end.closed || link.reset) return false;
+    if (link.held[end.side].length === 0) {
+      if (!this.faults.faulty) return false;
+      const from = link.ends[(1 - end.side) as 0 | 1];
+      if (from === undefined || !this.faults.blocked(from.node.index, end.node.index)) return false;
+    }
+    this.faults.hold(link, end.side, ev);
+    return true;
+  }
+
+  /** An event reaches its live node: the node takes it now, or after it resumes if paused. */
+  private arrive(n: NodeRec, ev: Ev): void {
     if (n.paused) {
       n.backlog.push(ev);
       return;
@@ -249,11 +276,15 @@ export class SimEngine {
     for (const f of this.observers) f(o);
   }
 
-  /** Queues a whisper command; the promise settles with the core's outcome. */
+  /**
+   * Queues a whisper command. The promise settles once: with the core's outcome, or with
+   * `ReplyFailed` at once when the node is down (`NodeDown`) or when it crashes first
+   * (`NodeCrashed`). It never rejects otherwise, and an unobserved failure is not thrown.
+   */
   protected whisperCmd(n: NodeRec, to: NodeId, packets: ReadonlyArray<WireValue>, atMs: number): Promise<ReplyOutcome> {
+    if (!n.alive) return quiet(Promise.reject(new ReplyFailed(to, 'NodeDown')));
     const cmd = ++n.cmdCount;
-    const outcome = new Promise<ReplyOutcome>((resolve, reject) => n.replies.set(cmd, { resolve, reject }));
-    outcome.catch(() => undefined);
+    const outcome = quiet(new Promise<ReplyOutcome>((resolve, reject) => n.replies.set(cmd, { to, resolve, reject })));
     this.push(Math.max(this.now, atMs), EvKind.Command, n, { command: { _tag: 'Whisper', node: n.name, to, packets }, cmd });
     return outcome;
   }
@@ -289,16 +320,10 @@ export class SimEngine {
     }
   }
 
+  /** Runs the node's handlers as a socket runs them (one that throws claims nothing and is counted), then queues what is left. */
   private deliver(n: NodeRec, message: DeliveredMessage): void {
-    let claimed = false;
-    let msg: Message | undefined;
-    for (const h of n.handlers) {
-      msg ??= this.message(n, message);
-      if (h(msg, message.conn) === true) {
-        claimed = true;
-        break;
-      }
-    }
+    const msg = n.handlers.length > 0 ? this.message(n, message) : undefined;
+    const claimed = msg !== undefined && runHandlers(n.handlers, msg, () => void n.handlerErrors++);
     const queued = !claimed && this.inboxMax > 0 && n.kind.isQueuedForUser(message);
     if (queued) {
       n.inbox.push(msg ?? this.message(n, message));
@@ -325,8 +350,8 @@ export class SimEngine {
     const gen = n.gen;
     return new Message(m, {
       protocol: n.kind.protocol(n.env),
-      reply: (to, packets) =>
-        n.gen === gen && n.alive ? this.whisperCmd(n, to, packets, this.now) : Promise.reject(new ReplyFailed(to, 'the node restarted')),
+      // A message of an earlier incarnation: the node crashed since it arrived.
+      reply: (to, packets) => (n.gen === gen ? this.whisperCmd(n, to, packets, this.now) : quiet(Promise.reject(new ReplyFailed(to, 'NodeCrashed')))),
     });
   }
 
@@ -402,27 +427,18 @@ export class SimEngine {
         n.paused = false;
         const backlog = n.backlog;
         n.backlog = [];
-        for (const ev of backlog) if (ev.kind !== EvKind.Tick) this.requeue(ev);
         n.tickAt = undefined;
+        // What reached the node while it was paused is past the network (no fault holds it back
+        // now): the node takes it at once, in order, before anything still on its way.
+        for (const ev of backlog) if (ev.kind !== EvKind.Tick) this.arrive(n, ev);
         this.armTick(n, false);
       },
       reskew: (n) => {
         n.tickAt = undefined;
         this.armTick(n, false);
       },
-      resend: (link, side, item) => {
-        const to = link.ends[side];
-        const from = link.ends[(1 - side) as 0 | 1];
-        if (to === undefined || from === undefined) return;
-        if (item === null) this.links.finish(from, { _tag: 'PeerClosed' });
-        else this.links.transmit(from, item);
-      },
+      release: (ev) => this.dispatch(ev),
     };
-  }
-
-  private requeue(ev: Ev): void {
-    this.busy++;
-    this.queue.push(new Ev(this.now, this.seq++, ev.kind, ev.node, ev.gen, ev.end, ev.bytes, ev.extra));
   }
 
   private crash(n: NodeRec): void {
@@ -440,7 +456,7 @@ export class SimEngine {
     n.tickAt = undefined;
     n.backlog = [];
     n.inbox = [];
-    for (const r of n.replies.values()) r.reject(new Error(`${n.name} crashed`));
+    for (const r of n.replies.values()) r.reject(new ReplyFailed(r.to, 'NodeCrashed'));
     n.replies.clear();
     if (this.trace.on) this.trace.add(`${this.now} ${n.name} crash`);
   }
@@ -478,3 +494,9 @@ export class SimEngine {
     for (const e of effects) t.add(`  ${describeEffect(e)}`, e._tag === 'Write' ? e.bytes : undefined);
   }
 }
+
+/** `p` itself, with a no-op catch attached: a failure nobody awaits is not thrown, and one awaited still rejects. */
+const quiet = <T>(p: Promise<T>): Promise<T> => {
+  p.catch(() => undefined);
+  return p;
+};

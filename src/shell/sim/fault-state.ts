@@ -1,10 +1,12 @@
 /**
  * The faults in force: partitions (cuts between groups, symmetric or one-way), holds on single
- * directions between two nodes, and the data they hold back. Node-level faults (crash, restart,
+ * directions between two nodes, and the data they hold back: the Bytes and Closed events that
+ * reached a blocked direction's receiving end, kept in arrival order and let through, in that
+ * order, the moment the direction opens (a heal or a release). Node-level faults (crash, restart,
  * pause, skew) are carried out through hooks the simulation provides.
  */
 import type { Fault } from './faults.js';
-import { cutBlocks, type Cut, type HeldItem, type Link, type NodeRec } from './network.js';
+import { cutBlocks, type Cut, type Ev, type Link, type NodeRec } from './network.js';
 
 /** What the fault state needs from the simulation. */
 export interface FaultHooks {
@@ -16,8 +18,8 @@ export interface FaultHooks {
   readonly reset: (link: Link) => void;
   readonly resume: (n: NodeRec) => void;
   readonly reskew: (n: NodeRec) => void;
-  /** Sends a held item on again, now that its direction is open. */
-  readonly resend: (link: Link, toSide: 0 | 1, item: HeldItem) => void;
+  /** Delivers a held event now that its direction is open (one at a time, in order). */
+  readonly release: (ev: Ev) => void;
 }
 
 /** Cuts, holds and held data. */
@@ -36,9 +38,9 @@ export class FaultState {
     return false;
   }
 
-  /** Holds an item for the receiving side of a link until its direction opens. */
-  hold(link: Link, toSide: 0 | 1, item: HeldItem): void {
-    link.held[toSide].push(item);
+  /** Holds an event at the receiving side of a link, behind those held there already, until its direction opens. */
+  hold(link: Link, toSide: 0 | 1, ev: Ev): void {
+    link.held[toSide].push(ev);
     this.heldLinks.add(link);
   }
 
@@ -118,7 +120,7 @@ export class FaultState {
     for (const l of crossing) this.hooks.reset(l);
   }
 
-  /** Sends on whatever held data its direction now lets through, in order. */
+  /** Delivers whatever held data its direction now lets through, in order. */
   private flush(): void {
     for (const link of [...this.heldLinks]) {
       for (const side of [0, 1] as const) {
@@ -127,8 +129,8 @@ export class FaultState {
         const held = link.held[side];
         if (held.length === 0 || to === undefined || from === undefined) continue;
         if (this.blocked(from.node.index, to.node.index)) continue;
-        const items = held.splice(0);
-        for (const item of items) this.hooks.resend(link, side, item);
+        // Taken out first: a released event finds its direction open and nothing held ahead of it.
+        for (const ev of held.splice(0)) this.hooks.release(ev);
       }
       if (link.held[0].length === 0 && link.held[1].length === 0) this.heldLinks.delete(link);
     }

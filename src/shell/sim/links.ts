@@ -2,7 +2,9 @@
  * The virtual wires: dialling (a connection reaches its address after a latency, is refused
  * where nothing listens, or times out across a cut), FIFO byte streams in each direction with
  * latency and optional chunking, end-of-stream after the data already sent, and resets that lose
- * what is in flight. Cuts hold data rather than lose it, as TCP retransmission would.
+ * what is in flight. Cuts and holds do not stop data here: it crosses the wire, and the engine
+ * holds it at the receiving end while its direction is blocked (data sent before the cut as well
+ * as during it), rather than lose it, as TCP retransmission would.
  */
 import type { Address, ConnId } from '../../core/types.js';
 import type { Prng } from './prng.js';
@@ -86,7 +88,7 @@ export class Links {
     for (const bytes of link.early.splice(0)) this.transmit(dialer, bytes);
   }
 
-  /** Sends bytes from `from` to the other end, FIFO, or holds them at a cut. */
+  /** Sends bytes from `from` to the other end, FIFO. */
   transmit(from: End, bytes: Uint8Array): void {
     const link = from.link;
     if (link.reset) return;
@@ -96,11 +98,6 @@ export class Links {
       return;
     }
     if (to.closed) return;
-    const faults = this.host.faults;
-    if (faults.faulty && faults.blocked(from.node.index, to.node.index)) {
-      faults.hold(link, to.side, bytes);
-      return;
-    }
     const arrival = Math.max(this.host.now() + this.host.latency(), to.lastArrival);
     to.lastArrival = arrival;
     if (this.chunksMax > 1 && bytes.length > 1) {
@@ -114,15 +111,11 @@ export class Links {
     this.host.pushBytes(arrival, to, bytes);
   }
 
-  /** Tells the other end that this end is gone (after the data already sent), or holds that news at a cut. */
+  /** Tells the other end that this end is gone (after the data already sent). */
   finish(from: End, reason: { readonly _tag: 'PeerClosed'; readonly detail?: string }): void {
     const link = from.link;
     const to = link.ends[(1 - from.side) as 0 | 1];
     if (to === undefined || to.closed || link.reset) return;
-    if (this.host.faults.blocked(from.node.index, to.node.index)) {
-      this.host.faults.hold(link, to.side, null);
-      return;
-    }
     const arrival = Math.max(this.host.now() + this.host.latency(), to.lastArrival);
     to.lastArrival = arrival;
     this.host.push(arrival, EvKind.Closed, to.node, { end: to, reason });

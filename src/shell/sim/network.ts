@@ -3,11 +3,12 @@
  * byte stream like a TCP connection, and the cuts (partitions and holds) that stop data without
  * losing it. This file holds data shapes and pure helpers; the simulation drives them.
  */
-import type { Address, CloseReason, ConnId, ConnectError, Input } from '../../core/types.js';
+import type { Address, CloseReason, ConnId, ConnectError, Input, NodeId } from '../../core/types.js';
 import type { AnyNodeKind } from './kind.js';
 import type { Fault } from './faults.js';
-import type { Handler } from '../api/socket.js';
+import type { Handler } from '../api/handlers.js';
 import type { Message, ReplyOutcome } from '../api/message.js';
+import type { ReplyFailed } from '../api/errors.js';
 
 /** One end of a link: a node's connection. */
 export interface End {
@@ -24,15 +25,12 @@ export interface End {
   lastArrival: number;
 }
 
-/** Data held in one direction of a link: bytes, or `null` for the end-of-stream. */
-export type HeldItem = Uint8Array | null;
-
 /** A virtual connection between two nodes. */
 export interface Link {
   readonly id: number;
   readonly ends: [End, End | undefined];
-  /** Per receiving side: data held by a cut, in order. */
-  readonly held: [HeldItem[], HeldItem[]];
+  /** Per receiving side: the Bytes and Closed events a cut or hold stopped there, in order. */
+  readonly held: [Ev[], Ev[]];
   /** Writes made before the accepting side existed. */
   readonly early: Uint8Array[];
   /** When the dial started (for dial timeouts). */
@@ -55,7 +53,7 @@ export interface NodeRec {
   readonly limits: Readonly<Record<string, number>>;
   env: unknown;
   state: unknown;
-  id: import('../../core/types.js').NodeId;
+  id: NodeId;
   skewMs: number;
   /** Bumped by every crash and restart: events of an older incarnation are void. */
   gen: number;
@@ -70,9 +68,18 @@ export interface NodeRec {
   acceptCount: number;
   cmdCount: number;
   readonly handlers: SimHandler[];
+  /** Handlers of this node that threw, over all its incarnations. */
+  handlerErrors: number;
   inbox: Message[];
-  /** Replies awaiting their outcome, by command id. */
-  readonly replies: Map<number, { readonly resolve: (o: ReplyOutcome) => void; readonly reject: (e: Error) => void }>;
+  /** Replies of this incarnation awaiting their outcome, by command id (emptied by a crash). */
+  readonly replies: Map<number, PendingReply>;
+}
+
+/** A reply or whisper awaiting its outcome: it resolves once, or fails with `ReplyFailed`. */
+export interface PendingReply {
+  readonly to: NodeId;
+  readonly resolve: (o: ReplyOutcome) => void;
+  readonly reject: (e: ReplyFailed) => void;
 }
 
 /** Event kinds in the queue. */

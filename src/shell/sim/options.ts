@@ -104,6 +104,8 @@ export interface NodeView {
   readonly paused: boolean;
   readonly skewMs: number;
   readonly incarnation: number;
+  /** Its handlers that threw, over all its incarnations (each claimed nothing, as on a MeshSocket). */
+  readonly handlerErrors: number;
   /** The core's state (kind-specific). */
   readonly state: unknown;
 }

@@ -53,6 +53,7 @@ export class Simulation extends SimEngine {
       acceptCount: 0,
       cmdCount: 0,
       handlers: [],
+      handlerErrors: 0,
       inbox: [],
       replies: new Map(),
     };
@@ -64,7 +65,11 @@ export class Simulation extends SimEngine {
     return name;
   }
 
-  /** Registers a user handler on a node (handlers run in registration order; the first to claim wins). */
+  /**
+   * Registers a user handler on a node. Handlers run in registration order and the first to claim
+   * wins, as on a MeshSocket: one that throws claims nothing, the next is offered the message, and
+   * the node counts it (`node(name).handlerErrors`, `stats().handlerErrors`).
+   */
   register(node: string, handler: SimHandler): void {
     this.rec(node).handlers.push(handler);
   }
@@ -94,7 +99,9 @@ export class Simulation extends SimEngine {
 
   /**
    * Whispers to one node (a reply: direct if connected, otherwise through request/response).
-   * The promise settles when the core reports the reply sent or failed; it is there for
+   * The promise settles when the core reports the reply sent or failed, and rejects only with
+   * `ReplyFailed`: the core's reason, `NodeDown` at once when `node` is down, or `NodeCrashed`
+   * when it crashes first. An unobserved failure is not thrown. The promise is there for
    * inspection after a run, since promise callbacks run outside virtual time.
    */
   whisper(node: string, to: string | NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
@@ -150,6 +157,7 @@ export class Simulation extends SimEngine {
       paused: n.paused,
       skewMs: n.skewMs,
       incarnation: n.incarnation,
+      handlerErrors: n.handlerErrors,
       state: n.state,
     };
   }
@@ -199,9 +207,10 @@ export class Simulation extends SimEngine {
     return n.inbox.splice(0, Math.min(max, n.inbox.length));
   }
 
-  /** Broadcast figures since the last `resetStats`, plus queue drops. */
-  stats(): BroadcastSummary & { readonly events: number; readonly inboxDropped: number } {
-    return { ...this.broadcastStats.summary(), events: this.eventsProcessed, inboxDropped: this.inboxDropped };
+  /** Broadcast figures since the last `resetStats`, plus queue drops and handlers that threw (all nodes, since the start). */
+  stats(): BroadcastSummary & { readonly events: number; readonly inboxDropped: number; readonly handlerErrors: number } {
+    const handlerErrors = this.nodes.reduce((sum, n) => sum + n.handlerErrors, 0);
+    return { ...this.broadcastStats.summary(), events: this.eventsProcessed, inboxDropped: this.inboxDropped, handlerErrors };
   }
 
   /** Starts a new measurement window. */
