@@ -28,6 +28,7 @@ export { chordKind, chordKindWith, ChordDriver, type ChordHandle, type ChordOutc
 export type { NodeKind, KindParams, KindPeer } from './shell/sim/kind.js';
 export type { SimHandler } from './shell/sim/network.js';
 export { Message } from './shell/api/message.js';
+export { BadArgument } from './shell/api/errors.js';
 export { SafetyMonitor, BroadcastReach, InvariantViolated, components, hops, type Violation } from './shell/sim/checks.js';
 export {
   runScenario,
@@ -45,10 +46,10 @@ export {
 /** How a simulation is set up; `kind` defaults to the mesh. */
 export type SimOptions = Omit<EngineOptions, 'kind'> & Partial<Pick<EngineOptions, 'kind'>>;
 
-/** A simulated network of ts2p nodes (mesh nodes unless another kind is given). */
+/** A simulated network of ts2p nodes (mesh nodes unless another kind is given); bad options throw `BadArgument`. */
 export class Simulation extends Engine {
   /** A new, empty network driven by `options.seed`. */
   constructor(options: SimOptions) {
-    super({ ...options, kind: options.kind ?? meshKind });
+    super(typeof options === 'object' && options !== null ? { ...options, kind: options.kind ?? meshKind } : options);
   }
 }

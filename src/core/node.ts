@@ -35,8 +35,8 @@ import { sendHandshake } from './mesh/handshake.js';
 import { emptyHeal, healWakeup, maintain } from './mesh/heal.js';
 import { requestPeers, sendPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
-import { abandonReplies, expireReplies, reply, replyWakeup } from './mesh/request.js';
-import { userMessage } from './mesh/send.js';
+import { abandonReplies, expireReplies, reply, replyMessage, replyWakeup } from './mesh/request.js';
+import { userMessage, type Stamp } from './mesh/send.js';
 import { sameAddress, type Ctx, type Env, type MeshState } from './mesh/state.js';
 import { emptySeen, purgeSeen, seenSize, seenWakeup, sendToAll } from './mesh/waterfall.js';
 
@@ -98,10 +98,28 @@ const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeI
   dial(ctx, address, expectedId, cmd);
 };
 
+const sendMessage = (ctx: Stamp, flag: number, type: number, packets: ReadonlyArray<WireValue>) => userMessage(ctx, flag, [type, ...packets]);
+
 const onSend = (ctx: Ctx, flag: number, type: number, packets: ReadonlyArray<WireValue>): void => {
-  const msg = userMessage(ctx, flag, [type, ...packets]);
+  const msg = sendMessage(ctx, flag, type, packets);
   if (typeof msg === 'string') ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', why: `send: ${msg}` } });
   else sendToAll(ctx, msg);
+};
+
+/**
+ * Why `step` would refuse a user command at once, if it would: a `Send` (dropped with a `send:`
+ * event) or a `Reply` (failed as Unencodable) whose packets cannot be sent. Undefined for every
+ * other input. It reads no state, so a shell can refuse such a command when it is issued, before
+ * the core sees it (the simulator does, for commands it queues).
+ */
+export const commandRefusal = (env: Env, input: Input): string | undefined => {
+  const msg =
+    input._tag === 'Send'
+      ? sendMessage({ env, at: input.at }, input.flag, input.type, input.packets)
+      : input._tag === 'Reply'
+        ? replyMessage({ env, at: input.at }, input.packets)
+        : undefined;
+  return typeof msg === 'string' ? msg : undefined;
 };
 
 const onDisconnect = (ctx: Ctx, peer: NodeId): void => {

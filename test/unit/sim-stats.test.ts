@@ -15,6 +15,11 @@ describe('wire keys', () => {
     expect(wireKey([[1, 'x'], new Map([[1, null]])])).toBe(wireKey([[1, 'x'], new Map([[1, null]])]));
     expect(wireKey([[1], [2]])).not.toBe(wireKey([[1, 2]]));
   });
+
+  it('describe what is not a wire value without throwing', () => {
+    expect(wireKey([{ x: 1 }, undefined, [() => 1]] as never)).toBe('?object,?undefined,[?function]');
+    expect(wireKey({ x: 1 } as never)).toBe('?object');
+  });
 });
 
 /** A star of four nodes around n0, with n3 then cut off, and the statistics reset. */

@@ -17,11 +17,12 @@ import type { Address, CommandId, NodeId } from '../types.js';
 import { routeRequestPayload, routeResponsePayload, type WireMessageOf } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import { connectionsFull, dial } from './connections.js';
-import { ownMessage, userMessage, writeMessage } from './send.js';
+import { ownMessage, userMessage, writeMessage, type Stamp } from './send.js';
 import { emit, type Conn, type Ctx, type MeshState } from './state.js';
 import { broadcastOwn, remember } from './waterfall.js';
 
-const replyMessage = (ctx: Ctx, packets: ReadonlyArray<WireValue>) => userMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets]);
+/** The whisper a Reply sends, or why it cannot be sent (`userMessage`). */
+export const replyMessage = (ctx: Stamp, packets: ReadonlyArray<WireValue>) => userMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets]);
 
 const sendReply = (ctx: Ctx, c: Conn, cmd: CommandId, to: NodeId, packets: ReadonlyArray<WireValue>, routed: boolean): void => {
   const msg = replyMessage(ctx, packets);

@@ -14,8 +14,11 @@ import { encodeFrame, makeMessage, msgpackLength, msgpackStart, type InternalMes
 import type { WireValue } from '../wire/value.js';
 import type { Conn, Ctx } from './state.js';
 
+/** What stamping a message of ours needs: the node's environment and the step's clock. */
+export type Stamp = Pick<Ctx, 'env' | 'at'>;
+
 /** A message from us, stamped with the step's clock (wire time = floor(at / 1000)). */
-export const ownMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage =>
+export const ownMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage =>
   makeMessage(ctx.env.caps, msgType, ctx.env.config.id, payload, timeSeconds(ctx.at));
 
 /**
@@ -24,7 +27,7 @@ export const ownMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<Wir
  * take (nested deeper than `MSGPACK_DEPTH_MAX`, more than `MSGPACK_VALUES_MAX` values or
  * `MSGPACK_MAPS_MAX` maps). User input must never make `step` throw.
  */
-export const userMessage = (ctx: Ctx, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage | string => {
+export const userMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<WireValue>): InternalMessage | string => {
   let msg: InternalMessage;
   try {
     msg = ownMessage(ctx, msgType, payload);

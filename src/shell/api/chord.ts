@@ -15,7 +15,7 @@ import type { ChordError, CommandId, Input, NodeEvent } from '../../core/types.j
 import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { Core } from '../net/runtime.js';
-import { BadArgument } from './errors.js';
+import { checkChordKey } from './arguments.js';
 import { MESH_COMPRESSION_DEFAULT } from './mesh.js';
 import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from './socket.js';
 
@@ -86,8 +86,6 @@ const asText = (k: ChordKey): ChordKey => {
   }
 };
 
-const isKey = (k: unknown): k is ChordKey => typeof k === 'string' || k instanceof Uint8Array;
-
 /** A node of a chord DHT (py2p/js2p `ChordSocket`): a mesh socket with a distributed dictionary. */
 export class ChordSocket extends GenericMeshSocket<ChordState> {
   private cmdSeq = CHORD_CMD_BASE;
@@ -140,7 +138,7 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
    * (NotFound, NoQuorum, Timeout, NotJoined), or resolves with `fallback` when one is given.
    */
   async get(key: ChordKey, ...fallback: [] | [WireValue]): Promise<WireValue> {
-    if (!isKey(key)) throw new BadArgument('a chord key is a string or bytes');
+    checkChordKey(key);
     try {
       return (await this.call((at, cmd) => ({ _tag: 'ChordGet', at, cmd, key }))) ?? null;
     } catch (e) {
@@ -151,7 +149,7 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
 
   /** Stores a value under a key in all five tables (null deletes). */
   async set(key: ChordKey, value: WireValue): Promise<void> {
-    if (!isKey(key)) throw new BadArgument('a chord key is a string or bytes');
+    checkChordKey(key);
     await this.call((at, cmd) => ({ _tag: 'ChordSet', at, cmd, key, value }));
   }
 

@@ -15,6 +15,7 @@ import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, 
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
+import { checkDialAddress, checkFunction, checkLimits, isPort } from './arguments.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
@@ -136,16 +137,13 @@ export const lanAddress = (): string => {
   return '127.0.0.1';
 };
 
-const isPort = (p: unknown): boolean => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535;
-
 /** Refuses options the socket cannot run with, before anything starts. */
 const checkOptions = (o: MeshSocketOptions): void => {
   if (o.port !== undefined && !isPort(o.port)) throw new BadArgument(`port must be an integer from 0 to 65535, got ${String(o.port)}`);
   if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) throw new BadArgument('host must be a non-empty string');
   if (o.outAddr !== undefined && (typeof o.outAddr.host !== 'string' || !isPort(o.outAddr.port))) throw new BadArgument('outAddr must be { host, port }');
   if (o.sendQueueBytesMax !== undefined && !(o.sendQueueBytesMax > 0)) throw new BadArgument('sendQueueBytesMax must be positive');
-  for (const [name, value] of Object.entries(o.limits ?? {}))
-    if (!(name in defaultLimits) || typeof value !== 'number' || !(value >= 0)) throw new BadArgument(`bad limit ${name}: ${String(value)}`);
+  if (o.limits !== undefined) checkLimits(o.limits, defaultLimits);
 };
 
 const isOptions = (v: unknown): v is SendOptions =>
@@ -274,7 +272,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   /** Connects to a node; resolves with its id once the handshake is done. */
   async connect(host: string, port: number, id?: NodeId): Promise<NodeId> {
-    if (typeof host !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535) throw new BadArgument(`bad address ${String(host)}:${String(port)}`);
+    checkDialAddress(host, port);
     await this.ready;
     if (this.closed) throw new SocketClosed();
     const cmd = this.newCommand();
@@ -326,7 +324,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   /** Adds a handler; handlers run in order and the first to return true claims the message. */
   registerHandler(handler: Handler): void {
-    if (typeof handler !== 'function') throw new BadArgument('a handler must be a function');
+    checkFunction(handler, 'a handler');
     this.handlers.push(handler);
   }
 

@@ -5,10 +5,13 @@
  */
 import { defaultChordLimits, type ChordConfig } from '../../core/chord/config.js';
 import { chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../core/chord/node.js';
-import { isQueuedForUser, routingTable } from '../../core/node.js';
+import { commandRefusal, isQueuedForUser, routingTable } from '../../core/node.js';
+import { defaultLimits } from '../../core/config.js';
 import type { ChordError, CommandId, Effect, Input } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
+import { checkChordKey } from '../api/arguments.js';
+import { checkTime } from './arguments.js';
 import type { NodeKind } from './kind.js';
 import { pickLimits, SIM_COMPRESSION, simNodeConfig } from './mesh.js';
 import type { Simulation } from './simulation.js';
@@ -29,6 +32,8 @@ export const chordKindWith = (compression: ReadonlyArray<number>): NodeKind<Chor
   isQueuedForUser,
   protocol: (env) => env.config.protocol,
   status: chordStatus,
+  refusal: commandRefusal,
+  limits: { ...defaultLimits, ...defaultChordLimits },
 });
 
 /** The chord node kind, offering zlib and gzip. */
@@ -85,27 +90,36 @@ export class ChordDriver {
     }
   }
 
-  /** Issue a chord command on `node` now (or at virtual time `atMs`). */
+  /**
+   * Issue a chord command on `node` now (or at virtual time `atMs`). Throws `BadArgument`, as
+   * `Simulation.command` does, when the node is not there or the time is bad; nothing is then
+   * left pending.
+   */
   issue(node: string, input: WithoutStamp<ChordCommandInput>, atMs?: number): ChordHandle {
-    const cmd = ++this.seq;
+    const cmd = this.seq + 1;
+    this.sim.command({ _tag: 'Input', node, input: { ...input, at: 0, cmd } as Input }, atMs);
+    this.seq = cmd;
     const h: ChordHandle = { node, outcome: { _tag: 'Pending' } };
     this.open.set(`${node}#${cmd}`, h);
-    this.sim.command({ _tag: 'Input', node, input: { ...input, at: 0, cmd } as Input }, atMs);
     return h;
   }
 
-  /** get(key). */
+  /** get(key); throws `BadArgument` for a key that is neither text nor bytes, as a ChordSocket does, or a bad timeout. */
   get(node: string, key: Uint8Array | string, timeoutMs?: number): ChordHandle {
+    checkChordKey(key);
+    if (timeoutMs !== undefined) checkTime(timeoutMs, 'get: timeoutMs');
     return this.issue(node, timeoutMs === undefined ? { _tag: 'ChordGet', key } : { _tag: 'ChordGet', key, timeoutMs });
   }
 
-  /** set(key, value); null deletes. */
+  /** set(key, value); null deletes. A key is checked as `get` checks it. */
   set(node: string, key: Uint8Array | string, value: WireValue): ChordHandle {
+    checkChordKey(key);
     return this.issue(node, { _tag: 'ChordSet', key, value });
   }
 
-  /** Merge a map into the map under key. */
+  /** Merge a map into the map under key. A key is checked as `get` checks it. */
   applyDelta(node: string, key: Uint8Array | string, delta: ReadonlyMap<WireValue, WireValue>): ChordHandle {
+    checkChordKey(key);
     return this.issue(node, { _tag: 'ChordApplyDelta', key, delta });
   }
 

@@ -23,6 +23,7 @@ import { ReplyFailed } from '../api/errors.js';
 import { runHandlers } from '../api/handlers.js';
 import { FaultState } from './fault-state.js';
 import { Links } from './links.js';
+import { checkCount, checkTime } from './arguments.js';
 import {
   INBOX_MAX,
   RUN_EVENTS_MAX,
@@ -104,8 +105,14 @@ export class SimEngine {
     return true;
   }
 
-  /** Runs every event due up to virtual time `tMs`, then sets the clock there; throws past `maxEvents` events. */
+  /**
+   * Runs every event due up to virtual time `tMs`, then sets the clock there; throws past
+   * `maxEvents` events. Throws `BadArgument`, running nothing, unless `tMs` is a finite number
+   * ≥ 0 and `maxEvents` a whole number ≥ 0 or Infinity.
+   */
   runUntil(tMs: number, maxEvents = RUN_EVENTS_MAX): void {
+    checkTime(tMs, 'runUntil: tMs');
+    checkCount(maxEvents, 'runUntil: maxEvents');
     const eventsMax = this.eventsProcessed + maxEvents;
     for (let ev = this.queue.popUntil(tMs); ev !== undefined; ev = this.queue.popUntil(tMs)) {
       if (this.eventsProcessed >= eventsMax) {
@@ -117,16 +124,21 @@ export class SimEngine {
     if (tMs > this.now) this.now = tMs;
   }
 
-  /** Runs for `ms` of virtual time (at most `maxEvents` events). */
+  /** Runs for `ms` of virtual time (at most `maxEvents` events); its arguments are checked as `runUntil`'s. */
   runFor(ms: number, maxEvents = RUN_EVENTS_MAX): void {
+    checkTime(ms, 'runFor: ms');
+    checkCount(maxEvents, 'runFor: maxEvents');
     this.runUntil(this.now + ms, maxEvents);
   }
 
   /**
    * Runs until nothing but timers is pending (no data in flight, no command or fault queued),
-   * or until `maxMs` of virtual time or `maxEvents` events have passed. True when idle.
+   * or until `maxMs` of virtual time or `maxEvents` events have passed. True when idle. Throws
+   * `BadArgument`, running nothing, for a `maxMs` or `maxEvents` `runUntil` would refuse.
    */
   runUntilIdle(opts: { readonly maxMs?: number; readonly maxEvents?: number } = {}): boolean {
+    if (opts.maxMs !== undefined) checkTime(opts.maxMs, 'runUntilIdle: maxMs');
+    if (opts.maxEvents !== undefined) checkCount(opts.maxEvents, 'runUntilIdle: maxEvents');
     const limit = this.now + (opts.maxMs ?? 3_600_000);
     const eventsMax = this.eventsProcessed + (opts.maxEvents ?? RUN_EVENTS_MAX);
     while (this.busy > 0 && this.eventsProcessed < eventsMax) {

@@ -5,6 +5,8 @@
  * crashed nodes restarted, by `untilMs`.
  */
 import { Prng } from './prng.js';
+import { shown } from '../api/arguments.js';
+import { BadArgument } from '../api/errors.js';
 
 /** Something that goes wrong (or is put right) in the network. Nodes are named. */
 export type Fault =
@@ -41,6 +43,58 @@ export interface TimedFault {
   readonly atMs: number;
   readonly fault: Fault;
 }
+
+/**
+ * Throws `BadArgument` unless `f` is a fault the simulation can carry out: a known `_tag`, every
+ * node it names one that `isNode` knows, its flags booleans and its skew a finite number. The
+ * message starts with `what` (the argument: "fault", "schedule[3]: fault").
+ */
+export const checkFault = (f: Fault, isNode: (name: string) => boolean, what = 'fault'): void => {
+  const fault = f as Fault | null | undefined;
+  const where = `${what} ${typeof fault === 'object' && fault !== null ? shown(fault._tag) : shown(fault)}`;
+  const node = (field: string, name: unknown): void => {
+    if (typeof name !== 'string' || !isNode(name)) throw new BadArgument(`${where}: ${field} ${shown(name)} is not a node of this simulation`);
+  };
+  const nodes = (field: string, names: unknown): void => {
+    if (!Array.isArray(names)) throw new BadArgument(`${where}: ${field} must be a list of node names, got ${shown(names)}`);
+    for (const name of names) node(field, name);
+  };
+  const flag = (field: string, value: unknown): void => {
+    if (value !== undefined && typeof value !== 'boolean') throw new BadArgument(`${where}: ${field} must be a boolean, got ${shown(value)}`);
+  };
+  switch (fault?._tag) {
+    case 'Reset':
+      node('a', fault.a);
+      if (fault.b !== undefined) node('b', fault.b);
+      return;
+    case 'Partition':
+      if (!Array.isArray(fault.groups)) throw new BadArgument(`${where}: groups must be a list of lists of node names, got ${shown(fault.groups)}`);
+      for (const g of fault.groups) nodes('groups', g);
+      flag('oneWay', fault.oneWay);
+      flag('reset', fault.reset);
+      return;
+    case 'Heal':
+    case 'HealAll':
+      return;
+    case 'Crash':
+    case 'Pause':
+    case 'Resume':
+      return node('node', fault.node);
+    case 'Restart':
+      node('node', fault.node);
+      return nodes('rejoin', fault.rejoin);
+    case 'Skew':
+      node('node', fault.node);
+      if (typeof fault.skewMs !== 'number' || !Number.isFinite(fault.skewMs)) throw new BadArgument(`${where}: skewMs must be a finite number, got ${shown(fault.skewMs)}`);
+      return;
+    case 'Hold':
+    case 'Release':
+      node('from', fault.from);
+      return node('to', fault.to);
+    default:
+      throw new BadArgument(`${where} is not a fault (Reset, Partition, Heal, HealAll, Crash, Restart, Pause, Resume, Skew, Hold or Release)`);
+  }
+};
 
 /** What a drawn schedule may use. */
 export interface FaultPlan {

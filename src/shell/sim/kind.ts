@@ -50,6 +50,14 @@ export interface NodeKind<E = unknown, S = unknown> {
   readonly protocol: (env: E) => ProtocolInfo;
   /** Sizes and counters of a node's state, for inspection (kind-specific). */
   readonly status?: (state: S) => unknown;
+  /**
+   * Why the core would refuse a user command given as this input (packets it cannot send), if
+   * it would. The simulator asks when a command is issued and throws `BadArgument`, as a socket
+   * does; without it, only the core sees the command.
+   */
+  readonly refusal?: (env: E, input: Input) => string | undefined;
+  /** The bounds a node's `limits` may override, with their defaults (without it, any name). */
+  readonly limits?: Readonly<Record<string, number>>;
 }
 
 /** A node kind with its type parameters erased, as the simulator stores it. */

@@ -7,7 +7,7 @@
  */
 import { defaultLimits, type NodeConfig } from '../../core/config.js';
 import { nodeId, protocolId } from '../../core/ids.js';
-import { initNode, isQueuedForUser, nextWakeup, nodeStatus, routingTable, step, type Env, type NodeState } from '../../core/node.js';
+import { commandRefusal, initNode, isQueuedForUser, nextWakeup, nodeStatus, routingTable, step, type Env, type NodeState } from '../../core/node.js';
 import { nodeCapabilities } from '../caps.js';
 import { memoisedDigests } from './digests.js';
 import type { KindParams, NodeKind } from './kind.js';
@@ -60,6 +60,8 @@ export const meshKindWith = (compression: ReadonlyArray<number>): NodeKind<Env, 
     isQueuedForUser,
     protocol: (env) => env.config.protocol,
     status: nodeStatus,
+    refusal: commandRefusal,
+    limits: defaultLimits,
   };
 };
 

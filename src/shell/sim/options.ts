@@ -22,39 +22,39 @@ export const RUN_EVENTS_MAX = 50_000_000;
 /** Ticks in a row after which a node that still wants a tick at once is taken for a core bug. */
 export const STUCK_TICKS_MAX = 1_000;
 
-/** How a simulation is set up. */
+/** How a simulation is set up; the constructor throws `BadArgument` for a field out of its range. */
 export interface SimOptions {
-  /** The run seed: every random choice derives from it. */
+  /** The run seed, a whole number: every random choice derives from it. */
   readonly seed: number;
   /** The kind of node `addNode` makes unless told otherwise. */
   readonly kind: AnyNodeKind;
   /** One-way latency of every link (default uniform 5–50 ms). */
   readonly latency?: Latency;
-  /** Split each write into up to this many chunks at random points (default 1: no split). */
+  /** Split each write into up to this many chunks at random points (a whole number ≥ 1; default 1: no split). */
   readonly chunksMax?: number;
   /** The nodes' clock at virtual time 0 (default `SIM_EPOCH_MS`). */
   readonly startAtMs?: number;
   /** What to keep of the trace (default `hash`). */
   readonly trace?: TraceMode;
-  /** Lines kept in `lines` mode. */
+  /** Lines kept in `lines` mode (≥ 1). */
   readonly traceLinesMax?: number;
   /** Keep every delivery and event per node for inspection (default true). */
   readonly record?: boolean;
-  /** Messages kept in a node's receive queue (default `INBOX_MAX`). */
+  /** Messages kept in a node's receive queue (≥ 0, or Infinity; default `INBOX_MAX`). */
   readonly inboxMax?: number;
   /** How long a dial into a cut takes to fail (default `SIM_DIAL_TIMEOUT_MS`). */
   readonly dialTimeoutMs?: number;
 }
 
-/** How a node is added. */
+/** How a node is added; `addNode` throws `BadArgument` for a field out of its range. */
 export interface NodeOptions {
   /** Its name (default `n<index>`). */
   readonly name?: string;
   /** Its subnet (default `mesh`). */
   readonly subnet?: string;
-  /** Its clock offset in ms (default 0). */
+  /** Its clock offset in ms, a finite number (default 0). */
   readonly skewMs?: number;
-  /** Overrides of its configured bounds, e.g. `{ outgoingMax: 2 }`. */
+  /** Overrides of its configured bounds, e.g. `{ outgoingMax: 2 }`: bounds its kind has (`NodeKind.limits`), each ≥ 0. */
   readonly limits?: Readonly<Record<string, number>>;
   /** Its kind (default the simulation's). */
   readonly kind?: AnyNodeKind;

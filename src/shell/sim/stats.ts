@@ -6,8 +6,12 @@
 import type { WireValue } from '../../core/wire/value.js';
 import type { DeliveredMessage, NodeId } from '../../core/types.js';
 
-/** A canonical text key for a list of wire values (bin and str stay distinct; safe bigints read as numbers). */
-export const wireKey = (values: ReadonlyArray<WireValue>): string => values.map(valueKey).join(',');
+/**
+ * A canonical text key for a list of wire values (bin and str stay distinct; safe bigints read as
+ * numbers). It never throws: a value that is not a wire value, which a core refuses (a chord
+ * value, a handler's reply), keys as `?` and its type, so the trace can still describe the input.
+ */
+export const wireKey = (values: ReadonlyArray<WireValue>): string => (Array.isArray(values) ? values.map(valueKey).join(',') : valueKey(values));
 
 const valueKey = (v: WireValue): string => {
   if (v === null) return 'z';
@@ -18,7 +22,8 @@ const valueKey = (v: WireValue): string => {
   if (typeof v === 'string') return `s${JSON.stringify(v)}`;
   if (v instanceof Uint8Array) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
   if (v instanceof Map) return `m{${[...v].map(([k, x]) => `${valueKey(k)}:${valueKey(x)}`).join(',')}}`;
-  return `[${(v as ReadonlyArray<WireValue>).map(valueKey).join(',')}]`;
+  if (Array.isArray(v)) return `[${(v as ReadonlyArray<WireValue>).map(valueKey).join(',')}]`;
+  return `?${typeof v}`;
 };
 
 /** 48 bits of a message id as a number: a cheap map key for statistics (collisions negligible). */

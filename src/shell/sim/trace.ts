@@ -8,6 +8,9 @@ import { createHash, type Hash } from 'node:crypto';
 /** How much of the trace to keep: nothing, the running hash, or the hash and the latest lines. */
 export type TraceMode = 'off' | 'hash' | 'lines';
 
+/** Every trace mode. */
+export const TRACE_MODES: ReadonlyArray<TraceMode> = ['off', 'hash', 'lines'];
+
 /** Lines kept by default in `lines` mode. */
 export const TRACE_LINES_MAX = 10_000;
 

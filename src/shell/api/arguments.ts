@@ -1,0 +1,45 @@
+/**
+ * Argument checks shared by the public entry points: the sockets (socket.ts, chord.ts) and the
+ * simulator (`ts2p/sim`). Each either returns or throws `BadArgument` with a message naming the
+ * argument, before anything is started or queued, so one bad call leaves nothing behind.
+ */
+import { BadArgument } from './errors.js';
+
+/** A value as an error message shows it: text quoted, objects as JSON where they can be. */
+export const shown = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v !== 'object' || v === null) return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+/** Whether `p` is a port number a socket may bind (0 picks a free one): an integer 0–65535. */
+export const isPort = (p: unknown): boolean => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535;
+
+/** Throws `BadArgument` unless `host:port` is an address a node can dial (a port 1–65535). */
+export const checkDialAddress = (host: unknown, port: unknown): void => {
+  if (typeof host !== 'string' || !isPort(port) || port === 0) throw new BadArgument(`bad address ${String(host)}:${String(port)}`);
+};
+
+/**
+ * Throws `BadArgument` unless `limits` is an object whose every entry overrides a bound of
+ * `known` (any name when `known` is undefined) with a number ≥ 0.
+ */
+export const checkLimits = (limits: unknown, known: object | undefined): void => {
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) throw new BadArgument(`limits must be an object, got ${String(limits)}`);
+  for (const [name, value] of Object.entries(limits))
+    if ((known !== undefined && !(name in known)) || typeof value !== 'number' || !(value >= 0)) throw new BadArgument(`bad limit ${name}: ${String(value)}`);
+};
+
+/** Throws `BadArgument` unless `f` is a function; `what` names it ("a handler"). */
+export const checkFunction = (f: unknown, what: string): void => {
+  if (typeof f !== 'function') throw new BadArgument(`${what} must be a function`);
+};
+
+/** Throws `BadArgument` unless `k` is a chord key: text or bytes. */
+export const checkChordKey = (k: unknown): void => {
+  if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw new BadArgument('a chord key is a string or bytes');
+};
