@@ -264,7 +264,8 @@ export class BroadcastReach {
         return close('');
       case 'Skew':
       case 'Reset':
-        // A reset shows up as its links going down; skews stay below the expiry in our plans.
+        // A reset shows up as its links going down. A skew loses broadcasts only when it sets
+        // two clocks more than the expiry apart, which plans keep clear of (`FaultPlan.skewMaxMs`).
         return;
     }
   }
