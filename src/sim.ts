@@ -19,7 +19,7 @@ export {
   type Observation,
 } from './shell/sim/simulation.js';
 export { latency, drawLatency, latencyBoundMs, type Latency } from './shell/sim/latency.js';
-export { drawFaults, drawFaultRates, type Fault, type FaultPlan, type TimedFault } from './shell/sim/faults.js';
+export { drawFaults, drawFaultRates, SKEW_MAX_MS, type Fault, type FaultPlan, type TimedFault } from './shell/sim/faults.js';
 export { Prng, deriveSeed } from './shell/sim/prng.js';
 export { TRACE_LINES_MAX, type TraceMode } from './shell/sim/trace.js';
 export { wireKey, type BroadcastSummary, type LatencySummary } from './shell/sim/stats.js';

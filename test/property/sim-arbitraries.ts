@@ -87,7 +87,9 @@ const faultArb = (n: number): fc.Arbitrary<Fault> => {
     fc.tuple(victim, node).map(([node, r]): Fault => ({ _tag: 'Restart', node, rejoin: r === node ? [] : [r] })),
     victim.map((node): Fault => ({ _tag: 'Pause', node })),
     node.map((node): Fault => ({ _tag: 'Resume', node })),
-    fc.tuple(node, fc.integer({ min: -20_000, max: 20_000 })).map(([node, skewMs]): Fault => ({ _tag: 'Skew', node, skewMs })),
+    fc
+      .tuple(node, fc.option(fc.integer({ min: -20_000, max: 20_000 }), { nil: undefined }))
+      .map(([node, skewMs]): Fault => (skewMs === undefined ? { _tag: 'Skew', node } : { _tag: 'Skew', node, skewMs })),
     pair.map(([from, to]): Fault => ({ _tag: 'Hold', from, to })),
     pair.map(([from, to]): Fault => ({ _tag: 'Release', from, to })),
   );

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Effect, Input } from '../../src/core/types.js';
+import type { Fault } from '../../src/shell/sim/faults.js';
 import type { NodeState } from '../../src/core/node.js';
 import { meshKind } from '../../src/shell/sim/mesh.js';
 import type { NodeKind } from '../../src/shell/sim/kind.js';
@@ -131,5 +132,49 @@ describe('every simulator check can fail', () => {
   it.each(breaks)('catches %s', (_, kind, expected) => {
     const failures = failuresOn(kind);
     expect(failures.some((f) => expected.test(f)), failures.join('\n')).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A node hit twice by the same fault is still checked once it is back: n1 of the line, whose
+// core never hands a broadcast to its user, must show up as missing a broadcast sent after it
+// resumed (or restarted), however many times it was paused (or crashed) before.
+
+/** n1 (host 10.0.0.2) relays broadcasts but never delivers one. */
+const n1Deaf = wrapEffects((_, es) => es.filter((e) => !isBroadcastDelivery(e)));
+const deafOnN1 = broken((env, state, input) => (env.config.outAddr.host.endsWith('.2') ? n1Deaf.step(env, state, input) : meshKind.step(env, state, input)));
+
+/** The nodes `reach` finds missing a broadcast n0 sends at 5 s, after the faults at 1–3 s. */
+const missingAfter = (faults: ReadonlyArray<Fault>): ReadonlyArray<string> => {
+  const s: Scenario = {
+    ...line,
+    steps: [...faults.map((fault, i) => ({ _tag: 'Fault' as const, atMs: 1_000 * (i + 1), fault })), { _tag: 'Broadcast', atMs: 5_000, node: 0 }],
+  };
+  return runScenario(s, { kind: deafOnN1, heal: false }).reach.missing().map((m) => m.node);
+};
+
+describe('broadcast reach after a node is hit twice', () => {
+  it.each<[string, ReadonlyArray<Fault>]>([
+    ['paused once', [{ _tag: 'Pause', node: 'n1' }, { _tag: 'Resume', node: 'n1' }]],
+    ['paused twice', [{ _tag: 'Pause', node: 'n1' }, { _tag: 'Pause', node: 'n1' }, { _tag: 'Resume', node: 'n1' }]],
+    ['crashed twice', [{ _tag: 'Crash', node: 'n1' }, { _tag: 'Crash', node: 'n1' }, { _tag: 'Restart', node: 'n1', rejoin: ['n0', 'n2'] }]],
+  ])('still checks it once it is back (%s)', (_, faults) => {
+    expect(missingAfter(faults)).toEqual(['n1']);
+  });
+
+  it('does not check a node still paused when another node, whose name starts like it, resumes', () => {
+    const names = Array.from({ length: 11 }, (_, i) => `n${i}`);
+    const s: Scenario = {
+      seed: 3,
+      nodes: names.map(() => ({})),
+      links: names.slice(1).map((_, i) => [i + 1, 0] as const),
+      steps: [
+        { _tag: 'Fault', atMs: 1_000, fault: { _tag: 'Pause', node: 'n10' } },
+        { _tag: 'Fault', atMs: 2_000, fault: { _tag: 'Pause', node: 'n1' } },
+        { _tag: 'Fault', atMs: 3_000, fault: { _tag: 'Resume', node: 'n1' } },
+        { _tag: 'Broadcast', atMs: 5_000, node: 0 },
+      ],
+    };
+    expect(runScenario(s, { heal: false }).reach.missing()).toEqual([]);
   });
 });

@@ -17,13 +17,15 @@ const NODES = Array.from({ length: 10 }, (_, i) => `n${i}`);
 const PLAN = { nodes: NODES, spared: ['n0'], fromMs: 5_000, untilMs: 120_000 } as const;
 
 describe('drawn fault schedules', () => {
-  it('are the same for a seed, end healed, and vary their rates with the seed', () => {
+  it('are the same for a seed, end healed (clocks included), and vary their rates with the seed', () => {
     expect(drawFaults(3, PLAN)).toEqual(drawFaults(3, PLAN));
     const rates = new Set(Array.from({ length: 20 }, (_, s) => JSON.stringify(drawFaultRates(s))));
     expect(rates.size).toBeGreaterThan(10);
     for (let seed = 0; seed < 50; seed++) {
       const faults = drawFaults(seed, PLAN);
       const open = new Map<string, number>();
+      /** Each node's offset after the faults so far: undefined is the one it was added with. */
+      const skew = new Map<string, number | undefined>();
       const bump = (k: string, d: number): void => void open.set(k, (open.get(k) ?? 0) + d);
       for (const { atMs, fault } of faults) {
         expect(atMs).toBeGreaterThanOrEqual(PLAN.fromMs);
@@ -36,9 +38,15 @@ describe('drawn fault schedules', () => {
         if (f._tag === 'Restart') bump(`crash ${f.node}`, -1);
         if (f._tag === 'Hold') bump(`hold ${f.from}>${f.to}`, 1);
         if (f._tag === 'Release') bump(`hold ${f.from}>${f.to}`, -1);
+        if (f._tag === 'Skew') skew.set(f.node, f.skewMs);
       }
       for (const [k, v] of open) expect(v, `${k} after seed ${seed}`).toBe(0);
+      for (const [node, ms] of skew) expect(ms, `the clock of ${node} after seed ${seed}`).toBeUndefined();
     }
+  });
+
+  it('refuse a negative or non-finite largest skew', () => {
+    for (const skewMaxMs of [-1, Number.NaN, Infinity]) expect(() => drawFaults(3, { ...PLAN, skewMaxMs })).toThrow(RangeError);
   });
 
   const only = process.env['TS2P_SIM_SEED'];
@@ -47,7 +55,8 @@ describe('drawn fault schedules', () => {
     const sim = new Simulation({ seed, latency: latency.exponential(2, 30, 400), chunksMax: 3 });
     const safety = new SafetyMonitor(sim, true);
     const reach = new BroadcastReach(sim, 10_000);
-    for (const name of NODES) sim.addNode({ name, skewMs: name === 'n0' ? 0 : ((seed * 7919 * Number(name.slice(1))) % 20_000) - 10_000 });
+    const addedSkewMs = (name: string): number => (name === 'n0' ? 0 : ((seed * 7919 * Number(name.slice(1))) % 20_000) - 10_000);
+    for (const name of NODES) sim.addNode({ name, skewMs: addedSkewMs(name) });
     for (const name of NODES.slice(1)) sim.connect(name, 'n0');
     sim.runUntilIdle();
     sim.schedule(drawFaults(seed, PLAN));
@@ -57,6 +66,7 @@ describe('drawn fault schedules', () => {
       if (from !== undefined) sim.broadcast(from, ['tick', t]);
     });
     sim.runUntil(PLAN.untilMs + 30_000);
+    expect(NODES.map((n) => sim.node(n).skewMs), 'clocks once the schedule is over').toEqual(NODES.map(addedSkewMs));
     healAndSettle(sim);
     const failures = [
       ...reach.missing().map((m) => `${m.node} never got the broadcast ${m.sender} sent at ${m.at} ms`),

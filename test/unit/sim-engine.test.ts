@@ -396,6 +396,31 @@ describe('faults', () => {
     expect(tick?.at).toBe(wakeAt);
     expect(log(s, 'a')[0]?.at).toBe(SIM_EPOCH_MS + 5_000);
   });
+
+  it('skew faults end: a Skew without an offset, or HealAll, puts a clock back to the offset it was added with', () => {
+    const s = sim();
+    s.addNode({ name: 'a', skewMs: 5_000 });
+    s.addNode({ name: 'b' });
+    s.fault({ _tag: 'Skew', node: 'a', skewMs: -30_000 });
+    s.fault({ _tag: 'Skew', node: 'a', skewMs: 30_000 });
+    s.fault({ _tag: 'Skew', node: 'b', skewMs: 30_000 });
+    s.runFor(1);
+    expect([s.node('a').skewMs, s.node('b').skewMs]).toEqual([30_000, 30_000]);
+    s.fault({ _tag: 'Skew', node: 'b' });
+    s.runFor(1);
+    expect([s.node('a').skewMs, s.node('b').skewMs]).toEqual([30_000, 0]);
+    // A wake-up asked for by a's clock 30 s slow is due 1 s after HealAll puts the clock back.
+    s.fault({ _tag: 'Skew', node: 'a', skewMs: -30_000 });
+    s.runFor(1);
+    const wakeAt = SIM_EPOCH_MS + s.now + 5_000 + 1_000;
+    s.command({ _tag: 'Send', node: 'a', packets: ['', wakeAt], flag: 0, type: 0 });
+    s.runFor(1);
+    s.fault({ _tag: 'HealAll' });
+    s.runFor(1);
+    expect([s.node('a').skewMs, s.node('b').skewMs]).toEqual([5_000, 0]);
+    s.runFor(2_000);
+    expect(log(s, 'a').find((i) => i._tag === 'Tick')?.at).toBe(wakeAt);
+  });
 });
 
 describe('no loss without a reset', () => {

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Simulation, latency } from '../../src/sim.js';
+import { SIM_EPOCH_MS, Simulation, latency } from '../../src/sim.js';
 import { quantiles, STATS_HORIZON_MS, wireKey } from '../../src/shell/sim/stats.js';
 
 describe('wire keys', () => {
@@ -46,6 +46,42 @@ describe('broadcast statistics', () => {
     expect(s.latencyMs.p50).toBeGreaterThanOrEqual(10);
     sim.resetStats();
     expect(sim.stats()).toMatchObject({ broadcasts: 0, deliveries: 0, writes: 0, lost: 0 });
+  });
+});
+
+/** Four nodes all linked to each other over links of a constant 2 s, the statistics reset; clocks start on a whole second. */
+const slowMesh = (): Simulation => {
+  const sim = new Simulation({ seed: 11, latency: latency.constant(2_000), startAtMs: SIM_EPOCH_MS });
+  for (let i = 0; i < 4; i++) sim.addNode();
+  for (let i = 1; i < 4; i++) for (let j = 0; j < i; j++) sim.connect(`n${i}`, `n${j}`);
+  sim.runUntilIdle();
+  sim.resetStats();
+  return sim;
+};
+
+describe('a payload broadcast twice', () => {
+  it('in different seconds: two messages, each matched to its own send', () => {
+    const sim = slowMesh();
+    const start = sim.now - (sim.now % 1_000);
+    sim.at(start + 10_000, () => sim.broadcast('n0', ['tick']));
+    sim.at(start + 11_500, () => sim.broadcast('n0', ['tick']));
+    sim.runUntilIdle();
+    for (const n of ['n1', 'n2', 'n3']) expect(sim.delivered(n).filter((d) => d.message.packets[1] === 'tick')).toHaveLength(2);
+    const s = sim.stats();
+    expect(s).toMatchObject({ broadcasts: 2, deliveries: 6, expectedDeliveries: 6, lost: 0 });
+    expect(s.latencyMs).toMatchObject({ count: 6, mean: 2_000, max: 2_000 });
+  });
+
+  it('in the same second of the sender\'s clock: one message id, delivered once, and nothing counted lost', () => {
+    const sim = slowMesh();
+    const start = sim.now - (sim.now % 1_000);
+    sim.at(start + 10_100, () => sim.broadcast('n0', ['tick']));
+    sim.at(start + 10_600, () => sim.broadcast('n0', ['tick']));
+    sim.runUntilIdle();
+    for (const n of ['n1', 'n2', 'n3']) expect(sim.delivered(n).filter((d) => d.message.packets[1] === 'tick')).toHaveLength(1);
+    const s = sim.stats();
+    expect(s).toMatchObject({ broadcasts: 2, deliveries: 3, expectedDeliveries: 3, lost: 0 });
+    expect(s.latencyMs).toMatchObject({ count: 3, mean: 2_000 });
   });
 });
 

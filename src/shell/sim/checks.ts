@@ -225,26 +225,34 @@ export class BroadcastReach {
       this.disturbances.push(d);
       this.open.set(key, d);
     };
+    const addOnce = (key: string, hits: (a: string, b: string) => boolean): void => {
+      if (!this.open.has(key)) add(key, hits);
+    };
+    const closeKey = (key: string): void => {
+      const d = this.open.get(key);
+      if (d === undefined) return;
+      d.to = at;
+      this.open.delete(key);
+    };
     const close = (prefix: string): void => {
-      for (const [k, d] of this.open) {
-        if (k.startsWith(prefix)) {
-          d.to = at;
-          this.open.delete(k);
-        }
-      }
+      for (const k of this.open.keys()) if (k.startsWith(prefix)) closeKey(k);
     };
     switch (f._tag) {
+      // One disturbance per node while it is paused or down (per direction while it is held),
+      // opened by the first Pause or Crash (Hold) and closed by the Resume or Restart (Release)
+      // after it, as the simulation undoes them: a second Pause must not replace the open
+      // disturbance, which would then stay open for ever and exempt the node from every later
+      // check. Closed by exact key, since `node:n1` is a prefix of `node:n10`.
       case 'Crash':
-        return add(`node:${f.node}`, (a, b) => a === f.node || b === f.node);
       case 'Pause':
-        return add(`node:${f.node}`, (a, b) => a === f.node || b === f.node);
+        return addOnce(`node:${f.node}`, (a, b) => a === f.node || b === f.node);
       case 'Resume':
       case 'Restart':
-        return close(`node:${f.node}`);
+        return closeKey(`node:${f.node}`);
       case 'Hold':
-        return add(`hold:${f.from}>${f.to}:${at}`, (a, b) => (a === f.from && b === f.to) || (a === f.to && b === f.from));
+        return addOnce(`hold:${f.from}>${f.to}`, (a, b) => (a === f.from && b === f.to) || (a === f.to && b === f.from));
       case 'Release':
-        return close(`hold:${f.from}>${f.to}:`);
+        return closeKey(`hold:${f.from}>${f.to}`);
       case 'Partition': {
         const group = new Map<string, number>();
         f.groups.forEach((g, i) => g.forEach((n) => group.set(n, i)));
@@ -256,7 +264,8 @@ export class BroadcastReach {
         return close('');
       case 'Skew':
       case 'Reset':
-        // A reset shows up as its links going down; skews stay below the expiry in our plans.
+        // A reset shows up as its links going down. A skew loses broadcasts only when it sets
+        // two clocks more than the expiry apart, which plans keep clear of (`FaultPlan.skewMaxMs`).
         return;
     }
   }

@@ -371,7 +371,7 @@ export class SimEngine {
     const input = this.commandInput(n, c, at, cmd);
     if (c._tag === 'Broadcast') {
       const expected = this.nodes.filter((x) => x.alive && x !== n && x.subnet === n.subnet).length;
-      this.broadcastStats.onBroadcast(keyOf(n.id, [c.type ?? 0, ...c.packets]), this.now, expected);
+      this.broadcastStats.onBroadcast(keyOf(n.id, [c.type ?? 0, ...c.packets]), this.now, at, expected);
     }
     if (this.observers.length > 0) this.tell({ _tag: 'Command', at: this.now, node: n.name, command: c, input });
     this.stepNode(n, input);

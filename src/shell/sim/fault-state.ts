@@ -2,8 +2,9 @@
  * The faults in force: partitions (cuts between groups, symmetric or one-way), holds on single
  * directions between two nodes, and the data they hold back: the Bytes and Closed events that
  * reached a blocked direction's receiving end, kept in arrival order and let through, in that
- * order, the moment the direction opens (a heal or a release). Node-level faults (crash, restart,
- * pause, skew) are carried out through hooks the simulation provides.
+ * order, the moment the direction opens (a heal or a release). It also keeps the clock offset
+ * each skewed node was added with (so HealAll can put it back). Node-level faults (crash,
+ * restart, pause, skew) are carried out through hooks the simulation provides.
  */
 import type { Fault } from './faults.js';
 import { cutBlocks, type Cut, type Ev, type Link, type NodeRec } from './network.js';
@@ -22,11 +23,13 @@ export interface FaultHooks {
   readonly release: (ev: Ev) => void;
 }
 
-/** Cuts, holds and held data. */
+/** Cuts, holds, held data and the clocks skew faults moved. */
 export class FaultState {
   private cuts: Cut[] = [];
   private readonly holds = new Set<number>();
   private readonly heldLinks = new Set<Link>();
+  /** The offset each node a `Skew` moved had before it (the one it was added with); one entry per node at most. */
+  private readonly addedSkewMs = new Map<NodeRec, number>();
 
   /** Fault state acting through the simulation's hooks. */
   constructor(private readonly hooks: FaultHooks) {}
@@ -72,6 +75,8 @@ export class FaultState {
         this.cuts = [];
         this.holds.clear();
         this.flush();
+        // Clocks first, so a node restarted or resumed below starts from its own clock.
+        for (const n of [...this.addedSkewMs.keys()]) this.unskew(n);
         for (const n of h.nodes()) {
           if (!n.alive) h.restart(n, []);
           else if (n.paused) h.resume(n);
@@ -90,9 +95,9 @@ export class FaultState {
         return h.resume(h.node(f.node));
       case 'Skew': {
         const n = h.node(f.node);
-        n.skewMs = f.skewMs;
-        if (n.alive && !n.paused) h.reskew(n);
-        return;
+        if (f.skewMs === undefined) return this.unskew(n);
+        if (!this.addedSkewMs.has(n)) this.addedSkewMs.set(n, n.skewMs);
+        return this.setSkew(n, f.skewMs);
       }
       case 'Hold':
         this.holds.add(h.node(f.from).index * 65536 + h.node(f.to).index);
@@ -101,6 +106,19 @@ export class FaultState {
         this.holds.delete(h.node(f.from).index * 65536 + h.node(f.to).index);
         return this.flush();
     }
+  }
+
+  /** Puts a node's clock back to the offset it had before the first `Skew` that moved it. */
+  private unskew(n: NodeRec): void {
+    const ms = this.addedSkewMs.get(n);
+    if (ms === undefined) return;
+    this.addedSkewMs.delete(n);
+    this.setSkew(n, ms);
+  }
+
+  private setSkew(n: NodeRec, ms: number): void {
+    n.skewMs = ms;
+    if (n.alive && !n.paused) this.hooks.reskew(n);
   }
 
   private partition(groups: ReadonlyArray<ReadonlyArray<string>>, oneWay: boolean, reset: boolean): void {

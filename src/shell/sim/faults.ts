@@ -1,8 +1,9 @@
 /**
  * Faults as plain data, and fault schedules drawn from a seed. Each seed first draws its own
  * rates (some kinds off, some frequent), so a batch of seeds covers many mixes of faults. A
- * drawn schedule always ends healed: partitions healed, holds released, paused nodes resumed and
- * crashed nodes restarted, by `untilMs`.
+ * drawn schedule always ends healed: partitions healed, holds released, paused nodes resumed,
+ * crashed nodes restarted and skewed clocks put back to the offsets their nodes were added with,
+ * by `untilMs`.
  */
 import { Prng } from './prng.js';
 import { shown } from '../api/arguments.js';
@@ -23,7 +24,10 @@ export type Fault =
     }
   /** Remove every cut; held data flows again. */
   | { readonly _tag: 'Heal' }
-  /** End every fault: heal cuts, release holds, resume paused nodes, restart crashed ones. */
+  /**
+   * End every fault: heal cuts, release holds, resume paused nodes, restart crashed ones, and put
+   * every clock a `Skew` moved back to the offset its node was added with (`addNode`'s `skewMs`).
+   */
   | { readonly _tag: 'HealAll' }
   /** The node's process dies: its state is lost and its peers see their connections close. */
   | { readonly _tag: 'Crash'; readonly node: string }
@@ -32,8 +36,8 @@ export type Fault =
   /** The node stops processing; what reaches it waits until it resumes. */
   | { readonly _tag: 'Pause'; readonly node: string }
   | { readonly _tag: 'Resume'; readonly node: string }
-  /** Set the node's clock offset from virtual time. */
-  | { readonly _tag: 'Skew'; readonly node: string; readonly skewMs: number }
+  /** Set the node's clock offset from virtual time; without `skewMs`, back to the offset it was added with. */
+  | { readonly _tag: 'Skew'; readonly node: string; readonly skewMs?: number }
   /** Hold data from `from` to `to` in flight (connections stay up). */
   | { readonly _tag: 'Hold'; readonly from: string; readonly to: string }
   | { readonly _tag: 'Release'; readonly from: string; readonly to: string };
@@ -85,7 +89,10 @@ export const checkFault = (f: Fault, isNode: (name: string) => boolean, what = '
       return nodes('rejoin', fault.rejoin);
     case 'Skew':
       node('node', fault.node);
-      if (typeof fault.skewMs !== 'number' || !Number.isFinite(fault.skewMs)) throw new BadArgument(`${where}: skewMs must be a finite number, got ${shown(fault.skewMs)}`);
+      // No offset puts the clock back to the one the node was added with.
+      if (fault.skewMs !== undefined && (typeof fault.skewMs !== 'number' || !Number.isFinite(fault.skewMs))) {
+        throw new BadArgument(`${where}: skewMs must be a finite number (or absent), got ${shown(fault.skewMs)}`);
+      }
       return;
     case 'Hold':
     case 'Release':
@@ -105,9 +112,18 @@ export interface FaultPlan {
   /** First and last moment of the faulty period. */
   readonly fromMs: number;
   readonly untilMs: number;
-  /** Largest clock offset drawn (keep it below the broadcast expiry to keep liveness meaningful). */
+  /**
+   * Largest clock offset drawn, ms (default 20,000; finite, not negative). A `Skew` sets a
+   * node's offset anywhere in ±skewMaxMs, so two nodes can be twice it apart (more with the
+   * offsets they were added with). Nodes drop broadcasts stamped more than the broadcast expiry
+   * (60 s by default) away from their own clock, so keep it below half the expiry if broadcasts
+   * must reach every node while skews last. Every skew drawn is undone by `untilMs`.
+   */
   readonly skewMaxMs?: number;
 }
+
+/** The default largest clock offset a drawn schedule sets, ms. */
+export const SKEW_MAX_MS = 20_000;
 
 /** The fault kinds a seed draws rates for. */
 const KINDS = ['Reset', 'Partition', 'Crash', 'Pause', 'Skew', 'Hold'] as const;
@@ -120,8 +136,13 @@ export const drawFaultRates = (seed: number): Readonly<Record<Kind, number>> => 
   return { Reset: rate(), Partition: rate(), Crash: rate(), Pause: rate(), Skew: rate(), Hold: rate() };
 };
 
-/** A fault schedule drawn from the seed, sorted by time, healed by `plan.untilMs`. */
+/**
+ * A fault schedule drawn from the seed, sorted by time, healed by `plan.untilMs`. Throws a
+ * RangeError for a negative or non-finite `skewMaxMs`.
+ */
 export const drawFaults = (seed: number, plan: FaultPlan): ReadonlyArray<TimedFault> => {
+  const skewMaxMs = plan.skewMaxMs ?? SKEW_MAX_MS;
+  if (!(Number.isFinite(skewMaxMs) && skewMaxMs >= 0)) throw new RangeError(`skewMaxMs must be a finite number of ms, not negative: ${skewMaxMs}`);
   const rng = Prng.derive(seed, 'faults');
   const rates = drawFaultRates(seed);
   const total = KINDS.reduce((s, k) => s + rates[k], 0);
@@ -129,6 +150,7 @@ export const drawFaults = (seed: number, plan: FaultPlan): ReadonlyArray<TimedFa
   if (total === 0 || plan.nodes.length < 2) return out;
   const victims = plan.nodes.filter((n) => !(plan.spared ?? []).includes(n));
   const down = new Map<string, number>();
+  const skewed = new Set<string>();
   const span = plan.untilMs - plan.fromMs;
   let t = plan.fromMs + rng.exponential(60_000 / total);
   while (t < plan.untilMs) {
@@ -138,9 +160,10 @@ export const drawFaults = (seed: number, plan: FaultPlan): ReadonlyArray<TimedFa
     const at = Math.round(t);
     const a = rng.pick(plan.nodes);
     const b = rng.pick(plan.nodes.filter((n) => n !== a));
-    drawOne(kind, { rng, at, end: Math.round(end), a, b, victims, down, plan }, out);
+    drawOne(kind, { rng, at, end: Math.round(end), a, b, victims, down, skewed, skewMaxMs, plan }, out);
     t += rng.exponential(60_000 / total);
   }
+  for (const node of skewed) out.push({ atMs: plan.untilMs, fault: { _tag: 'Skew', node } });
   return [...out].sort((x, y) => x.atMs - y.atMs);
 };
 
@@ -152,6 +175,9 @@ interface DrawCtx {
   readonly b: string;
   readonly victims: ReadonlyArray<string>;
   readonly down: Map<string, number>;
+  /** Nodes whose clock a drawn `Skew` moved: put back at the end. */
+  readonly skewed: Set<string>;
+  readonly skewMaxMs: number;
   readonly plan: FaultPlan;
 }
 
@@ -185,11 +211,10 @@ const drawOne = (kind: Kind, c: DrawCtx, out: TimedFault[]): void => {
       out.push({ atMs: end, fault: { _tag: 'Resume', node } });
       return;
     }
-    case 'Skew': {
-      const max = c.plan.skewMaxMs ?? 20_000;
-      out.push({ atMs: at, fault: { _tag: 'Skew', node: c.a, skewMs: Math.round((rng.float() * 2 - 1) * max) } });
+    case 'Skew':
+      c.skewed.add(c.a);
+      out.push({ atMs: at, fault: { _tag: 'Skew', node: c.a, skewMs: Math.round((rng.float() * 2 - 1) * c.skewMaxMs) } });
       return;
-    }
     case 'Hold':
       out.push({ atMs: at, fault: { _tag: 'Hold', from: c.a, to: c.b } });
       out.push({ atMs: end, fault: { _tag: 'Release', from: c.a, to: c.b } });

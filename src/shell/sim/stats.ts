@@ -1,8 +1,12 @@
 /**
  * Broadcast statistics as gossip measurements report them: messages (writes) sent per broadcast,
- * delivery latency quantiles, and deliveries lost. Broadcasts are matched to deliveries by their
- * sender and payload the first time a message id is seen, then by the id.
+ * delivery latency quantiles, and deliveries lost. A broadcast is matched to its deliveries by what
+ * its message id is a digest of: sender, payload and stamp (the sender's clock in whole seconds
+ * when it sent). That triple is looked up the first time a message id is seen, then the id is.
+ * So a payload sent again in a later second is a broadcast of its own, and one sent again in the
+ * same second is the same message, which the protocol delivers once and so do the statistics.
  */
+import { timeSeconds } from '../../core/ids.js';
 import type { WireValue } from '../../core/wire/value.js';
 import type { DeliveredMessage, NodeId } from '../../core/types.js';
 
@@ -45,11 +49,16 @@ export interface LatencySummary {
 
 /** The broadcast workload's figures since the last reset. */
 export interface BroadcastSummary {
-  /** Broadcasts sent by users. */
+  /** Broadcasts sent by users (every broadcast command, a repeat in the same second included). */
   readonly broadcasts: number;
   /** Deliveries of those broadcasts, counted at every receiving node. */
   readonly deliveries: number;
-  /** Deliveries there would be if every node of the sender's subnet alive at send time got each. */
+  /**
+   * Deliveries there would be if every node of the sender's subnet alive at send time got each
+   * message. A repeat of an earlier broadcast (same sender and payload, same second of the
+   * sender's clock) has its message id, so the protocol rightly delivers the two once: the
+   * repeat adds no expected delivery.
+   */
   readonly expectedDeliveries: number;
   /** Expected deliveries that did not happen. */
   readonly lost: number;
@@ -72,9 +81,12 @@ export interface BroadcastSummary {
 export const STATS_HORIZON_MS = 15 * 60_000;
 
 interface BroadcastRecord {
+  /** `keyOf` the sender and payload, then `@` and the stamp: one key per message id. */
   readonly key: string;
   readonly sentAt: number;
   readonly expected: number;
+  /** Broadcast commands sent as this message: 1, more for repeats within its second. */
+  sends: number;
   delivered: number;
   /** Past the horizon: in the totals, and deaf to late deliveries. */
   folded: boolean;
@@ -88,7 +100,7 @@ interface Tally {
 }
 
 const addTo = (t: Tally, r: BroadcastRecord): void => {
-  t.broadcasts++;
+  t.broadcasts += r.sends;
   t.expected += r.expected;
   t.lost += Math.max(0, r.expected - r.delivered);
 };
@@ -154,11 +166,22 @@ export class BroadcastStats {
     this.bytes = 0;
   }
 
-  /** A user broadcast was issued. `key` is the sender id plus `wireKey` of its sub-flag and payload. */
-  onBroadcast(key: string, sentAt: number, expected: number): void {
+  /**
+   * A user broadcast was issued at virtual time `sentAt`, when the sender's clock read `clockMs`.
+   * `key` is `keyOf` the sender and its sub-flag and payload. A repeat of a message still held
+   * (same key, same second of that clock: the same message id) is counted as a broadcast but
+   * adds no record and no expected deliveries; its deliveries are the first one's.
+   */
+  onBroadcast(key: string, sentAt: number, clockMs: number, expected: number): void {
     this.fold(sentAt);
-    const rec: BroadcastRecord = { key, sentAt, expected, delivered: 0, folded: false };
-    this.byKey.set(key, rec);
+    const stamped = stampedKey(key, timeSeconds(clockMs));
+    const held = this.byKey.get(stamped);
+    if (held !== undefined) {
+      held.sends++;
+      return;
+    }
+    const rec: BroadcastRecord = { key: stamped, sentAt, expected, sends: 1, delivered: 0, folded: false };
+    this.byKey.set(stamped, rec);
     this.records.push(rec);
   }
 
@@ -190,7 +213,7 @@ export class BroadcastStats {
     let rec = this.byId.get(key);
     if (rec === undefined) {
       this.fold(at);
-      rec = message.msgType === 0 ? (this.byKey.get(keyOf(message.sender, message.packets)) ?? null) : null;
+      rec = message.msgType === 0 ? (this.byKey.get(stampedKey(keyOf(message.sender, message.packets), message.time)) ?? null) : null;
       this.byId.set(key, rec);
       this.ids.push({ id: key, at });
     }
@@ -227,6 +250,9 @@ export class BroadcastStats {
 
 /** The key a broadcast is matched by: sender id and payload (sub-flag first). */
 export const keyOf = (sender: NodeId, packets: ReadonlyArray<WireValue>): string => `${sender}|${wireKey(packets)}`;
+
+/** A `keyOf` key with a message's stamp (seconds): sender, payload and stamp make the message id. */
+const stampedKey = (key: string, timeSeconds: number): string => `${key}@${timeSeconds}`;
 
 /** Quantiles of a multiset given as value → count: the value of rank ⌊q·n⌋ in sorted order. */
 export const quantiles = (counts: ReadonlyMap<number, number>): LatencySummary => {
