@@ -71,6 +71,16 @@ describe('mesh on loopback', () => {
     expect((await within(b.next(), 'the message after'))?.packets).toEqual([0, 'still fine']);
   });
 
+  it('refuses send options it does not know, and flags that are not bytes', async () => {
+    const a = await node();
+    // A trailing plain object is the options: one that is not is refused, not sent as nothing.
+    expect(() => a.send('x', { x: 1 } as never)).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/unknown option "x"/) }));
+    for (const opts of [{ flag: NaN }, { flag: 300 }, { type: -1 }, { type: 1.5 }]) {
+      expect(() => a.send('x', opts), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    }
+    a.send('x', { flag: 0x02, type: 0x07 });
+  });
+
   it('refuses to send a message larger than the frame limit', async () => {
     const a = await node({ limits: { frameBytesMax: 4096 } });
     expect(() => a.send(new Uint8Array(5000))).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/frameBytesMax \(4096\)/) }));

@@ -43,3 +43,8 @@ export const checkFunction = (f: unknown, what: string): void => {
 export const checkChordKey = (k: unknown): void => {
   if (typeof k !== 'string' && !(k instanceof Uint8Array)) throw new BadArgument('a chord key is a string or bytes');
 };
+
+/** Throws `BadArgument` unless `n` is a flag byte (a whole number 0–255); `what` names it. */
+export const checkByte = (n: unknown, what: string): void => {
+  if (!(Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 255)) throw new BadArgument(`${what} must be a whole number 0–255, got ${shown(n)}`);
+};

@@ -15,7 +15,7 @@ import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, 
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
-import { checkDialAddress, checkFunction, checkLimits, isPort } from './arguments.js';
+import { checkByte, checkDialAddress, checkFunction, checkLimits, isPort } from './arguments.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
@@ -283,11 +283,15 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
 
   /**
    * Broadcasts (or whispers, with `flag: 0x02`) packets; a trailing plain object is the options.
-   * Throws `BadArgument` for packets msgpack cannot carry.
+   * Throws `BadArgument` for packets msgpack cannot carry or peers would refuse, for options other
+   * than `flag` and `type`, and for a flag or type that is not a byte (0–255).
    */
   send(...args: Array<WireValue | SendOptions>): void {
     const last = args[args.length - 1];
     const opts: SendOptions = isOptions(last) ? last : {};
+    for (const name of Object.keys(opts)) if (name !== 'flag' && name !== 'type') throw new BadArgument(`send: unknown option ${JSON.stringify(name)} (a trailing plain object is the options: flag, type)`);
+    if (opts.flag !== undefined) checkByte(opts.flag, 'send: flag');
+    if (opts.type !== undefined) checkByte(opts.type, 'send: type');
     const packets = (isOptions(last) ? args.slice(0, -1) : args) as WireValue[];
     this.sendRefusal = undefined;
     this.sending = true;

@@ -22,11 +22,6 @@ export const checkCount = (n: unknown, what: string): void => {
   if (!(n === Infinity || (Number.isSafeInteger(n) && (n as number) >= 0))) throw new BadArgument(`${what} must be a whole number ≥ 0 or Infinity, got ${shown(n)}`);
 };
 
-/** Throws `BadArgument` unless `n` is a flag byte (a whole number 0–255); `what` names it. */
-export const checkByte = (n: unknown, what: string): void => {
-  if (!(Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 255)) throw new BadArgument(`${what} must be a whole number 0–255, got ${shown(n)}`);
-};
-
 /** What every node kind must provide, as functions. */
 const KIND_FUNCTIONS = ['makeEnv', 'nodeId', 'init', 'step', 'nextWakeup', 'peers', 'isQueuedForUser', 'protocol'] as const;
 

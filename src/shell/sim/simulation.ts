@@ -19,10 +19,10 @@ import { checkFault, type Fault, type TimedFault } from './faults.js';
 import type { BroadcastSummary } from './stats.js';
 import { EvKind, addressKey, type NodeRec, type SimHandler } from './network.js';
 import type { Message, ReplyOutcome } from '../api/message.js';
-import { checkDialAddress, checkFunction, shown } from '../api/arguments.js';
+import { checkByte, checkDialAddress, checkFunction, shown } from '../api/arguments.js';
 import { BadArgument } from '../api/errors.js';
 import { SimEngine } from './engine.js';
-import { checkByte, checkCount, checkNodeOptions, checkSimOptions, checkTime } from './arguments.js';
+import { checkCount, checkNodeOptions, checkSimOptions, checkTime } from './arguments.js';
 import { SIM_EPOCH_MS, type Command, type Delivery, type NodeOptions, type NodeView, type Observation, type SimOptions } from './options.js';
 
 export * from './options.js';
