@@ -71,6 +71,17 @@ describe('mesh on loopback', () => {
     expect((await within(b.next(), 'the message after'))?.packets).toEqual([0, 'still fine']);
   });
 
+  it('fails a reply from a closed socket with ReplyFailed, and one nobody awaits is not thrown', async () => {
+    const a = await node();
+    const b = await node();
+    await joinedBoth(a, b);
+    a.send('hello');
+    const m = await within(b.next(), 'the message');
+    await b.close();
+    await expect(m!.reply('late')).rejects.toMatchObject({ code: 'ReplyFailed', message: expect.stringMatching(/SocketClosed/) });
+    void m!.reply('unobserved');
+  });
+
   it('refuses send options it does not know, and flags that are not bytes', async () => {
     const a = await node();
     // A trailing plain object is the options: one that is not is refused, not sent as nothing.

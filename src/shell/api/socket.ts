@@ -170,7 +170,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly handlers: Handler[] = [];
   private readonly inbox = new Inbox<Message>(RECV_QUEUE_MAX);
   private readonly connects = new Map<CommandId, Pending>();
-  private readonly replies = new Map<CommandId, { resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
+  private readonly replies = new Map<CommandId, { readonly to: NodeId; resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
   private nextCmd = 1;
   private listenPort = 0;
   private closed = false;
@@ -378,20 +378,28 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     await this.runtime.shutdown();
     for (const p of this.connects.values()) p.reject(new SocketClosed());
     this.connects.clear();
-    for (const r of this.replies.values()) r.reject(new SocketClosed());
+    for (const r of this.replies.values()) r.reject(new ReplyFailed(r.to, 'SocketClosed'));
     this.replies.clear();
     this.inbox.close();
   }
 
+  /**
+   * A reply through the core: settles when the core reports it sent or failed, and rejects only
+   * with `ReplyFailed` (`SocketClosed` when the socket is or gets closed first). A failure nobody
+   * observes is logged and emitted as 'error' (when listened to), never thrown.
+   */
   private reply(to: NodeId, packets: ReadonlyArray<WireValue>): Promise<ReplyOutcome> {
-    if (this.closed) return Promise.reject(new SocketClosed());
-    const cmd = this.newCommand();
-    const p = new Promise<ReplyOutcome>((resolve, reject) => this.replies.set(cmd, { resolve, reject }));
+    const p = this.closed
+      ? Promise.reject(new ReplyFailed(to, 'SocketClosed'))
+      : new Promise<ReplyOutcome>((resolve, reject) => {
+          const cmd = this.newCommand();
+          this.replies.set(cmd, { to, resolve, reject });
+          this.runtime.input({ _tag: 'Reply', at: this.runtime.now(), cmd, to, packets });
+        });
     p.catch((e: Error) => {
       this.log('info', e.message);
       if (this.listenerCount('error') > 0) this.emit('error', e);
     });
-    this.runtime.input({ _tag: 'Reply', at: this.runtime.now(), cmd, to, packets });
     return p;
   }
 
