@@ -18,6 +18,13 @@ const node = async (): Promise<ChordSocket> => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('ChordSocket', () => {
+  it('refuses chord bounds it does not have, or out of range, before anything starts', () => {
+    const bad = [{ peersmax: 3 }, { peersMax: -1 }, { getTimeoutMs: NaN }, { voteQuorum: 0 }, { voteQuorum: 6 }, { voteQuorum: 2.5 }];
+    for (const chord of bad) {
+      expect(() => new ChordSocket({ host: '127.0.0.1', debugLevel: 'silent', chord: chord as never }), JSON.stringify(chord)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    }
+  });
+
   it('offers the dictionary API across a three-node ring', async () => {
     const [a, b, c] = [await node(), await node(), await node()];
     await expect(a.get('x')).rejects.toMatchObject({ code: 'NotJoined' });

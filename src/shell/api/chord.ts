@@ -15,7 +15,8 @@ import type { ChordError, CommandId, Input, NodeEvent } from '../../core/types.j
 import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { Core } from '../net/runtime.js';
-import { checkChordKey } from './arguments.js';
+import { checkChordKey, checkLimits } from './arguments.js';
+import { BadArgument } from './errors.js';
 import { MESH_COMPRESSION_DEFAULT } from './mesh.js';
 import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from './socket.js';
 
@@ -91,8 +92,14 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
   private cmdSeq = CHORD_CMD_BASE;
   private readonly calls = new Map<CommandId, { resolve: (v: WireValue | undefined) => void; reject: (e: Error) => void }>();
 
+  /** Throws `BadArgument` for a `chord` bound it does not have, below 0, or a quorum outside 1–5; then as MeshSocket. */
   constructor(options: ChordSocketOptions = {}) {
     const { chord, ...mesh } = options;
+    if (chord !== undefined) {
+      checkLimits(chord, defaultChordLimits);
+      const q = chord.voteQuorum;
+      if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 5)) throw new BadArgument(`chord.voteQuorum must be a whole number 1–5, got ${String(q)}`);
+    }
     super(chordDeps({ ...defaultChordLimits, ...chord }), {
       compression: MESH_COMPRESSION_DEFAULT,
       protocol: { subnet: 'chord', encryption: 'Plaintext' },
