@@ -11,7 +11,9 @@ import type { NodeState } from '../../src/core/node.js';
 import { meshKind } from '../../src/shell/sim/mesh.js';
 import type { NodeKind } from '../../src/shell/sim/kind.js';
 import { runScenario, type Scenario } from '../../src/shell/sim/scenario.js';
-import { InvariantViolated } from '../../src/shell/sim/checks.js';
+import { BroadcastReach, InvariantViolated } from '../../src/shell/sim/checks.js';
+import { Simulation } from '../../src/shell/sim/simulation.js';
+import { latency } from '../../src/shell/sim/latency.js';
 import { scenarioArb, simParams } from './sim-arbitraries.js';
 import { broadcastsReachAll, oneNetwork, routedReplyArrives } from './sim-liveness.js';
 
@@ -176,5 +178,41 @@ describe('broadcast reach after a node is hit twice', () => {
       ],
     };
     expect(runScenario(s, { heal: false }).reach.missing()).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A payload broadcast twice is two broadcasts (their stamps differ): a node that delivers only the
+// first must show up as missing the second, not pass on the first's delivery.
+
+describe('broadcast reach of a payload sent twice', () => {
+  it('checks each sending on its own', () => {
+    const firstOnly = (): MeshKind => {
+      const delivered = new Set<string>();
+      return wrapEffects((_, es) =>
+        es.filter((e) => {
+          if (e._tag !== 'Deliver' || e.message.msgType !== 0) return true;
+          const key = JSON.stringify(e.message.packets);
+          const repeat = delivered.has(key);
+          delivered.add(key);
+          return !repeat;
+        }),
+      );
+    };
+    const run = (kind: MeshKind): ReadonlyArray<string> => {
+      const sim = new Simulation({ seed: 5, kind, latency: latency.constant(10) });
+      const reach = new BroadcastReach(sim, 5_000);
+      sim.addNode({});
+      sim.addNode({});
+      sim.connect('n1', 'n0');
+      sim.runFor(5_000);
+      sim.broadcast('n0', ['tick']);
+      sim.runFor(5_000);
+      sim.broadcast('n0', ['tick']);
+      sim.runFor(5_000);
+      return reach.missing().map((m) => `${m.node}@${m.at}`);
+    };
+    expect(run(meshKind)).toEqual([]);
+    expect(run(firstOnly())).toEqual(['n1@10000']);
   });
 });

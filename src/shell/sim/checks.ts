@@ -9,9 +9,10 @@
  * Liveness (`BroadcastReach`): a broadcast reaches every node that stayed connected to its
  * sender, through links and nodes undisturbed while it spread.
  */
+import { timeSeconds } from '../../core/ids.js';
 import type { NodeId } from '../../core/types.js';
 import type { Fault } from './faults.js';
-import { idHex, keyOf } from './stats.js';
+import { idHex, keyOf, stampedKey } from './stats.js';
 import type { Observation, Simulation } from './simulation.js';
 
 /** A broken invariant. */
@@ -196,10 +197,15 @@ export class BroadcastReach {
     if (o._tag === 'LinkDown') {
       if (!this.linkDown.has(o.link)) this.linkDown.set(o.link, o.at);
     } else if (o._tag === 'Fault') this.onFault(o.fault, o.at);
-    else if (o._tag === 'Command' && o.command._tag === 'Broadcast') this.track(o.node, o.at, [o.command.type ?? 0, ...o.command.packets]);
+    else if (o._tag === 'Command' && o.command._tag === 'Broadcast') this.track(o.node, o.at, o.input.at, [o.command.type ?? 0, ...o.command.packets]);
   }
 
-  private track(sender: string, at: number, packets: Parameters<typeof keyOf>[1]): void {
+  /**
+   * A broadcast to watch, known by its sender, payload and stamp (the sender's clock in seconds
+   * when it went out): what its message id is made of, so a payload sent again later is another
+   * broadcast, and one sent again in the same second is the same message.
+   */
+  private track(sender: string, at: number, clockMs: number, packets: Parameters<typeof keyOf>[1]): void {
     const sim = this.sim;
     const senderId = sim.node(sender).id;
     const edges: Edge[] = [];
@@ -216,7 +222,7 @@ export class BroadcastReach {
         if (back !== undefined && link !== undefined && sim.linkOf(b, back.conn) === link) edges.push({ a, b, link });
       }
     }
-    this.tracked.push({ at, sender, senderId, key: keyOf(senderId, packets), edges, incarnations });
+    this.tracked.push({ at, sender, senderId, key: stampedKey(keyOf(senderId, packets), timeSeconds(clockMs)), edges, incarnations });
   }
 
   private onFault(f: Fault, at: number): void {
@@ -297,7 +303,7 @@ export class BroadcastReach {
         const inc = t.incarnations.get(node);
         const got = this.sim
           .delivered(node)
-          .some((d) => d.incarnation === inc && keyOf(d.message.sender, d.message.packets) === t.key);
+          .some((d) => d.incarnation === inc && stampedKey(keyOf(d.message.sender, d.message.packets), d.message.time) === t.key);
         if (!got) out.push({ sender: t.sender, at: t.at, node });
       }
     }

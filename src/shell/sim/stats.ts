@@ -252,7 +252,7 @@ export class BroadcastStats {
 export const keyOf = (sender: NodeId, packets: ReadonlyArray<WireValue>): string => `${sender}|${wireKey(packets)}`;
 
 /** A `keyOf` key with a message's stamp (seconds): sender, payload and stamp make the message id. */
-const stampedKey = (key: string, timeSeconds: number): string => `${key}@${timeSeconds}`;
+export const stampedKey = (key: string, timeSeconds: number): string => `${key}@${timeSeconds}`;
 
 /** Quantiles of a multiset given as value → count: the value of rank ⌊q·n⌋ in sorted order. */
 export const quantiles = (counts: ReadonlyMap<number, number>): LatencySummary => {
