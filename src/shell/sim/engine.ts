@@ -113,6 +113,18 @@ export class SimEngine {
   runUntil(tMs: number, maxEvents = RUN_EVENTS_MAX): void {
     checkTime(tMs, 'runUntil: tMs');
     checkCount(maxEvents, 'runUntil: maxEvents');
+    this.runTo(tMs, maxEvents);
+  }
+
+  /** Runs for `ms` of virtual time (at most `maxEvents` events); its arguments are checked as `runUntil`'s. */
+  runFor(ms: number, maxEvents = RUN_EVENTS_MAX): void {
+    checkTime(ms, 'runFor: ms');
+    checkCount(maxEvents, 'runFor: maxEvents');
+    this.runTo(this.now + ms, maxEvents);
+  }
+
+  /** `runUntil` with its arguments already checked. */
+  private runTo(tMs: number, maxEvents: number): void {
     const eventsMax = this.eventsProcessed + maxEvents;
     for (let ev = this.queue.popUntil(tMs); ev !== undefined; ev = this.queue.popUntil(tMs)) {
       if (this.eventsProcessed >= eventsMax) {
@@ -122,13 +134,6 @@ export class SimEngine {
       this.process(ev);
     }
     if (tMs > this.now) this.now = tMs;
-  }
-
-  /** Runs for `ms` of virtual time (at most `maxEvents` events); its arguments are checked as `runUntil`'s. */
-  runFor(ms: number, maxEvents = RUN_EVENTS_MAX): void {
-    checkTime(ms, 'runFor: ms');
-    checkCount(maxEvents, 'runFor: maxEvents');
-    this.runUntil(this.now + ms, maxEvents);
   }
 
   /**
