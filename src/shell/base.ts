@@ -8,18 +8,18 @@ import { FRAME_BYTES_MAX } from '../core/config.js';
 import { protocolId, timeSeconds } from '../core/ids.js';
 import type { DecodeError } from '../core/wire/errors.js';
 import { HEADER_BYTES } from '../core/wire/framing.js';
+import { FlagList } from '../core/wire/codecs.js';
 import * as packets from '../core/wire/packets.js';
 import type { WireValue } from '../core/wire/value.js';
 import { BadArgument } from './api/errors.js';
 import { nodeCapabilities, nodeCompression } from './caps.js';
 
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
-const isFlagList = (v: unknown): v is ReadonlyArray<number> => Array.isArray(v) && v.every((m) => Number.isInteger(m));
 
 /** Refuses what the decoders cannot read: they take bytes, a compression list and a byte limit. */
 const checkDecodeArguments = (bytes: unknown, compression: unknown, maxBytes: unknown): void => {
   if (!isBytes(bytes)) throw new BadArgument('decode takes a Uint8Array');
-  if (!isFlagList(compression)) throw new BadArgument('compression must be a list of integer flags');
+  if (!FlagList.is(compression)) throw new BadArgument('compression must be a list of integer flags');
   if (!Number.isInteger(maxBytes) || (maxBytes as number) < 0) throw new BadArgument(`maxBytes must be a non-negative integer, got ${String(maxBytes)}`);
 };
 
@@ -42,7 +42,7 @@ const buildMessage = (msgType: unknown, sender: unknown, payload: unknown, time:
   if (typeof sender !== 'string' && !isBytes(sender)) throw new BadArgument('sender must be a string or a Uint8Array');
   if (!Array.isArray(payload)) throw new BadArgument('payload must be an array (sub-flag first)');
   if (typeof time !== 'number' || !Number.isFinite(time)) throw new BadArgument(`time must be a finite number of seconds, got ${String(time)}`);
-  if (!isFlagList(compression)) throw new BadArgument('compression must be a list of integer flags');
+  if (!FlagList.is(compression)) throw new BadArgument('compression must be a list of integer flags');
   try {
     return packets.makeMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time);
   } catch (e) {
@@ -86,7 +86,7 @@ export class InternalMessage {
     if (declared !== frame.length - HEADER_BYTES) {
       return E.left({ _tag: 'LengthMismatch', declared, actual: frame.length - HEADER_BYTES });
     }
-    return InternalMessage.decodeBody(frame.subarray(HEADER_BYTES), compression, maxBytes);
+    return decodeChecked(frame.subarray(HEADER_BYTES), compression, maxBytes);
   }
 
   /** Decode a frame body (no length header); as `decode`. */
@@ -96,8 +96,7 @@ export class InternalMessage {
     maxBytes: number = FRAME_BYTES_MAX,
   ): E.Either<DecodeError, InternalMessage> {
     checkDecodeArguments(body, compression, maxBytes);
-    const r = packets.decodeBody(nodeCapabilities, body, compression, maxBytes);
-    return E.isLeft(r) ? r : E.right(new InternalMessage(r.right.msgType, r.right.sender, r.right.payload, r.right.time, compression, r.right));
+    return decodeChecked(body, compression, maxBytes);
   }
 
   /** The main flag, list[0]. */
@@ -134,3 +133,9 @@ export class InternalMessage {
     return this.#bytes;
   }
 }
+
+/** `InternalMessage.decodeBody` with its arguments already checked. */
+const decodeChecked = (body: Uint8Array, compression: ReadonlyArray<number>, maxBytes: number): E.Either<DecodeError, InternalMessage> => {
+  const r = packets.decodeBody(nodeCapabilities, body, compression, maxBytes);
+  return E.isLeft(r) ? r : E.right(new InternalMessage(r.right.msgType, r.right.sender, r.right.payload, r.right.time, compression, r.right));
+};
