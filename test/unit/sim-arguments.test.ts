@@ -322,7 +322,9 @@ describe('building the network', () => {
     for (const [opts, message] of bad) refused(() => sim.addNode(opts), message);
     expect(sim.names()).toEqual(['a']);
     // A chord node takes the chord bounds as well as the mesh ones.
-    sim.addNode({ name: 'c', kind: chordKind, subnet: 'chord', limits: { announceKeys: 0, outgoingMax: 2 } });
+    // Its quorum is a count of the five tables, as a ChordSocket's is.
+    for (const voteQuorum of [0, 6, 2.5]) refused(() => sim.addNode({ name: 'q', kind: chordKind, subnet: 'chord', limits: { voteQuorum } }), /voteQuorum/);
+    sim.addNode({ name: 'c', kind: chordKind, subnet: 'chord', limits: { announceKeys: 0, outgoingMax: 2, voteQuorum: 2 } });
     expect(sim.names()).toEqual(['a', 'c']);
   });
 });

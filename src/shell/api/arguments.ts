@@ -24,14 +24,23 @@ export const checkDialAddress = (host: unknown, port: unknown): void => {
   if (typeof host !== 'string' || !isPort(port) || port === 0) throw new BadArgument(`bad address ${String(host)}:${String(port)}`);
 };
 
+/** Bounds with a narrower range than "a number ≥ 0": a get's quorum is a count of the five tables. */
+const LIMIT_RANGES: Readonly<Record<string, readonly [number, number]>> = { voteQuorum: [1, 5] };
+
 /**
  * Throws `BadArgument` unless `limits` is an object whose every entry overrides a bound of
- * `known` (any name when `known` is undefined) with a number ≥ 0.
+ * `known` (any name when `known` is undefined) with a number ≥ 0, and a bound of
+ * `LIMIT_RANGES` with a whole number in its range.
  */
 export const checkLimits = (limits: unknown, known: object | undefined): void => {
   if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) throw new BadArgument(`limits must be an object, got ${String(limits)}`);
-  for (const [name, value] of Object.entries(limits))
+  for (const [name, value] of Object.entries(limits)) {
     if ((known !== undefined && !(name in known)) || typeof value !== 'number' || !(value >= 0)) throw new BadArgument(`bad limit ${name}: ${String(value)}`);
+    const range = LIMIT_RANGES[name];
+    if (range !== undefined && !(Number.isInteger(value) && value >= range[0] && value <= range[1])) {
+      throw new BadArgument(`bad limit ${name}: ${String(value)} (a whole number ${range[0]}–${range[1]})`);
+    }
+  }
 };
 
 /** Throws `BadArgument` unless `f` is a function; `what` names it ("a handler"). */

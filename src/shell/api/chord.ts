@@ -16,7 +16,6 @@ import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { Core } from '../net/runtime.js';
 import { checkChordKey, checkLimits } from './arguments.js';
-import { BadArgument } from './errors.js';
 import { MESH_COMPRESSION_DEFAULT } from './mesh.js';
 import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from './socket.js';
 
@@ -95,11 +94,7 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
   /** Throws `BadArgument` for a `chord` bound it does not have, below 0, or a quorum outside 1–5; then as MeshSocket. */
   constructor(options: ChordSocketOptions = {}) {
     const { chord, ...mesh } = options;
-    if (chord !== undefined) {
-      checkLimits(chord, defaultChordLimits);
-      const q = chord.voteQuorum;
-      if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 5)) throw new BadArgument(`chord.voteQuorum must be a whole number 1–5, got ${String(q)}`);
-    }
+    if (chord !== undefined) checkLimits(chord, defaultChordLimits);
     super(chordDeps({ ...defaultChordLimits, ...chord }), {
       compression: MESH_COMPRESSION_DEFAULT,
       protocol: { subnet: 'chord', encryption: 'Plaintext' },
