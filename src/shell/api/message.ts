@@ -6,10 +6,18 @@
 import type { ProtocolInfo } from '../../core/config.js';
 import type { ConnId, DeliveredMessage, NodeId } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
+import type { ReplyFailed } from './errors.js';
 
 /** How a reply reached its target: directly, or through a route found by request/response. */
 export interface ReplyOutcome {
   readonly routed: boolean;
+}
+
+/** A reply or whisper awaiting its outcome: it resolves once, or fails with `ReplyFailed`. */
+export interface PendingReply {
+  readonly to: NodeId;
+  readonly resolve: (o: ReplyOutcome) => void;
+  readonly reject: (e: ReplyFailed) => void;
 }
 
 /** What a message needs from its socket to reply. */

@@ -19,7 +19,7 @@ import { checkByte, checkDialAddress, checkFunction, checkLimits, isPort } from 
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
-import { Message, type ReplyChannel, type ReplyOutcome } from './message.js';
+import { Message, type PendingReply, type ReplyChannel, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
 /** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
@@ -170,7 +170,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly handlers: Handler[] = [];
   private readonly inbox = new Inbox<Message>(RECV_QUEUE_MAX);
   private readonly connects = new Map<CommandId, Pending>();
-  private readonly replies = new Map<CommandId, { readonly to: NodeId; resolve: (o: ReplyOutcome) => void; reject: (e: Error) => void }>();
+  private readonly replies = new Map<CommandId, PendingReply>();
   private nextCmd = 1;
   private listenPort = 0;
   private closed = false;

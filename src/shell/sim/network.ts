@@ -7,8 +7,7 @@ import type { Address, CloseReason, ConnId, ConnectError, Input, NodeId } from '
 import type { AnyNodeKind } from './kind.js';
 import type { Fault } from './faults.js';
 import type { Handler } from '../api/handlers.js';
-import type { Message, ReplyOutcome } from '../api/message.js';
-import type { ReplyFailed } from '../api/errors.js';
+import type { Message, PendingReply } from '../api/message.js';
 
 /** One end of a link: a node's connection. */
 export interface End {
@@ -73,13 +72,6 @@ export interface NodeRec {
   inbox: Message[];
   /** Replies of this incarnation awaiting their outcome, by command id (emptied by a crash). */
   readonly replies: Map<number, PendingReply>;
-}
-
-/** A reply or whisper awaiting its outcome: it resolves once, or fails with `ReplyFailed`. */
-export interface PendingReply {
-  readonly to: NodeId;
-  readonly resolve: (o: ReplyOutcome) => void;
-  readonly reject: (e: ReplyFailed) => void;
 }
 
 /** Event kinds in the queue. */
