@@ -131,10 +131,11 @@ const onDisconnect = (ctx: Ctx, peer: NodeId): void => {
 const onShutdown = (ctx: Ctx): void => {
   for (const c of [...ctx.st.conns.values()]) closeConn(ctx, c, { _tag: 'Shutdown' }, true);
   abandonReplies(ctx);
-  ctx.st.seen.until.clear();
+  ctx.st.seen.latest.clear();
   ctx.st.seen.queueKeys = [];
   ctx.st.seen.queueUntil = [];
   ctx.st.seen.head = 0;
+  ctx.st.seen.base = 0;
   ctx.st.known.clear();
   ctx.st.closed = true;
 };

@@ -32,11 +32,11 @@ export const forgetful: NodeKind<Env, NodeState> = broken((env, state, input) =>
   return meshKind.step(env, state, input);
 });
 
-/** Empties the node's seen-set (a Map of ids, or a set whose membership lives in `until`). */
+/** Empties the node's seen-set (a Map of ids, or a set whose membership lives in `latest`). */
 const forgetSeen = (state: NodeState): void => {
   const seen = state.seen as unknown;
   if (seen instanceof Map) seen.clear();
-  else (seen as { readonly until: Map<string, number> }).until.clear();
+  else (seen as { readonly latest: Map<string, number> }).latest.clear();
 };
 
 describe('a core with de-duplication turned off', () => {

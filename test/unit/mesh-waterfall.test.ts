@@ -84,6 +84,21 @@ describe('waterfall', () => {
     expect(nodeStatus(st)).toMatchObject({ seen: 0, seenForgottenEarly: 3 });
   });
 
+  it('forgets an id remembered twice only at its later entry, also after the queue is compacted', () => {
+    const env = mkEnv(1, { seenTtlMs: 120_000 });
+    const [st] = withPeers(env, [bob!]);
+    const send = (at: number): void => void go(env, st, { _tag: 'Send', at, flag: 0, type: 0, packets: ['twice'] });
+    send(T0); // ours, remembered until T0 + 120 s
+    for (let i = 0; i < 1100; i++) go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, i]) });
+    send(T0 + 900); // the same bytes in the same wire second: the same id, remembered again until T0 + 120.9 s
+    expect(nodeStatus(st).seen).toBe(1101);
+    // The first 1,101 entries go and the queue is compacted; the id's later entry keeps it.
+    go(env, st, { _tag: 'Tick', at: T0 + 120_500 });
+    expect(nodeStatus(st).seen).toBe(1);
+    go(env, st, { _tag: 'Tick', at: T0 + 121_000 });
+    expect(nodeStatus(st).seen).toBe(0);
+  });
+
   it('drops a copy that arrives after the arrival TTL while its stamp is still fresh', () => {
     const env = mkEnv(1, { seenTtlMs: 1000 });
     const [st] = withPeers(env, [bob!, carol!]);

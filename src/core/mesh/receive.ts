@@ -31,7 +31,7 @@ import { onPeers, sendPeers } from './peers.js';
 import { onCompression, onResend } from './renegotiate.js';
 import { onRouteRequest, onRouteResponse } from './request.js';
 import { emit, type Conn, type Ctx } from './state.js';
-import { admit, admitRemembered, relay } from './waterfall.js';
+import { admitRemembered, admitUnremembered, isRemembered, relay } from './waterfall.js';
 
 /** Bytes arrived on a connection. */
 export const onBytes = (ctx: Ctx, connId: ConnId, bytes: Uint8Array): void => {
@@ -72,7 +72,9 @@ const onFrame = (ctx: Ctx, c: Conn, frame: Uint8Array, at: number): void => {
   // A remembered id is a broadcast whose very bytes (the id is their checksum) were checked when
   // they first came or were built here: its fate needs its time alone, not another decoding. This
   // is most frames a mesh carries: every node hears each broadcast from each of its peers.
-  if (c.phase === 'ready' && ctx.st.seen.until.has(opened.idKey)) {
+  // Looked up once: a broadcast on a ready connection is admitted by what this found.
+  const remembered = c.phase === 'ready' && isRemembered(ctx.st, opened.idKey);
+  if (remembered) {
     const time = peekUint(opened.plain, msgpackStart(opened), 2);
     if (time !== undefined) {
       ctx.st.counters.framesReceived++;
@@ -89,7 +91,7 @@ const onFrame = (ctx: Ctx, c: Conn, frame: Uint8Array, at: number): void => {
   if (c.phase !== 'ready') return onFirst(ctx, c, messageOf(decoded));
   const broadcast = decoded.msgType === msgTypes.broadcast;
   // A broadcast's fate depends on its id and time alone: a duplicate never becomes a message.
-  if (broadcast && admit(ctx, decoded) !== 'fresh') return;
+  if (broadcast && (remembered ? admitRemembered(ctx, decoded.time) : admitUnremembered(ctx, decoded)) !== 'fresh') return;
   const msg = messageOf(decoded);
   const w = classify(msg);
   if (E.isLeft(w)) {

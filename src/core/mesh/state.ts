@@ -99,12 +99,17 @@ export interface HealState {
  * over every entry deleted before.
  */
 export interface SeenSet {
-  /** Message id key → forget-at (ms). */
-  readonly until: Map<string, number>;
-  /** Queue of [key, forget-at], oldest at `head`. */
+  /**
+   * Message id key → the queue position of its latest entry (`base` + index). A position, not a
+   * time: a small integer, so the map holds no boxed number per id.
+   */
+  readonly latest: Map<string, number>;
+  /** Queue of [key, forget-at (ms)], oldest at `head`. */
   queueKeys: string[];
   queueUntil: number[];
   head: number;
+  /** Entries compaction has cut from the queue's front: the entry at index i is at position `base + i`. */
+  base: number;
 }
 
 /** A reply waiting for a route to its target. */

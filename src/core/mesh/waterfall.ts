@@ -31,17 +31,17 @@ export type Admission = 'fresh' | 'stale' | 'future' | 'duplicate';
 export type Stamped = Pick<InternalMessage, 'idKey' | 'time'>;
 
 /** An empty seen-set. */
-export const emptySeen = (): SeenSet => ({ until: new Map(), queueKeys: [], queueUntil: [], head: 0 });
+export const emptySeen = (): SeenSet => ({ latest: new Map(), queueKeys: [], queueUntil: [], head: 0, base: 0 });
 
 /** The number of ids remembered. */
-export const seenSize = (st: MeshState): number => st.seen.until.size;
+export const seenSize = (st: MeshState): number => st.seen.latest.size;
 
 /** Drops the queue's head, and its id unless remembered again later; true when the id went. */
 const dropHead = (seen: SeenSet): boolean => {
   const key = seen.queueKeys[seen.head]!;
-  // A key remembered again later has a later forget-at: only its last entry removes it.
-  const last = seen.until.get(key) === seen.queueUntil[seen.head];
-  if (last) seen.until.delete(key);
+  // A key remembered again later has a later entry: only its latest entry removes it.
+  const last = seen.latest.get(key) === seen.base + seen.head;
+  if (last) seen.latest.delete(key);
   seen.head++;
   return last;
 };
@@ -53,18 +53,19 @@ export const purgeSeen = (ctx: Ctx): void => {
   while (seen.head < seen.queueKeys.length) {
     // An id whose time is up goes; one still in its time goes only while the set is over its bound.
     const early = seen.queueUntil[seen.head]! > ctx.at;
-    if (early && seen.until.size <= max) break;
+    if (early && seen.latest.size <= max) break;
     if (dropHead(seen) && early) ctx.st.counters.seenForgottenEarly++;
   }
   // Compact the queue once its dead head is as long as its live tail.
   if (seen.head > 1024 && seen.head * 2 > seen.queueKeys.length) {
     seen.queueKeys = seen.queueKeys.slice(seen.head);
     seen.queueUntil = seen.queueUntil.slice(seen.head);
+    seen.base += seen.head;
     seen.head = 0;
   }
 };
 
-/** When a message stamped `timeSeconds` becomes stale by our clock, ms (see `admit`). */
+/** When a message stamped `timeSeconds` becomes stale by our clock, ms (see `outOfWindow`). */
 const staleAt = (ctx: Ctx, timeSeconds: number): number => (Math.floor(timeSeconds) + 1) * 1000 + ctx.env.config.broadcastExpiryMs;
 
 /**
@@ -75,10 +76,10 @@ const staleAt = (ctx: Ctx, timeSeconds: number): number => (Math.floor(timeSecon
 export const remember = (ctx: Ctx, msg: Stamped): void => {
   const { seen } = ctx.st;
   const until = Math.max(ctx.at + ctx.env.config.seenTtlMs, staleAt(ctx, msg.time));
-  seen.until.set(msg.idKey, until);
+  seen.latest.set(msg.idKey, seen.base + seen.queueKeys.length);
   seen.queueKeys.push(msg.idKey);
   seen.queueUntil.push(until);
-  if (seen.until.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.at) purgeSeen(ctx);
+  if (seen.latest.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.at) purgeSeen(ctx);
 };
 
 /** 'stale' or 'future' (counted) for a stamp outside the window we accept, else undefined. */
@@ -95,7 +96,10 @@ const outOfWindow = (ctx: Ctx, time: number): 'stale' | 'future' | undefined => 
   return undefined;
 };
 
-/** `admit` for a copy whose id the caller found remembered: its stamp's fate, else a duplicate. */
+/**
+ * An arriving broadcast's fate is decided by one of the two below, as the caller found its id
+ * (`isRemembered`). This one, for a remembered id: its stamp's fate, else a duplicate.
+ */
 export const admitRemembered = (ctx: Ctx, time: number): Exclude<Admission, 'fresh'> => {
   const out = outOfWindow(ctx, time);
   if (out !== undefined) return out;
@@ -103,14 +107,16 @@ export const admitRemembered = (ctx: Ctx, time: number): Exclude<Admission, 'fre
   return 'duplicate';
 };
 
-/** Decide an arriving broadcast's fate, remembering it when fresh. */
-export const admit = (ctx: Ctx, msg: Stamped): Admission => {
-  if (ctx.st.seen.until.has(msg.idKey)) return admitRemembered(ctx, msg.time);
+/** For an id not remembered: fresh (and now remembered) unless its stamp is out of the window. */
+export const admitUnremembered = (ctx: Ctx, msg: Stamped): Admission => {
   const out = outOfWindow(ctx, msg.time);
   if (out !== undefined) return out;
   remember(ctx, msg);
   return 'fresh';
 };
+
+/** Whether a message id (its key) is remembered. */
+export const isRemembered = (st: MeshState, idKey: string): boolean => st.seen.latest.has(idKey);
 
 /** Relay a fresh broadcast to every peer but its originator and the connection it came on. */
 export const relay = (ctx: Ctx, msg: InternalMessage, from: ConnId): void => {
