@@ -331,6 +331,24 @@ describe('faults', () => {
     expect(received(s, 'b')).toBe('bye');
   });
 
+  it('a partition stops the answer to a dial already in flight, and the data behind it, until healed', () => {
+    const s = sim({ latency: { _tag: 'Constant', ms: 50 } });
+    s.addNode({ name: 'a' });
+    s.addNode({ name: 'b' });
+    s.connect('a', 'b');
+    // The dial reaches b at 50 ms and b accepts; its answer is due at a at 100 ms.
+    s.runFor(75);
+    s.fault({ _tag: 'Partition', groups: [['a']] });
+    s.command({ _tag: 'Send', node: 'b', packets: ['hi'], flag: 0, type: 0 });
+    s.runFor(5_000);
+    expect(tags(s, 'a')).toEqual(['Connect']);
+    expect(tags(s, 'b')).toEqual(['ConnectionAccepted', 'Send']);
+    s.fault({ _tag: 'Heal' });
+    s.runUntilIdle();
+    expect(tags(s, 'a')).toEqual(['Connect', 'DialSucceeded', 'BytesReceived']);
+    expect(received(s, 'a')).toBe('hi');
+  });
+
   it('data in flight when a pause and a hold overlap still arrives in order', () => {
     const s = pair({ latency: { _tag: 'Constant', ms: 50 } });
     s.fault({ _tag: 'Pause', node: 'b' });

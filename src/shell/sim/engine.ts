@@ -186,14 +186,16 @@ export class SimEngine {
     if (ev.kind === EvKind.Syn) return this.links.onSyn(ev.end as End, ev.extra?.remote as Address);
     const n = ev.node as NodeRec;
     if (ev.gen !== n.gen || !n.alive) return;
-    if ((ev.kind === EvKind.Bytes || ev.kind === EvKind.Closed) && this.holdBack(ev)) return;
+    if ((ev.kind === EvKind.Bytes || ev.kind === EvKind.Closed || ev.kind === EvKind.DialOk) && this.holdBack(ev)) return;
     this.arrive(n, ev);
   }
 
   /**
-   * Holds a Bytes or Closed event at its receiving end, in `FaultState`, when its direction is
-   * blocked (a cut or a hold) or events of its direction wait there already, so each direction
-   * stays in order whatever was in flight when the fault began; true when held. A reset is news
+   * Holds a Bytes, Closed or DialOk event (the answer to a dial, on its way back to the dialer)
+   * at its receiving end, in `FaultState`, when its direction is blocked (a cut or a hold) or
+   * events of its direction wait there already, so each direction stays in order whatever was
+   * in flight when the fault began; true when held. A dialer whose answer is held stays dialling
+   * until the direction opens (its core may give up on the dial first, as on a socket). A reset is news
    * at both ends at once, never held; data for a closed end or a reset link is left for `arrive`
    * to drop.
    */

@@ -1,7 +1,7 @@
 /**
  * The faults in force: partitions (cuts between groups, symmetric or one-way), holds on single
- * directions between two nodes, and the data they hold back: the Bytes and Closed events that
- * reached a blocked direction's receiving end, kept in arrival order and let through, in that
+ * directions between two nodes, and the data they hold back: the Bytes, Closed and DialOk events
+ * that reached a blocked direction's receiving end, kept in arrival order and let through, in that
  * order, the moment the direction opens (a heal or a release). It also keeps the clock offset
  * each skewed node was added with (so HealAll can put it back). Node-level faults (crash,
  * restart, pause, skew) are carried out through hooks the simulation provides.

@@ -28,7 +28,7 @@ export interface End {
 export interface Link {
   readonly id: number;
   readonly ends: [End, End | undefined];
-  /** Per receiving side: the Bytes and Closed events a cut or hold stopped there, in order. */
+  /** Per receiving side: the Bytes, Closed and DialOk events a cut or hold stopped there, in order. */
   readonly held: [Ev[], Ev[]];
   /** Writes made before the accepting side existed. */
   readonly early: Uint8Array[];
