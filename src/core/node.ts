@@ -98,7 +98,7 @@ const onConnect = (ctx: Ctx, cmd: CommandId, address: Address, expectedId: NodeI
   dial(ctx, address, expectedId, cmd);
 };
 
-const sendMessage = (ctx: Stamp, flag: number, type: number, packets: ReadonlyArray<WireValue>) => userMessage(ctx, flag, [type, ...packets]);
+const sendMessage = (ctx: Stamp, flag: number, type: number, packets: ReadonlyArray<WireValue>) => userMessage(ctx, flag, [type, ...packets], 1);
 
 const onSend = (ctx: Ctx, flag: number, type: number, packets: ReadonlyArray<WireValue>): void => {
   const msg = sendMessage(ctx, flag, type, packets);

@@ -57,6 +57,7 @@ describe('mesh on loopback', () => {
     const b = await node();
     await joinedBoth(a, b);
     expect(() => a.send(new Map([[{} as never, 1]]) as never)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
+    expect(() => a.send('x', [undefined as never])).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/packets\[1\]\[0\] is undefined/) }));
     a.send('fine');
     const m = await within(b.next(), 'the good message');
     expect(m?.packets).toEqual([0, 'fine']);

@@ -4,7 +4,7 @@ import snappy from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import type { DecodeError } from '../../src/core/wire/errors.js';
 import { describeDecodeError } from '../../src/core/wire/errors.js';
-import { MSGPACK_LIMITS, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX, packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
+import { MSGPACK_LIMITS, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX, nonWireValue, packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
 import { chooseCompression, decodeBody, encodeFrame, makeMessage, messageMsgpack, msgpackLength } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -76,6 +76,35 @@ describe('integers stay integers', () => {
     expect(hex(encodeFrame(caps, a, undefined))).toBe(before);
     const back = decodeBody(caps, encodeFrame(caps, b, undefined).subarray(4), [], 1 << 20);
     expect(E.isRight(back) && back.right.payload).toEqual([0, 'before the big one']);
+  });
+});
+
+describe('nonWireValue', () => {
+  it('passes every wire value, nested or not', () => {
+    const good: WireValue[] = [null, true, 0, -1.5, NaN, 2n ** 63n, -(2n ** 63n), '', 'é', new Uint8Array(2), Buffer.from('ab'), [], [[1, ['x']]], new Map<WireValue, WireValue>([[new Uint8Array(1), [1]]])];
+    for (const v of good) expect(nonWireValue(v, 'v')).toBeUndefined();
+  });
+
+  it('names the first part that is not one, and where it lies', () => {
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    const cases: Array<[unknown, string]> = [
+      [undefined, 'v is undefined (nil is null)'],
+      [[1, () => 1], 'v[1] is a function'],
+      [[Symbol('s')], 'v[0] is a symbol'],
+      [2n ** 64n, 'v is a bigint beyond 64 bits (msgpack integers are int64 or uint64)'],
+      [-(2n ** 63n) - 1n, 'v is a bigint beyond 64 bits (msgpack integers are int64 or uint64)'],
+      [{ a: 1 }, 'v is a plain object (a msgpack map is a Map)'],
+      [Object.create(null), 'v is a plain object (a msgpack map is a Map)'],
+      [[new Date(0)], 'v[0] is a Date'],
+      [new Set([1]), 'v is a Set'],
+      [new Float32Array(1), 'v is a Float32Array (bin is a Uint8Array)'],
+      [new ArrayBuffer(1), 'v is an ArrayBuffer (bin is a Uint8Array)'],
+      [new Map([[1, [2, undefined]]]), 'v, value 0,[1] is undefined (nil is null)'],
+      [new Map([[{}, 1]]), 'v, key 0, is a plain object (a msgpack map is a Map)'],
+      [cyclic, 'v holds arrays and maps nested deeper than 64 (or holds itself)'],
+    ];
+    for (const [v, said] of cases) expect(nonWireValue(v, 'v')).toBe(said);
   });
 });
 

@@ -106,6 +106,21 @@ describe('packets', () => {
     untouched(sim);
   });
 
+  it('name the packet that is not a wire value, and what it is', () => {
+    const sim = pair();
+    const cases: Array<[unknown[], RegExp]> = [
+      [['x', undefined], /packets\[1\] is undefined \(nil is null\)/],
+      [[() => 1], /packets\[0\] is a function/],
+      [['x', [1, { x: 1 }]], /packets\[1\]\[1\] is a plain object \(a msgpack map is a Map\)/],
+      [[2n ** 70n], /packets\[0\] is a bigint beyond 64 bits/],
+    ];
+    for (const [packets, said] of cases) {
+      refused(() => sim.broadcast('a', packets as never), said);
+      refused(() => void sim.whisper('a', 'b', packets as never), said);
+    }
+    untouched(sim);
+  });
+
   it('refuse what peers would refuse: too many values, too deep, above frameBytesMax', () => {
     const sim = pair();
     sim.addNode({ name: 'small', limits: { frameBytesMax: 4_096 } });

@@ -22,7 +22,7 @@ import { emit, type Conn, type Ctx, type MeshState } from './state.js';
 import { broadcastOwn, remember } from './waterfall.js';
 
 /** The whisper a Reply sends, or why it cannot be sent (`userMessage`). */
-export const replyMessage = (ctx: Stamp, packets: ReadonlyArray<WireValue>) => userMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets]);
+export const replyMessage = (ctx: Stamp, packets: ReadonlyArray<WireValue>) => userMessage(ctx, msgTypes.whisper, [subFlags.whisper, ...packets], 1);
 
 const sendReply = (ctx: Ctx, c: Conn, cmd: CommandId, to: NodeId, packets: ReadonlyArray<WireValue>, routed: boolean): void => {
   const msg = replyMessage(ctx, packets);

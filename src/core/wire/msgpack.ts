@@ -102,12 +102,62 @@ const widen = (v: WireValue): unknown => {
   return m;
 };
 
+const INT64_MIN_N = -(2n ** 63n);
+const UINT64_END_N = 2n ** 64n;
+
+/**
+ * The first part of `v` that is not a wire value, said with where it lies (`where` names `v`;
+ * `depth` is how many arrays and maps hold it; a nesting too deep is said of `top`), or undefined when every part is one: null,
+ * booleans, numbers, bigints within int64/uint64, strings, Uint8Arrays, and arrays and Maps of
+ * them, nested no deeper than `MSGPACK_DEPTH_MAX`. It walks all of `v`: for saying why a value
+ * was refused, not for every send.
+ */
+export const nonWireValue = (v: unknown, where: string, depth = 0, top = where): string | undefined => {
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return undefined;
+    case 'bigint':
+      return v >= INT64_MIN_N && v < UINT64_END_N ? undefined : `${where} is a bigint beyond 64 bits (msgpack integers are int64 or uint64)`;
+    case 'undefined':
+      return `${where} is undefined (nil is null)`;
+    case 'function':
+    case 'symbol':
+      return `${where} is a ${typeof v}`;
+  }
+  if (v === null || v instanceof Uint8Array) return undefined;
+  const isArray = Array.isArray(v);
+  if (isArray || v instanceof Map) {
+    if (depth >= MSGPACK_DEPTH_MAX) return `${top} holds arrays and maps nested deeper than ${MSGPACK_DEPTH_MAX} (or holds itself)`;
+    if (isArray) {
+      const a = v as ReadonlyArray<unknown>;
+      for (let i = 0; i < a.length; i++) {
+        const bad = nonWireValue(a[i], `${where}[${i}]`, depth + 1, top);
+        if (bad !== undefined) return bad;
+      }
+      return undefined;
+    }
+    let i = 0;
+    for (const [key, value] of v as ReadonlyMap<unknown, unknown>) {
+      const bad = nonWireValue(key, `${where}, key ${i},`, depth + 1, top) ?? nonWireValue(value, `${where}, value ${i},`, depth + 1, top);
+      if (bad !== undefined) return bad;
+      i++;
+    }
+    return undefined;
+  }
+  const proto = Object.getPrototypeOf(v) as { readonly constructor?: { readonly name?: string } } | null;
+  if (proto === null || proto === Object.prototype) return `${where} is a plain object (a msgpack map is a Map)`;
+  const name = proto.constructor?.name ?? 'object';
+  return `${where} is a${/^[AEIOU]/.test(name) ? 'n' : ''} ${name}${ArrayBuffer.isView(v) || v instanceof ArrayBuffer ? ' (bin is a Uint8Array)' : ''}`;
+};
+
 /** The packer run on `v`, its integers widened, with msgpackr's `flags`; `packValue`'s errors. */
 const pack = (v: WireValue, flags?: number): Uint8Array => {
   try {
     return packr.pack(needsWidening(v) ? widen(v) : v, flags);
   } catch (e) {
-    throw new RangeError(`cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
+    throw new RangeError(nonWireValue(v, 'the value') ?? `cannot encode as msgpack: ${e instanceof Error ? e.message : String(e)}`);
   }
 };
 
