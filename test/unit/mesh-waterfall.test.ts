@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
+import { SEEN_REBASE_AT } from '../../src/core/mesh/waterfall.js';
 import { encodeFrame, makeMessage, messageId } from '../../src/core/wire/packets.js';
 import { caps, decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
@@ -84,9 +85,13 @@ describe('waterfall', () => {
     expect(nodeStatus(st)).toMatchObject({ seen: 0, seenForgottenEarly: 3 });
   });
 
-  it('forgets an id remembered twice only at its later entry, also after the queue is compacted', () => {
+  it.each([
+    ['', 0],
+    [', and positions are counted from 0 again', SEEN_REBASE_AT - 100],
+  ])('forgets an id remembered twice only at its later entry, also after the queue is compacted%s', (_, base) => {
     const env = mkEnv(1, { seenTtlMs: 120_000 });
     const [st] = withPeers(env, [bob!]);
+    st.seen.base = base;
     const send = (at: number): void => void go(env, st, { _tag: 'Send', at, flag: 0, type: 0, packets: ['twice'] });
     send(T0); // ours, remembered until T0 + 120 s
     for (let i = 0; i < 1100; i++) go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, i]) });
@@ -95,6 +100,8 @@ describe('waterfall', () => {
     // The first 1,101 entries go and the queue is compacted; the id's later entry keeps it.
     go(env, st, { _tag: 'Tick', at: T0 + 120_500 });
     expect(nodeStatus(st).seen).toBe(1);
+    expect(st.seen.base).toBe(base === 0 ? 1101 : 0);
+    expect(Math.max(...st.seen.latest.values())).toBeLessThan(SEEN_REBASE_AT);
     go(env, st, { _tag: 'Tick', at: T0 + 121_000 });
     expect(nodeStatus(st).seen).toBe(0);
   });

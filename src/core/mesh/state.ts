@@ -101,7 +101,8 @@ export interface HealState {
 export interface SeenSet {
   /**
    * Message id key → the queue position of its latest entry (`base` + index). A position, not a
-   * time: a small integer, so the map holds no boxed number per id.
+   * time: a small integer (compaction counts from 0 again past `SEEN_REBASE_AT`), so the map holds
+   * no boxed number per id.
    */
   readonly latest: Map<string, number>;
   /** Queue of [key, forget-at (ms)], oldest at `head`. */

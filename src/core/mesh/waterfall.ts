@@ -36,6 +36,12 @@ export const emptySeen = (): SeenSet => ({ latest: new Map(), queueKeys: [], que
 /** The number of ids remembered. */
 export const seenSize = (st: MeshState): number => st.seen.latest.size;
 
+/**
+ * Past this many entries cut from the queue, positions are counted from 0 again (every id in the
+ * map is moved down, once per so many entries), so they stay integers V8 keeps unboxed.
+ */
+export const SEEN_REBASE_AT = 2 ** 30;
+
 /** Drops the queue's head, and its id unless remembered again later; true when the id went. */
 const dropHead = (seen: SeenSet): boolean => {
   const key = seen.queueKeys[seen.head]!;
@@ -62,6 +68,10 @@ export const purgeSeen = (ctx: Ctx): void => {
     seen.queueUntil = seen.queueUntil.slice(seen.head);
     seen.base += seen.head;
     seen.head = 0;
+    if (seen.base >= SEEN_REBASE_AT) {
+      for (const [key, position] of seen.latest) seen.latest.set(key, position - seen.base);
+      seen.base = 0;
+    }
   }
 };
 
