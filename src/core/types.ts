@@ -160,8 +160,17 @@ export type NodeEvent =
   | { readonly _tag: 'ConnectFailed'; readonly cmd: CommandId; readonly error: ConnectError }
   /** A reply reached its target (directly or by a route found through request/response). */
   | { readonly _tag: 'ReplySent'; readonly cmd: CommandId; readonly to: NodeId; readonly routed: boolean }
-  /** `Unencodable`: the packets hold a value msgpack cannot carry (a bigint beyond 64 bits). */
-  | { readonly _tag: 'ReplyFailed'; readonly cmd: CommandId; readonly to: NodeId; readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable' }
+  /**
+   * `Unencodable`: the packets hold something that is not a wire value, or a message peers would
+   * refuse (too large, too deep, too many values); `detail` says what.
+   */
+  | {
+      readonly _tag: 'ReplyFailed';
+      readonly cmd: CommandId;
+      readonly to: NodeId;
+      readonly reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable';
+      readonly detail?: string;
+    }
   /** Something was dropped without closing a connection: counted, for observability. */
   | { readonly _tag: 'Dropped'; readonly conn?: ConnId; readonly why: string }
   /** A chord command succeeded; a get carries the value. */

@@ -6,7 +6,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { FRAME_BYTES_MAX } from '../core/config.js';
 import { protocolId, timeSeconds } from '../core/ids.js';
-import type { DecodeError } from '../core/wire/errors.js';
+import { describeDecodeError, type DecodeError } from '../core/wire/errors.js';
+import { nonWireElement, scanMsgpack } from '../core/wire/msgpack.js';
 import { HEADER_BYTES } from '../core/wire/framing.js';
 import { FlagList } from '../core/wire/codecs.js';
 import * as packets from '../core/wire/packets.js';
@@ -43,12 +44,18 @@ const buildMessage = (msgType: unknown, sender: unknown, payload: unknown, time:
   if (!Array.isArray(payload)) throw new BadArgument('payload must be an array (sub-flag first)');
   if (typeof time !== 'number' || !Number.isFinite(time)) throw new BadArgument(`time must be a finite number of seconds, got ${String(time)}`);
   if (!FlagList.is(compression)) throw new BadArgument('compression must be a list of integer flags');
+  const named = (i: number): string => `payload[${i}]`;
+  let msg: packets.InternalMessage;
   try {
-    return packets.makeMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time);
+    msg = packets.makeMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time);
   } catch (e) {
-    if (e instanceof RangeError) throw new BadArgument(e.message);
+    if (e instanceof RangeError) throw new BadArgument(nonWireElement(payload, named) ?? e.message);
     throw e;
   }
+  // What a peer's decoder would refuse (undefined and functions pack as an extension; too deep; too many values).
+  const refused = scanMsgpack(msg.plain, packets.msgpackStart(msg));
+  if (refused !== undefined) throw new BadArgument(nonWireElement(payload, named) ?? `peers would refuse the message: ${describeDecodeError(refused)}`);
+  return msg;
 };
 
 /** One message: its packets, its id (SHA-256 of its msgpack bytes) and its framed wire form. */
@@ -58,7 +65,8 @@ export class InternalMessage {
   /**
    * A message of `msgType` from `sender` carrying `payload` (sub-flag first), stamped `time`
    * (seconds; now by default), to be sent to a peer offering `compression`. BadArgument for
-   * arguments of the wrong kind, or packets msgpack cannot carry.
+   * arguments of the wrong kind, or packets msgpack cannot carry or a peer's decoder would refuse
+   * (see the README's Limits); the message names the part of the payload at fault.
    */
   constructor(
     msgType: number,

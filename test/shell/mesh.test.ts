@@ -62,6 +62,11 @@ describe('mesh on loopback', () => {
     const m = await within(b.next(), 'the good message');
     expect(m?.packets).toEqual([0, 'fine']);
     await expect(m!.reply(new Map([[{} as never, 1]]) as never)).rejects.toMatchObject({ code: 'ReplyFailed' });
+    await expect(m!.reply('x', undefined as never)).rejects.toMatchObject({
+      code: 'ReplyFailed',
+      why: 'Unencodable',
+      message: expect.stringMatching(/Unencodable \(packets\[1\] is undefined \(nil is null\)\)/),
+    });
     // What peers would refuse is refused here first: too many values, too deep, too large.
     expect(() => a.send(new Array(70_000).fill(0))).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/more than 65536 values/) }));
     let deep: WireValue = 0;

@@ -89,10 +89,10 @@ describe('send', () => {
     const huge = 2n ** 80n;
     expect(only(go(me, st, { _tag: 'Send', at: T0, packets: [huge], flag: 0, type: 0 }), 'Write')).toEqual([]);
     expect(events(go(me, st, { _tag: 'Reply', at: T0, cmd: 5, to: bob.config.id, packets: [huge] }))).toEqual([
-      { _tag: 'ReplyFailed', cmd: 5, to: bob.config.id, reason: 'Unencodable' },
+      { _tag: 'ReplyFailed', cmd: 5, to: bob.config.id, reason: 'Unencodable', detail: 'packets[0] is a bigint beyond 64 bits (msgpack integers are int64 or uint64)' },
     ]);
     expect(events(go(me, st, { _tag: 'Reply', at: T0, cmd: 6, to: carol.config.id, packets: [huge] }))).toEqual([
-      { _tag: 'ReplyFailed', cmd: 6, to: carol.config.id, reason: 'Unencodable' },
+      { _tag: 'ReplyFailed', cmd: 6, to: carol.config.id, reason: 'Unencodable', detail: 'packets[0] is a bigint beyond 64 bits (msgpack integers are int64 or uint64)' },
     ]);
   });
 

@@ -27,6 +27,9 @@ describe('public wire API arguments', () => {
     expect(() => new InternalMessage(0, bad(5), [0], 1)).toThrow(badArgument);
     expect(() => new InternalMessage(0, 'S', bad('x'), 1)).toThrow(badArgument);
     expect(() => new InternalMessage(0, 'S', [0], NaN)).toThrow(badArgument);
+    // A payload part that is not a wire value is named by its place in the payload.
+    expect(() => new InternalMessage(0, 'S', ['x', { a: 1 } as never], 1)).toThrow(/^payload\[1\] is a plain object/);
+    expect(() => new InternalMessage(0, 'S', ['x', [undefined as never]], 1)).toThrow(/^payload\[1\]\[0\] is undefined/);
     expect(() => new InternalMessage(0, 'S', [0], 1, bad([0x13, 'x']))).toThrow(badArgument);
     expect(() => new InternalMessage(0, 'S', [0, 2n ** 70n], 1)).toThrow(badArgument);
     expect(() => new InternalMessage(0, 'S', [0, bad({ x: 1 })], 1)).toThrow(badArgument);

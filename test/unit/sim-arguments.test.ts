@@ -161,7 +161,12 @@ describe('values a core refuses later, as it does under a socket', () => {
     });
     sim.broadcast('a', ['ping']);
     expect(sim.runUntilIdle({ maxEvents: 100_000 })).toBe(true);
-    await expect(outcome).rejects.toMatchObject({ code: 'ReplyFailed', why: 'Unencodable' });
+    await expect(outcome).rejects.toMatchObject({
+      code: 'ReplyFailed',
+      why: 'Unencodable',
+      detail: 'packets[0] is a plain object (a msgpack map is a Map)',
+      message: expect.stringMatching(/failed: Unencodable \(packets\[0\] is a plain object/),
+    });
   });
 
   it('a chord value that is not a wire value fails the command with BadValue; the run goes on', () => {
@@ -172,7 +177,10 @@ describe('values a core refuses later, as it does under a socket', () => {
     sim.runFor(1_000, 100_000);
     const set = chord.set('c', 'k', { x: 1 } as never);
     sim.runFor(5_000, 100_000);
-    expect(set.outcome).toMatchObject({ _tag: 'Failed', error: { _tag: 'BadValue' } });
+    expect(set.outcome).toMatchObject({ _tag: 'Failed', error: { _tag: 'BadValue', detail: 'the value is a plain object (a msgpack map is a Map)' } });
+    const undef = chord.set('c', 'k', [1, undefined] as never);
+    sim.runFor(5_000, 100_000);
+    expect(undef.outcome).toMatchObject({ _tag: 'Failed', error: { _tag: 'BadValue', detail: 'the value[1] is undefined (nil is null)' } });
   });
 });
 

@@ -30,6 +30,7 @@ import {
   chordRetrievePayload,
   chordStorePayload,
 } from '../wire/messages.js';
+import { nonWireValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
 import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
@@ -246,7 +247,7 @@ const notify = (ctx: ChordCtx, key: UserKey, deleted: boolean): void => {
 export const onSet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, value: WireValue): void => {
   if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const bad = encodable(ctx, chordStorePayload('sha1', '1', value));
-  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: bad });
+  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(value, 'the value', 1) ?? bad });
   const ok = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, value));
   const known = ctx.st.keys.has(keyText(key));
   if (value !== null && !known) notify(ctx, key, false);
@@ -259,7 +260,7 @@ export const onSet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, value: WireVa
 export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta: ReadonlyMap<WireValue, WireValue>): void => {
   if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const bad = encodable(ctx, chordDeltaPayload('sha1', '1', delta));
-  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: bad });
+  if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(delta, 'the delta', 1) ?? bad });
   const ok = toOwners(
     ctx,
     key,

@@ -26,15 +26,15 @@ export const replyMessage = (ctx: Stamp, packets: ReadonlyArray<WireValue>) => u
 
 const sendReply = (ctx: Ctx, c: Conn, cmd: CommandId, to: NodeId, packets: ReadonlyArray<WireValue>, routed: boolean): void => {
   const msg = replyMessage(ctx, packets);
-  if (typeof msg === 'string') return fail(ctx, cmd, to, 'Unencodable');
+  if (typeof msg === 'string') return fail(ctx, cmd, to, 'Unencodable', msg);
   writeMessage(ctx, c, msg);
   ctx.st.counters.repliesSent++;
   emit(ctx, { _tag: 'ReplySent', cmd, to, routed });
 };
 
-const fail = (ctx: Ctx, cmd: CommandId, to: NodeId, reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable'): void => {
+const fail = (ctx: Ctx, cmd: CommandId, to: NodeId, reason: 'Timeout' | 'TooManyPending' | 'Unreachable' | 'Unencodable', detail?: string): void => {
   ctx.st.counters.repliesFailed++;
-  emit(ctx, { _tag: 'ReplyFailed', cmd, to, reason });
+  emit(ctx, detail === undefined ? { _tag: 'ReplyFailed', cmd, to, reason } : { _tag: 'ReplyFailed', cmd, to, reason, detail });
 };
 
 /** The Reply command: whisper directly, or ask the mesh for a route and wait. */
@@ -44,7 +44,8 @@ export const reply = (ctx: Ctx, cmd: CommandId, to: NodeId, packets: ReadonlyArr
   const c = direct === undefined ? undefined : st.conns.get(direct);
   if (c !== undefined) return sendReply(ctx, c, cmd, to, packets, false);
   // Checked now so a deferred reply cannot fail to build later.
-  if (typeof replyMessage(ctx, packets) === 'string') return fail(ctx, cmd, to, 'Unencodable');
+  const refused = replyMessage(ctx, packets);
+  if (typeof refused === 'string') return fail(ctx, cmd, to, 'Unencodable', refused);
   if (to === ctx.env.config.id || st.routing.size === 0) return fail(ctx, cmd, to, 'Unreachable');
   if (st.pendingCount >= ctx.env.config.pendingRequestsMax) return fail(ctx, cmd, to, 'TooManyPending');
   const rid = requestId(ctx.env.caps, to, timeSeconds(ctx.at));

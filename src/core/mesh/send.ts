@@ -9,7 +9,7 @@
 import type { ConnId, NodeId } from '../types.js';
 import { timeSeconds } from '../ids.js';
 import { describeDecodeError } from '../wire/errors.js';
-import { nonWireValue, scanMsgpack } from '../wire/msgpack.js';
+import { nonWireElement, scanMsgpack } from '../wire/msgpack.js';
 import { encodeFrame, makeMessage, msgpackLength, msgpackStart, type InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { Conn, Ctx } from './state.js';
@@ -25,13 +25,8 @@ export const ownMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<W
  * The first part of `payload` that is not a wire value, said with where it lies: `packets[i]` from
  * index `userFrom` on (the user's own packets), `payload[i]` before it.
  */
-const nonWirePart = (payload: ReadonlyArray<WireValue>, userFrom: number): string | undefined => {
-  for (let i = 0; i < payload.length; i++) {
-    const bad = nonWireValue(payload[i], i >= userFrom ? `packets[${i - userFrom}]` : `payload[${i}]`, 1);
-    if (bad !== undefined) return bad;
-  }
-  return undefined;
-};
+const nonWirePart = (payload: ReadonlyArray<WireValue>, userFrom: number): string | undefined =>
+  nonWireElement(payload, (i) => (i >= userFrom ? `packets[${i - userFrom}]` : `payload[${i}]`));
 
 /**
  * A message carrying user packets, or why it cannot be sent: msgpack refuses a bigint beyond 64

@@ -140,7 +140,10 @@ export const nonWireValue = (v: unknown, where: string, depth = 0, top = where):
     }
     let i = 0;
     for (const [key, value] of v as ReadonlyMap<unknown, unknown>) {
-      const bad = nonWireValue(key, `${where}, key ${i},`, depth + 1, top) ?? nonWireValue(value, `${where}, value ${i},`, depth + 1, top);
+      const shown = shownKey(key);
+      const bad =
+        nonWireValue(key, `key #${i} of ${where}`, depth + 1, top) ??
+        nonWireValue(value, shown === undefined ? `the value of key #${i} of ${where}` : `${where}.get(${shown})`, depth + 1, top);
       if (bad !== undefined) return bad;
       i++;
     }
@@ -148,8 +151,25 @@ export const nonWireValue = (v: unknown, where: string, depth = 0, top = where):
   }
   const proto = Object.getPrototypeOf(v) as { readonly constructor?: { readonly name?: string } } | null;
   if (proto === null || proto === Object.prototype) return `${where} is a plain object (a msgpack map is a Map)`;
-  const name = proto.constructor?.name ?? 'object';
-  return `${where} is a${/^[AEIOU]/.test(name) ? 'n' : ''} ${name}${ArrayBuffer.isView(v) || v instanceof ArrayBuffer ? ' (bin is a Uint8Array)' : ''}`;
+  const name = proto.constructor?.name;
+  const bytesHint = ArrayBuffer.isView(v) || v instanceof ArrayBuffer ? ' (bin is a Uint8Array)' : '';
+  return `${where} is an instance of ${name === undefined || name === '' ? 'an unnamed class' : name}${bytesHint}`;
+};
+
+/** A map key as a path shows it (`.get(key)`): short scalars only. */
+const shownKey = (k: unknown): string | undefined => {
+  if (typeof k === 'number' || typeof k === 'boolean' || k === null) return String(k);
+  if (typeof k === 'bigint') return `${k}n`;
+  return typeof k === 'string' && k.length <= 24 ? JSON.stringify(k) : undefined;
+};
+
+/** `nonWireValue` of each element of a payload (held in the packet list), the one at `i` named `nameOf(i)`. */
+export const nonWireElement = (payload: ReadonlyArray<unknown>, nameOf: (i: number) => string): string | undefined => {
+  for (let i = 0; i < payload.length; i++) {
+    const bad = nonWireValue(payload[i], nameOf(i), 1);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
 };
 
 /** The packer run on `v`, its integers widened, with msgpackr's `flags`; `packValue`'s errors. */

@@ -87,8 +87,13 @@ export class SocketClosed extends Ts2pError {
 
 /** A reply found no route to its target. */
 export class ReplyFailed extends Ts2pError {
-  constructor(readonly to: NodeId, readonly why: string) {
-    super('ReplyFailed', `reply to ${to} failed: ${why}`);
+  constructor(
+    readonly to: NodeId,
+    readonly why: string,
+    /** What `why` stands for, when there is more to say (which packet could not be sent, for `Unencodable`). */
+    readonly detail?: string,
+  ) {
+    super('ReplyFailed', `reply to ${to} failed: ${why}${detail === undefined ? '' : ` (${detail})`}`);
   }
 }
 

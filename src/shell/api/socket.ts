@@ -457,7 +457,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
         this.replies.delete(e.cmd);
         return;
       case 'ReplyFailed':
-        this.replies.get(e.cmd)?.reject(new ReplyFailed(e.to, e.reason));
+        this.replies.get(e.cmd)?.reject(new ReplyFailed(e.to, e.reason, e.detail));
         this.replies.delete(e.cmd);
         return;
       default:

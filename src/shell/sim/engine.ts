@@ -362,7 +362,7 @@ export class SimEngine {
     if (r === undefined) return;
     n.replies.delete(e.cmd);
     if (e._tag === 'ReplySent') r.resolve({ routed: e.routed });
-    else r.reject(new ReplyFailed(e.to, e.reason));
+    else r.reject(new ReplyFailed(e.to, e.reason, e.detail));
   }
 
   private message(n: NodeRec, m: DeliveredMessage): Message {
