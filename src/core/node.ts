@@ -46,7 +46,7 @@ export type { Env } from './mesh/state.js';
 export type NodeState = MeshState;
 
 /** A fresh node with no connections. */
-export const initNode = (env: Env, _at: number): NodeState => ({
+export const initNode = (env: Env, at: number): NodeState => ({
   closed: false,
   rng: seedRng(env.config.seed),
   dialSeq: 0,
@@ -54,6 +54,7 @@ export const initNode = (env: Env, _at: number): NodeState => ({
   timed: new Set(),
   routing: new Map(),
   seen: emptySeen(),
+  clockMax: at,
   pending: new Map(),
   pendingCount: 0,
   counters: {
@@ -159,6 +160,7 @@ const onTick = (ctx: Ctx): void => {
 /** Apply one input; returns the (same, mutated) state and the effects to execute in order. */
 export const step = (env: Env, state: NodeState, input: Input): readonly [NodeState, ReadonlyArray<Effect>] => {
   const ctx: Ctx = { env, st: state, at: input.at, out: [] };
+  if (input.at > state.clockMax) state.clockMax = input.at;
   if (state.closed) {
     afterShutdown(ctx, input);
     return [state, ctx.out];

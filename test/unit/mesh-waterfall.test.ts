@@ -63,8 +63,10 @@ describe('waterfall', () => {
     const [st] = withPeers(me, [bob!, carol!], [], T0 + 61_000);
     expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 61_000, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'old']) })).toEqual([]);
     expect(nodeStatus(st).staleDropped).toBe(1);
-    // Exactly 60 s old is still accepted, as in the seeds (time < now - 60 is stale).
-    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0 + 60_999, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'edge']) }), 'Deliver')).toHaveLength(1);
+    // Exactly 60 s old is still accepted, as in the seeds (time < now - 60 is stale); on a node
+    // of its own, for staleness goes by the latest clock reading, and this one has read 61 s.
+    const [edge] = withPeers(me, [bob!, carol!], [], T0 + 60_999);
+    expect(only(go(me, edge, { _tag: 'BytesReceived', at: T0 + 60_999, conn: a1!, bytes: frameFrom(erin!.config.id, 0, [0, 'edge']) }), 'Deliver')).toHaveLength(1);
   });
 
   it('bounds the seen-set by capacity, and forgets an id once its stamp is stale', () => {
@@ -104,6 +106,18 @@ describe('waterfall', () => {
     expect(Math.max(...st.seen.latest.values())).toBeLessThan(SEEN_REBASE_AT);
     go(env, st, { _tag: 'Tick', at: T0 + 121_000 });
     expect(nodeStatus(st).seen).toBe(0);
+  });
+
+  it('never delivers a broadcast twice when its clock is set back after forgetting it', () => {
+    const [st] = withPeers(me, [bob!, carol!]);
+    const frame = frameFrom(erin!.config.id, 0, [0, 'once']);
+    expect(only(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frame }), 'Deliver')).toHaveLength(1);
+    // The clock jumps 62 s ahead: the id is forgotten, its stamp stale by that reading.
+    go(me, st, { _tag: 'Tick', at: T0 + 92_000 });
+    expect(nodeStatus(st).seen).toBe(0);
+    // Set back by 62 s, the stamp is 30 s old by the clock now: stale by the latest reading all the same.
+    expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 30_000, conn: a2!, bytes: frame })).toEqual([]);
+    expect(nodeStatus(st)).toMatchObject({ delivered: 1, staleDropped: 1 });
   });
 
   it('drops a copy that arrives after the arrival TTL while its stamp is still fresh', () => {

@@ -156,6 +156,11 @@ export interface MeshState {
   timed: Set<Conn>;
   readonly routing: Map<NodeId, ConnId>;
   readonly seen: SeenSet;
+  /**
+   * The latest clock reading any input brought, ms. The seen-set reckons with it, not the step's
+   * clock: a clock set back (a skew ending, a step of NTP) must not make a forgotten broadcast fresh.
+   */
+  clockMax: number;
   /** Request id → replies waiting on it (several replies to one target in one second share one). */
   readonly pending: Map<string, PendingReply[]>;
   pendingCount: number;

@@ -11,6 +11,8 @@
  * - an admitted id is remembered until its own stamp is stale by our clock, and at least
  *   `seenTtlMs` after arrival, so a late copy (held in flight, or from a sender whose clock runs
  *   ahead) is never delivered twice;
+ * - staleness and forgetting go by the latest clock reading (`clockMax`): a clock set back
+ *   never makes a forgotten id's copy fresh again, so it is never delivered twice;
  * - broadcasts stamped more than `futureToleranceMs` ahead of our clock are dropped, so no
  *   stamp can make an id stay longer than that plus the expiry; the set also holds at most
  *   `seenMax` ids (the oldest arrival goes first);
@@ -58,7 +60,7 @@ export const purgeSeen = (ctx: Ctx): void => {
   const max = ctx.env.config.seenMax;
   while (seen.head < seen.queueKeys.length) {
     // An id whose time is up goes; one still in its time goes only while the set is over its bound.
-    const early = seen.queueUntil[seen.head]! > ctx.at;
+    const early = seen.queueUntil[seen.head]! > ctx.st.clockMax;
     if (early && seen.latest.size <= max) break;
     if (dropHead(seen) && early) ctx.st.counters.seenForgottenEarly++;
   }
@@ -85,16 +87,17 @@ const staleAt = (ctx: Ctx, timeSeconds: number): number => (Math.floor(timeSecon
  */
 export const remember = (ctx: Ctx, msg: Stamped): void => {
   const { seen } = ctx.st;
-  const until = Math.max(ctx.at + ctx.env.config.seenTtlMs, staleAt(ctx, msg.time));
+  const until = Math.max(ctx.st.clockMax + ctx.env.config.seenTtlMs, staleAt(ctx, msg.time));
   seen.latest.set(msg.idKey, seen.base + seen.queueKeys.length);
   seen.queueKeys.push(msg.idKey);
   seen.queueUntil.push(until);
-  if (seen.latest.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.at) purgeSeen(ctx);
+  if (seen.latest.size > ctx.env.config.seenMax || seen.queueUntil[seen.head]! <= ctx.st.clockMax) purgeSeen(ctx);
 };
 
 /** 'stale' or 'future' (counted) for a stamp outside the window we accept, else undefined. */
 const outOfWindow = (ctx: Ctx, time: number): 'stale' | 'future' | undefined => {
-  const oldestSeconds = Math.floor((ctx.at - ctx.env.config.broadcastExpiryMs) / 1000);
+  // Stale by the latest clock ever read: one set back since must not revive what was forgotten.
+  const oldestSeconds = Math.floor((ctx.st.clockMax - ctx.env.config.broadcastExpiryMs) / 1000);
   if (time < oldestSeconds) {
     ctx.st.counters.staleDropped++;
     return 'stale';

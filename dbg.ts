@@ -1,0 +1,18 @@
+import { Simulation, latency } from './src/sim.js';
+import { drawFaults } from './src/shell/sim/faults.js';
+const seed = Number(process.argv[2] ?? 602);
+const NODES = Array.from({ length: 10 }, (_, i) => `n${i}`);
+const PLAN = { nodes: NODES, spared: ['n0'], fromMs: 5_000, untilMs: 120_000 } as const;
+const sim = new Simulation({ seed, latency: latency.exponential(2, 30, 400), chunksMax: 3 });
+const added = (name: string): number => (name === 'n0' ? 0 : ((seed * 7919 * Number(name.slice(1))) % 20_000) - 10_000);
+for (const name of NODES) sim.addNode({ name, skewMs: added(name) });
+for (const name of NODES.slice(1)) sim.connect(name, 'n0');
+sim.runUntilIdle();
+const fs = drawFaults(seed, PLAN);
+for (const f of fs) if (JSON.stringify(f).includes('"n4"') || f.fault._tag.startsWith('Heal')) console.log(f.atMs, JSON.stringify(f.fault));
+sim.schedule(fs);
+for (let t = 6_000; t < PLAN.untilMs; t += 3_000) sim.at(t, () => { const alive = NODES.filter((n) => sim.node(n).alive); const from = alive[(t / 3_000) % alive.length]; if (from !== undefined) sim.broadcast(from, ['tick', t]); });
+sim.runUntil(PLAN.untilMs + 30_000);
+console.log('n4 skew', sim.node('n4').skewMs, 'added', added('n4'));
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').slice(0, 12);
+for (const d of sim.delivered('n4')) if (hex(d.message.id) === '4647cd8b183e') console.log('deliv', d.at, d.message.time, d.message.sender.slice(0, 8), JSON.stringify(d.message.packets), d.incarnation);
