@@ -37,7 +37,7 @@ import { requestPeers, sendPeers } from './mesh/peers.js';
 import { onBytes } from './mesh/receive.js';
 import { abandonReplies, expireReplies, reply, replyMessage, replyWakeup } from './mesh/request.js';
 import { userMessage, type Stamp } from './mesh/send.js';
-import { sameAddress, type Ctx, type Env, type MeshState } from './mesh/state.js';
+import { readClock, sameAddress, type Ctx, type Env, type MeshState } from './mesh/state.js';
 import { emptySeen, purgeSeen, seenSize, seenWakeup, sendToAll } from './mesh/waterfall.js';
 
 export type { Env } from './mesh/state.js';
@@ -160,7 +160,7 @@ const onTick = (ctx: Ctx): void => {
 /** Apply one input; returns the (same, mutated) state and the effects to execute in order. */
 export const step = (env: Env, state: NodeState, input: Input): readonly [NodeState, ReadonlyArray<Effect>] => {
   const ctx: Ctx = { env, st: state, at: input.at, out: [] };
-  if (input.at > state.clockMax) state.clockMax = input.at;
+  readClock(state, input.at);
   if (state.closed) {
     afterShutdown(ctx, input);
     return [state, ctx.out];

@@ -66,6 +66,15 @@ describe('chord node: requests', () => {
     expect(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 5, key: 'k' })).toEqual([{ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd: 5, error: { _tag: 'NotFound' } } }]);
   });
 
+  it('a chord command takes its clock reading too, as every mesh input does', () => {
+    const me = chordEnv(1);
+    const st = initChord(me, T0);
+    go(me, st, { _tag: 'ChordJoin', at: T0 + 5_000, cmd: 1 });
+    expect(st.mesh.clockMax).toBe(T0 + 5_000);
+    go(me, st, { _tag: 'ChordSet', at: T0 + 9_000, cmd: 2, key: 'k', value: 'v' });
+    expect(st.mesh.clockMax).toBe(T0 + 9_000);
+  });
+
   it('a leeching node with no storing peer fails with NotJoined', () => {
     const me = chordEnv(1);
     const st = initChord(me, T0);

@@ -38,6 +38,7 @@ import {
 } from './requests.js';
 import { nodePosition, type TableName } from './ring.js';
 import { emptyStore, items, size } from './store.js';
+import { readClock } from '../mesh/state.js';
 import type { ChordCtx, ChordEnv, ChordState } from './state.js';
 import { TABLES } from './ring.js';
 
@@ -151,6 +152,8 @@ const chordCommand = (ctx: ChordCtx, input: Input): boolean => {
 export const chordStep = (env: ChordEnv, state: ChordState, input: Input): readonly [ChordState, ReadonlyArray<Effect>] => {
   const out: Effect[] = [];
   const ctx: ChordCtx = { env, st: state, at: input.at, out, mesh: { env, st: state.mesh, at: input.at, out } };
+  // A chord command never reaches the mesh step, which reads the clock for everything else.
+  readClock(state.mesh, input.at);
   if (chordCommand(ctx, input)) return [state, out];
   const wasOpen = !state.mesh.closed;
   const before = 'conn' in input ? state.mesh.conns.get(input.conn) : undefined;

@@ -183,6 +183,11 @@ export interface Ctx {
   readonly out: Effect[];
 }
 
+/** Takes an input's clock reading into `clockMax`: every step does, first of all (mesh and chord alike). */
+export const readClock = (st: MeshState, at: number): void => {
+  if (at > st.clockMax) st.clockMax = at;
+};
+
 /** Emit an event for the user. */
 export const emit = (ctx: Ctx, event: NodeEvent): void => {
   ctx.out.push({ _tag: 'Emit', event });
