@@ -6,8 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { FRAME_BYTES_MAX } from '../core/config.js';
 import { protocolId, timeSeconds } from '../core/ids.js';
-import { describeDecodeError, type DecodeError } from '../core/wire/errors.js';
-import { nonWireElement, scanMsgpack } from '../core/wire/msgpack.js';
+import type { DecodeError } from '../core/wire/errors.js';
 import { HEADER_BYTES } from '../core/wire/framing.js';
 import { FlagList } from '../core/wire/codecs.js';
 import * as packets from '../core/wire/packets.js';
@@ -44,17 +43,8 @@ const buildMessage = (msgType: unknown, sender: unknown, payload: unknown, time:
   if (!Array.isArray(payload)) throw new BadArgument('payload must be an array (sub-flag first)');
   if (typeof time !== 'number' || !Number.isFinite(time)) throw new BadArgument(`time must be a finite number of seconds, got ${String(time)}`);
   if (!FlagList.is(compression)) throw new BadArgument('compression must be a list of integer flags');
-  const named = (i: number): string => `payload[${i}]`;
-  let msg: packets.InternalMessage;
-  try {
-    msg = packets.makeMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time);
-  } catch (e) {
-    if (e instanceof RangeError) throw new BadArgument(nonWireElement(payload, named) ?? e.message);
-    throw e;
-  }
-  // What a peer's decoder would refuse (undefined and functions pack as an extension; too deep; too many values).
-  const refused = scanMsgpack(msg.plain, packets.msgpackStart(msg));
-  if (refused !== undefined) throw new BadArgument(nonWireElement(payload, named) ?? `peers would refuse the message: ${describeDecodeError(refused)}`);
+  const msg = packets.checkedMessage(nodeCapabilities, msgType as number, sender, payload as ReadonlyArray<WireValue>, time, (i) => `payload[${i}]`);
+  if (typeof msg === 'string') throw new BadArgument(msg);
   return msg;
 };
 

@@ -8,9 +8,7 @@
  */
 import type { ConnId, NodeId } from '../types.js';
 import { timeSeconds } from '../ids.js';
-import { describeDecodeError } from '../wire/errors.js';
-import { nonWireElement, scanMsgpack } from '../wire/msgpack.js';
-import { encodeFrame, makeMessage, msgpackLength, msgpackStart, type InternalMessage } from '../wire/packets.js';
+import { checkedMessage, encodeFrame, makeMessage, msgpackLength, type InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { Conn, Ctx } from './state.js';
 
@@ -22,13 +20,6 @@ export const ownMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<W
   makeMessage(ctx.env.caps, msgType, ctx.env.config.id, payload, timeSeconds(ctx.at));
 
 /**
- * The first part of `payload` that is not a wire value, said with where it lies: `packets[i]` from
- * index `userFrom` on (the user's own packets), `payload[i]` before it.
- */
-const nonWirePart = (payload: ReadonlyArray<WireValue>, userFrom: number): string | undefined =>
-  nonWireElement(payload, (i) => (i >= userFrom ? `packets[${i - userFrom}]` : `payload[${i}]`));
-
-/**
  * A message carrying user packets, or why it cannot be sent: msgpack refuses a bigint beyond 64
  * bits, and a receiver would refuse a frame above `frameBytesMax` or a value its decoder does not
  * take (nested deeper than `MSGPACK_DEPTH_MAX`, more than `MSGPACK_VALUES_MAX` values or
@@ -36,23 +27,16 @@ const nonWirePart = (payload: ReadonlyArray<WireValue>, userFrom: number): strin
  * plain object…) is named, with its place: `packets[i]` counts from `payload[userFrom]`, where the
  * user's packets start. User input must never make `step` throw.
  */
-export const userMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<WireValue>, userFrom = payload.length): InternalMessage | string => {
-  let msg: InternalMessage;
-  try {
-    msg = ownMessage(ctx, msgType, payload);
-  } catch (e) {
-    if (e instanceof RangeError) return nonWirePart(payload, userFrom) ?? e.message;
-    throw e;
-  }
-  const bodyBytes = msg.plain.length - msg.at;
-  const max = ctx.env.config.frameBytesMax;
-  if (bodyBytes > max) return `the message takes ${bodyBytes} bytes, more than frameBytesMax (${max}) allows`;
-  const refused = scanMsgpack(msg.plain, msgpackStart(msg));
-  if (refused === undefined) return msg;
-  // msgpackr writes undefined and functions as an extension, which peers refuse: say which part it was.
-  const bad = refused._tag === 'ExtensionType' ? nonWirePart(payload, userFrom) : undefined;
-  return bad ?? `peers would refuse the message: ${describeDecodeError(refused)}`;
-};
+export const userMessage = (ctx: Stamp, msgType: number, payload: ReadonlyArray<WireValue>, userFrom = payload.length): InternalMessage | string =>
+  checkedMessage(
+    ctx.env.caps,
+    msgType,
+    ctx.env.config.id,
+    payload,
+    timeSeconds(ctx.at),
+    (i) => (i >= userFrom ? `packets[${i - userFrom}]` : `payload[${i}]`),
+    ctx.env.config.frameBytesMax,
+  );
 
 /** The method to send `msg` with on `c`: none for a message under `compressMinBytes`. */
 const methodFor = (ctx: Ctx, c: Conn, msg: InternalMessage): number | undefined =>

@@ -18,9 +18,9 @@ import type { Capabilities } from '../caps.js';
 import { idText, latin1 } from '../ids.js';
 import type { NodeId } from '../types.js';
 import { bytesFrom, view, viewFrom } from './bytes.js';
-import type { DecodeError } from './errors.js';
+import { describeDecodeError, type DecodeError } from './errors.js';
 import { frame, HEADER_BYTES, readLength, writeLength } from './framing.js';
-import { packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
+import { nonWireElement, packValueWithRoom, scanMsgpack, unpackScanned } from './msgpack.js';
 import type { WireValue } from './value.js';
 
 /** Size of the SHA-256 checksum in front of the msgpack bytes. */
@@ -90,6 +90,37 @@ export const makeMessage = (
   writeLength(framed, framed.length - HEADER_BYTES);
   for (let i = 0; i < CHECKSUM_BYTES; i++) framed[HEADER_BYTES + i] = idKey.charCodeAt(i);
   return { msgType, sender, senderId: idText(sender) as NodeId, time, payload, packets, plain: framed, at: HEADER_BYTES, idKey, frame: framed };
+};
+
+/**
+ * `makeMessage` for values a caller gave, checked as a peer would take them: the message, or why it
+ * cannot be sent (it never throws for values). A part of the payload that is not a wire value is
+ * named, `nameOf(i)` naming the payload element that holds it; a body above `maxBodyBytes` (the
+ * receivers' `frameBytesMax`) or one a peer's decoder refuses is refused too.
+ */
+export const checkedMessage = (
+  caps: Capabilities,
+  msgType: number,
+  sender: string | Uint8Array,
+  payload: ReadonlyArray<WireValue>,
+  time: number,
+  nameOf: (i: number) => string,
+  maxBodyBytes = Infinity,
+): InternalMessage | string => {
+  let msg: InternalMessage;
+  try {
+    msg = makeMessage(caps, msgType, sender, payload, time);
+  } catch (e) {
+    if (e instanceof RangeError) return nonWireElement(payload, nameOf) ?? e.message;
+    throw e;
+  }
+  const bodyBytes = msg.plain.length - msg.at;
+  if (bodyBytes > maxBodyBytes) return `the message takes ${bodyBytes} bytes, more than frameBytesMax (${maxBodyBytes}) allows`;
+  const refused = scanMsgpack(msg.plain, msgpackStart(msg));
+  if (refused === undefined) return msg;
+  // msgpackr writes undefined and functions as an extension, which peers refuse: say which part it was.
+  const bad = refused._tag === 'ExtensionType' ? nonWireElement(payload, nameOf) : undefined;
+  return bad ?? `peers would refuse the message: ${describeDecodeError(refused)}`;
 };
 
 /** SHA-256 of `data` from `start` on as a latin1 string, by the capability's fast path when it has one. */
