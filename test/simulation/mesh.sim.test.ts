@@ -271,6 +271,16 @@ class ReplyProbe extends Simulation {
   }
 }
 
+/** Two nodes, n1 joined to n0, whose pending replies can be counted. */
+const probedPair = (seed: number): ReplyProbe => {
+  const sim = new ReplyProbe({ seed });
+  sim.addNode();
+  sim.addNode();
+  sim.connect('n1', 'n0');
+  sim.runUntilIdle();
+  return sim;
+};
+
 /** One turn of the event loop: enough for promise callbacks of an already settled promise to run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -332,11 +342,7 @@ describe('handlers and replies on the simulator', () => {
   });
 
   it('fails a whisper from a node that is down at once with ReplyFailed, and holds no callback', async () => {
-    const sim = new ReplyProbe({ seed: 42 });
-    sim.addNode();
-    sim.addNode();
-    sim.connect('n1', 'n0');
-    sim.runUntilIdle();
+    const sim = probedPair(42);
     sim.fault({ _tag: 'Crash', node: 'n1' });
     sim.runUntilIdle();
     const whisper = sim.whisper('n1', 'n0', ['from the grave']);
@@ -353,11 +359,7 @@ describe('handlers and replies on the simulator', () => {
   });
 
   it('fails a reply pending at a crash with ReplyFailed', async () => {
-    const sim = new ReplyProbe({ seed: 43 });
-    sim.addNode();
-    sim.addNode();
-    sim.connect('n1', 'n0');
-    sim.runUntilIdle();
+    const sim = probedPair(43);
     // Paused, the node keeps the whisper's command unread: it is pending when the node crashes.
     sim.fault({ _tag: 'Pause', node: 'n1' });
     sim.runUntilIdle();

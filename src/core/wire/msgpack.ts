@@ -107,10 +107,10 @@ const UINT64_END_N = 2n ** 64n;
 
 /**
  * The first part of `v` that is not a wire value, said with where it lies (`where` names `v`;
- * `depth` is how many arrays and maps hold it; a nesting too deep is said of `top`), or undefined when every part is one: null,
- * booleans, numbers, bigints within int64/uint64, strings, Uint8Arrays, and arrays and Maps of
- * them, nested no deeper than `MSGPACK_DEPTH_MAX`. It walks all of `v`: for saying why a value
- * was refused, not for every send.
+ * `depth` is how many arrays and maps hold it; a nesting too deep is said of `top`), or undefined
+ * when every part is one: null, booleans, numbers, bigints within int64/uint64, strings,
+ * Uint8Arrays, and arrays and Maps of them, nested no deeper than `MSGPACK_DEPTH_MAX`. It walks
+ * all of `v`: for saying why a value was refused, not for every send.
  */
 export const nonWireValue = (v: unknown, where: string, depth = 0, top = where): string | undefined => {
   switch (typeof v) {
