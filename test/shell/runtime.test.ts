@@ -7,15 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Effect, Input } from '../../src/core/types.js';
 import { defaultLimits, type NodeConfig } from '../../src/core/config.js';
 import { ConnId, NodeId } from '../../src/core/types.js';
-import { GenericMeshSocket, type MeshSocketOptions } from '../../src/shell/api/socket.js';
+import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, Ts2pError } from '../../src/shell/api/errors.js';
 import { Runtime } from '../../src/shell/net/runtime.js';
 import { standinCore, standinDeps, type StandinState } from './standin-core.js';
 import { waitEvent, waitUntil, within } from './helpers.js';
 
 const open: Array<GenericMeshSocket<StandinState>> = [];
-const node = async (options: MeshSocketOptions = {}): Promise<GenericMeshSocket<StandinState>> => {
-  const s = new GenericMeshSocket(standinDeps, { host: '127.0.0.1', debugLevel: 'silent', ...options });
+const node = async (options: MeshSocketOptions = {}, deps: MeshDeps<StandinState> = standinDeps): Promise<GenericMeshSocket<StandinState>> => {
+  const s = new GenericMeshSocket(deps, { host: '127.0.0.1', debugLevel: 'silent', ...options });
   open.push(s);
   await within(s.ready, 'listen');
   return s;
@@ -290,15 +290,47 @@ describe('runtime', () => {
   });
 
   it('steps inputs made from inside a step after it, never re-entering the core', async () => {
+    // b's core is traced: how deep `step` calls nest, and where each one falls relative to the
+    // handler. A step is done only once its effects have run, so an input made by the handler must
+    // wait until the handler (run by the Deliver effect) has returned.
+    const log: string[] = [];
+    let depth = 0;
+    let deepest = 0;
+    const traced: MeshDeps<StandinState> = {
+      ...standinDeps,
+      makeCore: (config) => {
+        const core = standinDeps.makeCore(config);
+        return {
+          ...core,
+          step: (state, input) => {
+            depth += 1;
+            deepest = Math.max(deepest, depth);
+            log.push(`step ${input._tag}`);
+            try {
+              return core.step(state, input);
+            } finally {
+              depth -= 1;
+            }
+          },
+        };
+      },
+    };
     const a = await node();
-    const b = await node();
+    const b = await node({}, traced);
     await within(a.connect('127.0.0.1', b.port), 'connect');
     b.registerHandler((m) => {
-      if (m.packets[0] === 'ping') b.send('pong');
-      return m.packets[0] === 'ping';
+      if (m.packets[0] !== 'ping') return false;
+      log.push('handler in');
+      b.send('pong');
+      log.push('handler out');
+      return true;
     });
     a.send('ping');
     expect((await within(a.next(), 'pong'))?.packets).toEqual(['pong']);
+    expect(deepest).toBe(1);
+    const at = log.indexOf('handler in');
+    expect(at).toBeGreaterThan(0);
+    expect(log.slice(at - 1, at + 3)).toEqual(['step BytesReceived', 'handler in', 'handler out', 'step Send']);
   });
 });
 

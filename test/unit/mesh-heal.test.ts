@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { initNode, nextWakeup, nodeStatus, step, type NodeState } from '../../src/core/node.js';
 import { ConnId, type Address, type Effect, type Input } from '../../src/core/types.js';
 import { peersPayload } from '../../src/core/wire/messages.js';
-import { addr, frameFrom, go, handshakeFrom, mkEnv, only, T0, withPeers, writes } from './mesh-env.js';
+import { addr, events, frameFrom, go, handshakeFrom, mkEnv, only, T0, withPeers, writes } from './mesh-env.js';
 
 const me = mkEnv(1);
 const bob = mkEnv(2);
@@ -199,6 +199,25 @@ describe('peers requests', () => {
       expect(g).toBeGreaterThanOrEqual(nominal / 2);
       expect(g).toBeLessThan((nominal * 3) / 2);
     });
+    // The user connects outgoingMax peers: at target, the request timer is off and no tick asks again.
+    let at = times[times.length - 1]!;
+    const reached: string[] = [];
+    for (let i = 0; i < me.config.outgoingMax; i++) {
+      const peer = mkEnv(10 + i);
+      const conn = d(i + 1);
+      at += 1;
+      const fx = run(me, st, [
+        { _tag: 'Connect', at, cmd: i + 1, address: peer.config.outAddr },
+        { _tag: 'DialSucceeded', at, conn },
+        { _tag: 'BytesReceived', at, conn, bytes: handshakeFrom(peer) },
+      ]);
+      reached.push(...events(fx).flatMap((e) => (e._tag === 'ConnectSucceeded' ? [e.peer] : [])));
+    }
+    expect(reached).toHaveLength(me.config.outgoingMax);
+    expect(nodeStatus(st).outgoing).toBe(me.config.outgoingMax);
+    expect(nextWakeup(st)).toBeUndefined();
+    const later = run(me, st, Array.from({ length: 10 }, (_, i): Input => ({ _tag: 'Tick', at: at + (i + 1) * me.config.peersRequestMaxMs })));
+    expect(writes(later).filter((w) => isStar(w.payload))).toEqual([]);
   });
 
   it('asks at most peersRequestFanout peers per request, picked at random', () => {
