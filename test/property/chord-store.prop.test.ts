@@ -3,9 +3,9 @@ import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect } from 'vitest';
-import { key58Of, onRing, RING_SIZE, TABLES, type TableName } from '../../src/core/chord/ring.js';
-import { find, next } from '../../src/core/chord/routing.js';
-import { applyDelta, dumpData, emptyStore, handoff, items, retrieve, store, type ChordStore } from '../../src/core/chord/store.js';
+import { key58Of, nodePosition, onRing, RING_SIZE, TABLES, type TableName } from '../../src/core/chord/ring.js';
+import { find, next, route } from '../../src/core/chord/routing.js';
+import { applyDelta, dumpData, emptyStore, items, retrieve, store, type ChordStore } from '../../src/core/chord/store.js';
 import { wireEquals } from '../../src/core/chord/vote.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { recopy, wireMap, wireValue } from './chord-values.js';
@@ -106,14 +106,24 @@ describe('chord store', () => {
       if (!moved.has(key58Of(k))) expect(nowOwner).toBe(self);
     }
 
-    // on unjoin, everything is handed off; what self still owns goes to the seeds' `next` of
-    // self (the nearest storing node below it)
-    const count = items(st).length;
-    const out = handoff(st);
-    expect(out.items.length).toBe(count);
-    expect(items(out.store)).toEqual([]);
+    // on unjoin, every item is re-stored through the ring (membership.ts onUnjoin): exactly what
+    // self holds (migration keeps local copies), one item per key with its last value
+    const held = new Map<string, number>();
+    mine.forEach((k, i) => held.set(key58Of(k), i));
+    const all = items(st);
+    expect(all).toEqual([...held].map(([key58, value]) => ({ table: 'sha512', key58, value })));
+
+    // each item, routed as a leaving node routes it (no longer joined, over the storing peers
+    // left), reaches the node that owns it once self is gone; what self still owned goes to the
+    // seeds' `next` of self (the nearest storing node below it)
     const rest = after.filter((n) => n.position !== self);
     const below = O.toUndefined(next(self, rest))?.position;
-    for (const k of mine) if (owner(k, after) === self) expect(owner(k, rest)).toBe(below);
+    for (const item of all) {
+      const position = nodePosition(item.key58);
+      if (E.isLeft(position)) throw new Error(position.left._tag);
+      const r = route(self, false, rest, position.right);
+      expect(r).toEqual({ _tag: 'Forward', peer: { position: owner(position.right, rest) } });
+      if (owner(position.right, after) === self) expect(r).toEqual({ _tag: 'Forward', peer: { position: below } });
+    }
   });
 });

@@ -7,7 +7,6 @@
  * - `applyDelta` merges a map into the stored map, creating `{}` when absent (§5.1 delta).
  * - `dumpData(start, end)` selects what a newly storing peer at `start` now owns: each item at k
  *   with `distance(start, k) < distance(end, k)`, `end` being self (§5.1 meta flow, migration).
- * - `handoff` gives every item back and empties the tables (py2p's `unjoin`: re-store all, clear).
  *
  * Keys are key58 text, normalised to the canonical base58 of their position, so "1z" and "z"
  * (same number) are one key. Values are msgpack values compared as in vote.ts.
@@ -151,9 +150,3 @@ export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyAr
       .map(([key58, e]) => ({ table, key58, value: e.value })),
   );
 
-/** On unjoin: every item to re-store through the ring; the store is emptied in place. */
-export const handoff = (st: ChordStore): { readonly items: ReadonlyArray<StoreItem>; readonly store: ChordStore } => {
-  const all = items(st);
-  for (const entries of st.tables.values()) entries.clear();
-  return { items: all, store: st };
-};
