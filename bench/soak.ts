@@ -5,9 +5,11 @@
  *
  * Each simulated hour: one broadcast a second from a random live node; a crash every 10 minutes
  * (the node restarts 2 minutes later and rejoins through a random peer); a link reset every 5
- * minutes (the application reconnects it 30 s later); a 5-minute partition into two halves every 2 hours (with resets; on heal, the first half's nodes reconnect across). After each
- * hour every live node's sizes are checked against its limits and the heap is measured (after a
- * forced collection when run with --expose-gc, which the npm script does). The heap growth per
+ * minutes (the application reconnects it 30 s later); a 5-minute partition into two halves every 2 hours (with resets; on heal, the first half's nodes reconnect across). After
+ * every step of every node its sizes are checked against its limits, and after each hour the
+ * heap is measured (after a forced collection when run with --expose-gc, which the npm script
+ * does). The test suite runs a shorter soak with bounds tight enough to be reached and bursts of
+ * replies to nodes out of reach (options `limits` and `replyBursts`). The heap growth per
  * simulated day is the slope of a least-squares line through the hourly heap figures after the
  * first two hours (warm-up), times 24. Losses are reported apart for the hours with a partition
  * (a split cannot deliver across) and the others (crashes and resets, which the mesh heals).
@@ -17,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { defaultLimits } from '../src/core/config.js';
-import type { NodeStatus } from '../src/core/node.js';
+import type { NodeState } from '../src/core/node.js';
 import { latency, meshKindWith, Prng, Simulation } from '../src/sim.js';
 
 /** What a soak reports. */
@@ -33,14 +35,40 @@ export interface SoakResult {
   readonly partitions: number;
   readonly heapMbByHour: ReadonlyArray<number>;
   readonly heapGrowthMbPerDay: number;
-  /** Largest size seen of each bounded structure, over every node and hour. */
-  readonly worst: { connections: number; awaiting: number; seen: number; pendingReplies: number; known: number };
+  /** Largest size of each bounded structure, over every step of every node. */
+  readonly worst: Sizes;
   /** Limit breaches seen (empty when every bound held). */
   readonly breaches: ReadonlyArray<string>;
   readonly wallMs: number;
 }
 
 const HOUR_MS = 3_600_000;
+
+/** The sizes held against the bounds a soak checks. */
+export interface Sizes {
+  connections: number;
+  /** Inbound connections waiting for a handshake (what `awaitingMax` bounds). */
+  awaiting: number;
+  seen: number;
+  pendingReplies: number;
+  known: number;
+}
+
+/** The bound of each size, by its config name. */
+const BOUND_OF: Readonly<Record<keyof Sizes, keyof typeof defaultLimits>> = {
+  connections: 'connectionsMax',
+  awaiting: 'awaitingMax',
+  seen: 'seenMax',
+  pendingReplies: 'pendingRequestsMax',
+  known: 'knownAddressesMax',
+};
+
+/** A node's sizes, read straight from its state: this runs after every step of every node. */
+const sizesOf = (state: NodeState): Sizes => {
+  let awaiting = 0;
+  for (const c of state.conns.values()) if (c.phase === 'awaiting' && !c.outgoing) awaiting++;
+  return { connections: state.conns.size, awaiting, seen: state.seen.latest.size, pendingReplies: state.pendingCount, known: state.known.size };
+};
 
 const heapMb = (): number => {
   (globalThis as { gc?: () => void }).gc?.();
@@ -62,18 +90,43 @@ const slope = (ys: ReadonlyArray<number>): number => {
   return num / den;
 };
 
-/** Runs the soak; `onHour` sees each hour's figures as they come. */
-export const soak = (opts: { hours: number; nodes: number; seed: number; onHour?: (h: number, heapMb: number, lost: number) => void }): SoakResult => {
+/** What a soak runs: its size, and the options the test suite uses. */
+export interface SoakOptions {
+  readonly hours: number;
+  readonly nodes: number;
+  readonly seed: number;
+  /** Bounds every node runs with, over the defaults (by config name, as a socket's `limits`). */
+  readonly limits?: Readonly<Partial<Record<keyof typeof defaultLimits, number>>>;
+  /** Every 2 minutes, a random node whispers three replies at once to a node it is not connected to. */
+  readonly replyBursts?: boolean;
+  /** Sees each hour's figures as they come. */
+  readonly onHour?: (h: number, heapMb: number, lost: number) => void;
+}
+
+/** Breaches kept for the report (the first ones: one bug breaks a bound at every step). */
+const BREACHES_KEPT = 20;
+
+/** Runs the soak. */
+export const soak = (opts: SoakOptions): SoakResult => {
   const { hours, nodes, seed } = opts;
+  const bounds = { ...defaultLimits, ...opts.limits };
   const wall0 = performance.now();
   const sim = new Simulation({ seed, kind: meshKindWith([]), latency: latency.exponential(5, 20, 500), trace: 'off', record: false, inboxMax: 0 });
-  for (let i = 0; i < nodes; i++) sim.addNode();
+  for (let i = 0; i < nodes; i++) sim.addNode(opts.limits === undefined ? {} : { limits: opts.limits });
+  const names = sim.names();
+  const worst: Sizes = { connections: 0, awaiting: 0, seen: 0, pendingReplies: 0, known: 0 };
+  const breaches: string[] = [];
+  sim.observe((o) => {
+    if (o._tag !== 'Step') return;
+    const now = sizesOf(sim.node(o.node).state as NodeState);
+    for (const k of Object.keys(worst) as Array<keyof Sizes>) {
+      worst[k] = Math.max(worst[k], now[k]);
+      if (now[k] > bounds[BOUND_OF[k]] && breaches.length < BREACHES_KEPT) breaches.push(`${o.node} at ${o.at} ms: ${k} ${now[k]} > ${bounds[BOUND_OF[k]]}`);
+    }
+  });
   for (let i = 1; i < nodes; i++) sim.command({ _tag: 'Connect', node: `n${i}`, address: sim.node(`n${Math.floor(i / 2)}`).address }, i * 100);
   sim.runFor(60_000);
   const rng = Prng.derive(seed, 'soak');
-  const names = sim.names();
-  const worst = { connections: 0, awaiting: 0, seen: 0, pendingReplies: 0, known: 0 };
-  const breaches: string[] = [];
   const heapMbByHour: number[] = [];
   let broadcasts = 0;
   let lost = 0;
@@ -102,6 +155,22 @@ export const soak = (opts: { hours: number; nodes: number; seed: number; onHour?
       // workload is kept as it was so figures compare across versions).
       sim.command({ _tag: 'Connect', node: a, address: sim.node(pickOther(a)).address }, start + m * 60_000 + 40_000);
     }
+    if (opts.replyBursts === true) {
+      // Three replies at once to a node that is not a peer wait for a route together (with a
+      // small `pendingRequestsMax`, the last finds it full). The pair is drawn when the burst
+      // runs, from the routing tables of that moment.
+      for (let m = 0; m < 60; m += 2) {
+        sim.at(start + m * 60_000 + 45_000, () => {
+          const live = names.filter((n) => sim.node(n).alive);
+          const from = live[rng.int(live.length)]!;
+          const peers = new Set(sim.peersOf(from));
+          const far = live.filter((n) => n !== from && !peers.has(n));
+          if (far.length === 0) return;
+          const to = sim.node(far[rng.int(far.length)]!).id;
+          for (let k = 0; k < 3; k++) sim.command({ _tag: 'Whisper', node: from, to, packets: ['soak-whisper', h, m, k] });
+        });
+      }
+    }
     if (h % 2 === 1) {
       const half = names.slice(0, nodes / 2);
       sim.fault({ _tag: 'Partition', groups: [half], reset: true }, start + 20 * 60_000);
@@ -110,20 +179,6 @@ export const soak = (opts: { hours: number; nodes: number; seed: number; onHour?
       partitions++;
     }
     sim.runUntil(start + HOUR_MS);
-    for (const n of names) {
-      const st = sim.status(n) as NodeStatus | undefined;
-      if (st === undefined) continue;
-      worst.connections = Math.max(worst.connections, st.connections);
-      worst.awaiting = Math.max(worst.awaiting, st.awaiting);
-      worst.seen = Math.max(worst.seen, st.seen);
-      worst.pendingReplies = Math.max(worst.pendingReplies, st.pendingReplies);
-      worst.known = Math.max(worst.known, st.known);
-      if (st.connections > defaultLimits.connectionsMax) breaches.push(`${n} h${h}: ${st.connections} connections`);
-      if (st.awaiting > defaultLimits.awaitingMax) breaches.push(`${n} h${h}: ${st.awaiting} awaiting`);
-      if (st.seen > defaultLimits.seenMax) breaches.push(`${n} h${h}: ${st.seen} seen`);
-      if (st.pendingReplies > defaultLimits.pendingRequestsMax) breaches.push(`${n} h${h}: ${st.pendingReplies} pending`);
-      if (st.known > defaultLimits.knownAddressesMax) breaches.push(`${n} h${h}: ${st.known} known addresses`);
-    }
     const s = sim.stats();
     broadcasts += s.broadcasts;
     lost += s.lost;

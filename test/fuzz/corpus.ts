@@ -156,12 +156,19 @@ const monster = (from: Env, frameMax: number, k: number, at: number): Uint8Array
         case 1:
           return encodeFrame(caps, makeMessage(caps, 0, id, [0, 'x'.repeat(Math.floor(frameMax / 2))], t), undefined);
         case 2:
-          return checksummed(deepArray(100_000));
+          return deepFrame(frameMax);
         default:
           // A bomb: a few KiB that inflate to 16 frame maxima.
           return encodeFrame(caps, makeMessage(caps, 0, id, [0, 'a'.repeat(frameMax * 16)], t), compressionFlags.zlib);
       }
 };
+
+/**
+ * A frame of nested one-element arrays, checksummed, whose body is `frameMax` bytes long (or
+ * holds 100,000 levels, if that is less): far deeper than the decoder's bound, under a length
+ * header the receiver accepts, so the nesting itself reaches the decoder and is what gets refused.
+ */
+export const deepFrame = (frameMax: number): Uint8Array => checksummed(deepArray(Math.min(100_000, frameMax - 32 - 1)));
 
 /** `n` nested one-element arrays (0x91 …) around a nil. */
 export const deepArray = (n: number): Uint8Array => {

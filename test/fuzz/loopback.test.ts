@@ -1,30 +1,65 @@
-// Fuzzing a real node on 127.0.0.1: each case opens a raw connection, optionally handshakes, and
-// writes a burst of hostile frames (random, valid, mutated, wrong-shaped, monstrous, bombs).
-// After each case the node has not logged a failed core step, its bounded structures are within
-// their bounds, and an honest peer's broadcasts still cross in both directions.
-// `TS2P_FUZZ_LOOPBACK_RUNS` sets the number of cases.
+// Fuzzing a real node on 127.0.0.1: each case opens up to four raw connections, one after the
+// other, each optionally handshaking, and writes a burst of hostile frames across them (random,
+// valid, mutated, wrong-shaped, monstrous, bombs). After every core step the node's connections,
+// and its inbound connections waiting for a handshake, are within its bounds, which are small
+// enough for a case to meet them; after each case the node has not logged a failed core step, and
+// an honest peer's broadcasts still cross in both directions. `TS2P_FUZZ_LOOPBACK_RUNS` sets the
+// number of cases.
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeStatus } from '../../src/core/node.js';
-import { MeshSocket } from '../../src/shell/api/mesh.js';
-import { waitEvent, waitUntil, within } from '../shell/helpers.js';
+import { awaitingConnections, type NodeState } from '../../src/core/node.js';
+import type { CloseReason, Input, NodeId } from '../../src/core/types.js';
+import { describeDecodeError } from '../../src/core/wire/errors.js';
+import { readLength } from '../../src/core/wire/framing.js';
+import { MSGPACK_DEPTH_MAX } from '../../src/core/wire/msgpack.js';
+import { MESH_COMPRESSION_DEFAULT, MeshSocket, meshDeps } from '../../src/shell/api/mesh.js';
+import { GenericMeshSocket, type MeshDeps } from '../../src/shell/api/socket.js';
+import { waitEvent, waitUntil, WAIT_MS, within } from '../shell/helpers.js';
 import { handshakeFrom, mkEnv } from '../unit/mesh-env.js';
-import { hostileFrame, mutate } from './corpus.js';
+import { deepFrame, hostileFrame, mutate, type Build, type Mutation } from './corpus.js';
 
 const FRAME_MAX = 64 * 1024;
 const RUNS = Number(process.env.TS2P_FUZZ_LOOPBACK_RUNS ?? 200);
+// With the honest peer holding one connection, three attackers that handshake fill
+// `connectionsMax`, and two that do not fill `awaitingMax` before the connections are full.
+const LIMITS = { connectionsMax: 4, awaitingMax: 2 };
+const ATTACKERS_MAX = 4;
 const logged: string[] = [];
-let victim: MeshSocket;
+let victim: GenericMeshSocket<NodeState>;
 let honest: MeshSocket;
 let written = 0;
+/** The most connections, and inbound connections waiting for a handshake, after any step of a case. */
+let worst = { connections: 0, awaiting: 0 };
+/** The same over every case. */
+const reached = { connections: 0, awaiting: 0 };
+
+/** The mesh node, with every state its core steps to measured against the bounds. */
+const measuredDeps: MeshDeps<NodeState> = {
+  ...meshDeps,
+  makeCore: (config) => {
+    const core = meshDeps.makeCore(config);
+    return {
+      ...core,
+      step: (state: NodeState, input: Input) => {
+        const out = core.step(state, input);
+        worst.connections = Math.max(worst.connections, out[0].conns.size);
+        // `awaitingMax` refuses inbound connections; a dial of the node's own that waits for the
+        // peer's handshake is bounded by `connectionsMax` alone.
+        worst.awaiting = Math.max(worst.awaiting, awaitingConnections(out[0]).filter((c) => !c.outgoing).length);
+        return out;
+      },
+    };
+  },
+};
 
 beforeAll(async () => {
-  victim = new MeshSocket({
+  victim = new GenericMeshSocket(measuredDeps, {
+    compression: MESH_COMPRESSION_DEFAULT,
     host: '127.0.0.1',
     debugLevel: 'warn',
     logger: { debug: () => undefined, info: () => undefined, warn: (m) => logged.push(m) },
-    limits: { frameBytesMax: FRAME_MAX, handshakeTimeoutMs: 500, frameStallTimeoutMs: 500 },
+    limits: { frameBytesMax: FRAME_MAX, handshakeTimeoutMs: 500, frameStallTimeoutMs: 500, ...LIMITS },
   });
   honest = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent' });
   await within(Promise.all([victim.ready, honest.ready]), 'listen');
@@ -32,43 +67,113 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.info(`fuzz loopback: ${RUNS} connections, ${written} hostile frames written, ${logged.length} warnings logged`);
+  console.info(`fuzz loopback: ${RUNS} cases, ${written} hostile frames written, ${logged.length} warnings logged, at most ${reached.connections} connections and ${reached.awaiting} awaiting`);
   await Promise.all([victim.close(), honest.close()]);
 });
 
-const got = (s: MeshSocket, tag: string): Promise<void> =>
+const got = (s: GenericMeshSocket<NodeState>, tag: string): Promise<void> =>
   waitUntil(s, ['message'], () => s.recv(1024).some((m) => m.packets[1] === tag), `message ${tag}`, 10_000);
 
+/** Resolves once `check` holds, looking every millisecond; rejects after `ms`. */
+const until = async (check: () => boolean, what: string, ms = WAIT_MS): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+};
+
+/** A raw connection to the victim, and whether it has closed. */
+const open = async (): Promise<{ s: net.Socket; closed: () => boolean }> => {
+  const s = net.connect({ host: '127.0.0.1', port: victim.port });
+  let closed = false;
+  s.on('error', () => undefined);
+  s.on('close', () => (closed = true));
+  s.resume();
+  await within(waitEvent(s, 'connect'), 'raw connect');
+  return { s, closed: () => closed };
+};
+
+const frame: fc.Arbitrary<{ build: Build; mutation: Mutation }> = hostileFrame(mkEnv(2), FRAME_MAX);
+const attack = fc.tuple(fc.array(fc.boolean(), { minLength: 1, maxLength: ATTACKERS_MAX }), fc.array(frame, { minLength: 1, maxLength: 8 }));
+
+// Cases run first whatever the draws: four attackers that handshake meet `connectionsMax`, and
+// three that do not meet `awaitingMax`.
+const junk = { build: (): Uint8Array => new Uint8Array([0, 0, 0, 1, 0]), mutation: { _tag: 'Keep' } as const };
+const examples: Array<[boolean[], Array<{ build: Build; mutation: Mutation }>]> = [
+  [[true, true, true, true], [junk]],
+  [[false, false, false], [junk]],
+];
+
+/** A raw connection that has handshaken as attacker number `i` and been routed (or refused). */
+const handshaken = async (i: number): Promise<{ s: net.Socket; closed: () => boolean; id: NodeId }> => {
+  const c = await open();
+  const attacker = mkEnv(i, { outAddr: { host: '127.0.0.1', port: 1 } });
+  c.s.write(handshakeFrom(attacker, [], victim.protocol.id, Date.now()));
+  const id: NodeId = attacker.config.id;
+  await until(() => c.closed() || victim.routingTable.some((p) => p.id === id), 'the attacker to be routed');
+  return { ...c, id };
+};
+
 describe('fuzz: a loopback node under hostile connections', () => {
+  // The corpus's deep monster must get past the length header to test the decoder's depth bound.
+  it('refuses the deep monster for its nesting, not for its size', async () => {
+    const deep = deepFrame(FRAME_MAX);
+    expect(readLength(deep, 0)).toBeLessThanOrEqual(FRAME_MAX);
+    const c = await handshaken(999);
+    const left = new Promise<CloseReason>((resolve) => {
+      const on = (p: { id: NodeId; reason: CloseReason }): void => {
+        if (p.id !== c.id) return;
+        victim.off('peer-left', on);
+        resolve(p.reason);
+      };
+      victim.on('peer-left', on);
+    });
+    c.s.write(deep);
+    const reason = await within(left, 'the victim to close the deep frame\'s connection');
+    c.s.destroy();
+    expect(reason).toEqual({ _tag: 'BadFrame', detail: describeDecodeError({ _tag: 'TooDeep', depthMax: MSGPACK_DEPTH_MAX }) });
+  });
+
   it('stays up, bounded, and keeps its honest peer', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.array(hostileFrame(mkEnv(2), FRAME_MAX), { minLength: 1, maxLength: 8 }), async (handshake, frames) => {
+      fc.asyncProperty(attack, async ([handshakes, frames]) => {
         n++;
-        const attacker = mkEnv(200 + n, { outAddr: { host: '127.0.0.1', port: 1 } });
-        const s = net.connect({ host: '127.0.0.1', port: victim.port });
-        s.on('error', () => undefined);
-        s.resume();
-        await within(waitEvent(s, 'connect'), 'raw connect');
+        worst = { connections: 0, awaiting: 0 };
         const now = Date.now();
-        const bytes = frames.map(({ build, mutation }) => mutate(build(now), mutation));
-        if (handshake) s.write(handshakeFrom(attacker, [], victim.protocol.id, now));
-        for (const b of bytes) s.write(b);
-        written += bytes.length;
-        s.end();
+        const conns: Array<{ s: net.Socket; closed: () => boolean }> = [];
+        // Each connection is settled (accepted and waiting, handshaken, or refused) before the
+        // next opens, so which bound turns a connection away follows from the draws.
+        for (const [i, handshake] of handshakes.entries()) {
+          if (handshake) {
+            conns.push(await handshaken(1000 + ATTACKERS_MAX * n + i));
+            continue;
+          }
+          const c = await open();
+          conns.push(c);
+          const port = c.s.localPort;
+          await until(() => c.closed() || victim.awaitingIds.some((a) => !a.outgoing && a.remote?.port === port), 'the victim to take the connection');
+        }
+        frames.forEach(({ build, mutation }, i) => conns[i % conns.length]!.s.write(mutate(build(now), mutation)));
+        written += frames.length;
+        for (const c of conns) c.s.end();
         const probe = `probe-${n}`;
         honest.send(probe);
         await got(victim, probe);
         victim.send(`back-${n}`);
         await got(honest, `back-${n}`);
-        s.destroy();
-        const st = victim.status as NodeStatus;
-        expect(st.connections).toBeLessThanOrEqual(256);
-        expect(st.awaiting).toBeLessThanOrEqual(64);
+        for (const c of conns) c.s.destroy();
+        reached.connections = Math.max(reached.connections, worst.connections);
+        reached.awaiting = Math.max(reached.awaiting, worst.awaiting);
+        expect(worst.connections).toBeLessThanOrEqual(LIMITS.connectionsMax);
+        expect(worst.awaiting).toBeLessThanOrEqual(LIMITS.awaitingMax);
         expect(victim.routingTable.some((p) => p.id === honest.id)).toBe(true);
         expect(logged.filter((l) => l.includes('core step failed') || l.includes('threw'))).toEqual([]);
       }),
-      { numRuns: RUNS },
+      { numRuns: Math.max(RUNS, examples.length), examples: examples.map((e) => [e]) },
     );
+    // Both bounds were met, so the checks above could have caught either one giving way.
+    expect(reached).toEqual({ connections: LIMITS.connectionsMax, awaiting: LIMITS.awaitingMax });
   }, 600_000);
 });
