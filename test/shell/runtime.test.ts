@@ -340,4 +340,11 @@ describe('errors', () => {
     await expect(a.connect('127.0.0.1', 0)).rejects.toMatchObject({ code: 'BadArgument' });
     await expect(a.connect('127.0.0.1', 70_000)).rejects.toMatchObject({ code: 'BadArgument' });
   });
+
+  it('refuses TLS settings for a plaintext protocol instead of running plain TCP', () => {
+    const tls = { key: 'k', cert: 'c' };
+    expect(() => new GenericMeshSocket(standinDeps, { host: '127.0.0.1', debugLevel: 'silent', tls })).toThrow(
+      expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/encryption 'SSL'/) }),
+    );
+  });
 });

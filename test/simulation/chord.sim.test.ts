@@ -3,6 +3,7 @@
  * migration on join and unjoin, and a crash that loses no key.
  */
 import { describe, expect, it } from 'vitest';
+import { ChordDriver, chordKind, latency, Simulation } from '../../src/sim.js';
 import { addMember, buildRing, settle, SETTLE_MS, statusOf, valueOf } from './chord-ring.js';
 
 describe('a simulated chord ring of 10 nodes', () => {
@@ -80,4 +81,23 @@ describe('a simulated chord ring of 10 nodes', () => {
     settle(ring, gets);
     expect(gets.map(valueOf)).toEqual(Array.from({ length: 100 }, (_, i) => `v${i}`));
   });
+
+  it("keeps a node's connections within its connectionsMax while the ring asks for more links", () => {
+    const sim = new Simulation({ seed: 7, kind: chordKind, latency: latency.uniform(5, 20), trace: 'off' });
+    const hub = sim.addNode({ name: 'hub' });
+    const x = sim.addNode({ name: 'x', limits: { connectionsMax: 3 } });
+    const others = Array.from({ length: 20 }, (_, i) => sim.addNode({ name: `m${i}` }));
+    let most = 0;
+    sim.observe((o) => {
+      if (o._tag === 'Step' && o.node === 'x') most = Math.max(most, (sim.status('x') as { connections: number }).connections);
+    });
+    const chord = new ChordDriver(sim);
+    for (const n of [x, ...others]) sim.connect(n, hub);
+    sim.runFor(5000);
+    for (const n of [hub, x, ...others]) chord.join(n);
+    sim.runFor(120_000);
+    // The ring's picks (fingers and neighbours) are many more than 3: the bound is what stops x.
+    expect(most).toBe(3);
+  });
 });
+

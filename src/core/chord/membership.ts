@@ -17,7 +17,7 @@
  * Deliberately not: requests (requests.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { closeConn, dial } from '../mesh/connections.js';
+import { closeConn, connectionsFull, dial } from '../mesh/connections.js';
 import { sendPeers } from '../mesh/peers.js';
 import { ownMessage, writeMessage } from '../mesh/send.js';
 import { msgTypes } from '../flags.js';
@@ -160,8 +160,8 @@ const linkedIds = (ctx: ChordCtx): Set<NodeId> => {
 
 /**
  * Keep connected what `choosePeers` picks among the nodes we know of: dial the picks we lack
- * (at most `dialsMax` dials in flight), and past `peersMax` outgoing links close the outgoing
- * ones not picked.
+ * (at most `dialsMax` dials in flight, and none while the mesh holds `connectionsMax`
+ * connections), and past `peersMax` outgoing links close the outgoing ones not picked.
  */
 export const repick = (ctx: ChordCtx): void => {
   const { chord } = ctx.env;
@@ -175,7 +175,7 @@ export const repick = (ctx: ChordCtx): void => {
   let dialing = 0;
   for (const c of ctx.st.mesh.conns.values()) if (c.phase === 'dialing') dialing++;
   for (const p of picks) {
-    if (dialing >= chord.dialsMax) break;
+    if (dialing >= chord.dialsMax || connectionsFull(ctx.mesh)) break;
     const e = ctx.st.directory.get(p.id);
     if (linked.has(p.id) || e === undefined || (e.triedAt !== undefined && ctx.at - e.triedAt < chord.redialMs)) continue;
     e.triedAt = ctx.at;

@@ -60,13 +60,13 @@ export interface MeshSocketOptions {
   readonly logger?: Logger;
   /** Quietest level logged (default 'warn'). */
   readonly debugLevel?: LogLevel | 'silent';
-  /** Own TLS key, certificate and CA; peers are then verified. Default: a self-signed certificate, unverified. */
+  /** With encryption 'SSL': own TLS key, certificate and CA; peers are then verified. Default: a self-signed certificate, unverified. Refused (BadArgument) with a Plaintext protocol. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca?: string | Buffer };
   /** Overrides for the core's bounds. */
   readonly limits?: Partial<Record<keyof typeof defaultLimits, number>>;
   /** Per-peer send-queue bound in bytes. */
   readonly sendQueueBytesMax?: number;
-  /** Compression flags offered, in preference order (default zlib, gzip). */
+  /** Compression flags offered, in preference order (MeshSocket and ChordSocket default: snappy, zlib, gzip). */
   readonly compression?: ReadonlyArray<number>;
 }
 
@@ -188,6 +188,9 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     checkOptions(options);
     const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
     if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
+    // Certificates given for a plaintext socket would be left unused: the user asked for TLS and
+    // would get plain TCP without a word.
+    if (options.tls !== undefined && spec.encryption !== 'SSL') throw new BadArgument("tls is given but the protocol's encryption is Plaintext: use encryption 'SSL' (or leave tls out)");
     this.protocol = { subnet: spec.subnet, encryption: spec.encryption, id: deps.protocolId(spec.subnet, spec.encryption) };
     this.channel = { protocol: this.protocol, reply: (to, packets) => this.reply(to, packets) };
     const logger = options.logger ?? stderrLogger;
