@@ -8,7 +8,8 @@
  * Inputs: every `Input` of types.ts. Effects: every `Effect` of types.ts, in the order the
  * concerns emit them (a relay's writes come before the local `Deliver`).
  * Invariants: `step` never throws on any input, including arbitrary bytes from a peer; after
- * Shutdown every input is ignored except commands, which fail; time enters only as `input.at`
+ * Shutdown every input is ignored except Connect and Reply (and the chord commands), which fail,
+ * and the other commands, which are dropped; time enters only as `input.at`
  * (wire time is `floor(at / 1000)`).
  * Linear state: for speed, `step` mutates the state it is given and returns it. Use each state
  * once; `cloneNode` copies one for tests that branch.

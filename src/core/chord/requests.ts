@@ -9,9 +9,10 @@
  * `Emit` ChordResult / ChordFailed, `Dropped` for what is ignored.
  * Invariants:
  * - each hop re-runs `find` (routing.ts), so a request moves strictly closer to its owner;
- * - a forwarding hop answers its requester once, with the owner's answer, and echoes the table and
- *   key58 exactly as it received them (no premature nil answer: a ts2p or seed requester treats
- *   the real answer alike, and one answer per request keeps the vote honest);
+ * - a forwarding hop answers its requester at most once, with the owner's answer (none when it
+ *   does not come within `forwardTimeoutMs`: the requester's own deadline settles that), and
+ *   echoes the table and key58 exactly as it received them (no premature nil answer: a ts2p or
+ *   seed requester treats the real answer alike, and one answer per request keeps the vote honest);
  * - a get ends exactly once: with the value ≥ `voteQuorum` tables agree on, NotFound (every table
  *   answered nil), NoQuorum, or Timeout at its deadline; every command gets exactly one event.
  * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).

@@ -4,7 +4,8 @@
  *
  * Inputs: the chord context. Effects: `Write` (through the mesh), `Close` for a peer's bad chord
  * message, with the peer forgotten at once.
- * Invariants: only routed connections are written to; a routed peer's storing flag comes only
+ * Invariants: only connections past dialling are written to (routed ones, and an accepted one
+ * still awaiting its handshake, which is sent our meta); a routed peer's storing flag comes only
  * from its meta.
  * Deliberately not: deciding what to send (requests.ts, membership.ts).
  */
