@@ -29,7 +29,8 @@ const run = (max: number, chunks: ReadonlyArray<Uint8Array>): { frames: Uint8Arr
 };
 
 describe('framing properties', () => {
-  test.prop([fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 })])(
+  // `size: 'max'`: bodies up to 300 bytes, so header byte 2 is not always zero.
+  test.prop([fc.array(fc.uint8Array({ maxLength: 300, size: 'max' }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 })])(
     'every chunking gives the same frames',
     (bodies, cuts) => {
       const wire = new Uint8Array(bodies.flatMap((b) => [...frame(b)]));
@@ -40,13 +41,27 @@ describe('framing properties', () => {
     },
   );
 
-  test.prop([fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(), { maxLength: 10 }), fc.integer({ min: 0, max: 600 })])(
+  // Whole frames of lengths near the maximum (some just above it), then arbitrary bytes.
+  const nearMax = fc.integer({ min: 0, max: 600 }).chain((max) =>
+    fc.tuple(
+      fc.constant(max),
+      fc.array(fc.tuple(fc.integer({ min: Math.max(0, max - 8), max: max + 8 }), fc.nat({ max: 255 })), { maxLength: 3 }),
+      fc.uint8Array({ maxLength: 2000, size: 'max' }),
+    ),
+  );
+  test.prop([nearMax, fc.array(fc.nat(), { maxLength: 10 })])(
     'arbitrary bytes never throw, frames never exceed the maximum, and chunking never changes the outcome',
-    (bytes, cuts, max) => {
+    ([max, lengths, tail], cuts) => {
+      const bytes = new Uint8Array([...lengths.flatMap(([n, fill]) => [...frame(new Uint8Array(n).fill(fill))]), ...tail]);
       const whole = run(max, [bytes]);
       const split = run(max, cut(bytes, cuts));
       expect(split).toEqual(whole);
       for (const f of whole.frames) expect(f.length).toBeLessThanOrEqual(max);
+      // The first header, read here apart from the code under test.
+      if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0) > max) {
+        expect(whole.error).toBe('FrameTooLarge');
+        expect(whole.frames).toEqual([]);
+      }
     },
   );
 });

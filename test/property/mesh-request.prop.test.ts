@@ -7,7 +7,7 @@ import { step } from '../../src/core/node.js';
 import { ConnId, type Effect, type Input, type NodeEvent } from '../../src/core/types.js';
 import { caps, frameFrom, handshakeFrom, mkEnv, T0, withPeers } from '../unit/mesh-env.js';
 
-const me = mkEnv(1, { pendingRequestsMax: 4, requestTimeoutMs: 5000, dialTimeoutMs: 2000, handshakeTimeoutMs: 2000 });
+const me = mkEnv(1, { pendingRequestsMax: 1, requestTimeoutMs: 5000, dialTimeoutMs: 2000, handshakeTimeoutMs: 2000 });
 const [bob, carol, dave, erin, fred] = [2, 3, 4, 5, 6].map((i) => mkEnv(i)) as [ReturnType<typeof mkEnv>, ...ReturnType<typeof mkEnv>[]];
 const targets = [bob, dave!, erin!, fred!, me];
 const byHost = new Map([bob, carol!, dave!, erin!, fred!].map((e) => [e.config.outAddr.host, e]));
@@ -34,7 +34,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 describe('request/response', () => {
   it('every reply ends in exactly one ReplySent or one ReplyFailed', () => {
     fc.assert(
-      fc.property(fc.array(action, { maxLength: 40 }), (actions) => {
+      fc.property(fc.array(action, { maxLength: 40, size: 'max' }), (actions) => {
         const [st] = withPeers(me, [bob, carol!]);
         let at = T0;
         let cmd = 0;

@@ -9,7 +9,7 @@ import { ConnId, NodeId, type Input } from '../../src/core/types.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { addr, frameFrom, handshakeFrom, mkEnv, T0, zlib } from '../unit/mesh-env.js';
 
-const me = mkEnv(1, { compression: [zlib], connectionsMax: 4, awaitingMax: 3, seenMax: 8, pendingRequestsMax: 3, outgoingMax: 2 });
+const me = mkEnv(1, { compression: [zlib], connectionsMax: 4, awaitingMax: 3, seenMax: 2, pendingRequestsMax: 1, outgoingMax: 2 });
 const others = [2, 3, 4, 5].map((i) => mkEnv(i));
 const ids = [...others.map((e) => e.config.id), me.config.id, NodeId('1'), NodeId('*')];
 const conns = ['a1', 'a2', 'a3', 'd1', 'd2', 'd3'].map(ConnId);
@@ -78,7 +78,7 @@ const input: fc.Arbitrary<Make> = fc.oneof(
 
 // Mostly small steps of the clock, now and then a jump past every timeout.
 const dtMs = fc.oneof({ arbitrary: fc.nat({ max: 3000 }), weight: 9 }, { arbitrary: fc.nat({ max: 90_000 }), weight: 1 });
-const script = fc.record({ steps: fc.array(fc.tuple(dtMs, input), { maxLength: 80 }), shutdown: fc.boolean() });
+const script = fc.record({ steps: fc.array(fc.tuple(dtMs, input), { maxLength: 80, size: 'max' }), shutdown: fc.boolean() });
 
 // Three peers handshaken in first, so most frames land on live connections.
 const opening = (st: NodeState): void => {

@@ -25,6 +25,13 @@ export const wireValue: fc.Arbitrary<WireValue> = fc.letrec<{ value: WireValue }
     fc.uint8Array({ maxLength: 40 }),
     fc.array(tie('value'), { maxLength: 5 }),
     fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((es) => new Map(es) as ReadonlyMap<WireValue, WireValue>),
+    // Past the 8-bit and 4-bit length forms: str16, bin16, array16, map16.
+    fc.string({ minLength: 256, maxLength: 300 }),
+    fc.uint8Array({ minLength: 256, maxLength: 300 }),
+    fc.array(wireInt, { minLength: 16, maxLength: 40 }),
+    fc
+      .uniqueArray(fc.integer(), { minLength: 16, maxLength: 40 })
+      .chain((keys) => fc.array(wireInt, { minLength: keys.length, maxLength: keys.length }).map((vs) => new Map(keys.map((k, i) => [k, vs[i]!])))),
   ),
 })).value;
 

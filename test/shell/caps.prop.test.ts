@@ -18,12 +18,12 @@ const inflates = (method: number, data: Uint8Array): boolean => {
   }
 };
 
-// Real streams (every level and strategy), real streams with a mutated head, and random bytes.
+// Real streams (every level, strategy and window size), real streams with a mutated head, and random bytes.
 const bodies = (make: (b: Uint8Array, o: zlib.ZlibOptions) => Buffer): fc.Arbitrary<Uint8Array> => {
   const real = fc
     // Random bytes come out as stored or fixed-code blocks; a small alphabet makes dynamic ones.
-    .record({ data: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ min: 0, max: 3, minLength: 200, maxLength: 2000 })), level: fc.integer({ min: 0, max: 9 }), strategy: fc.integer({ min: 0, max: 4 }) })
-    .map(({ data, level, strategy }) => new Uint8Array(make(data, { level, strategy })));
+    .record({ data: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ min: 0, max: 3, minLength: 200, maxLength: 2000 })), level: fc.integer({ min: 0, max: 9 }), strategy: fc.integer({ min: 0, max: 4 }), windowBits: fc.integer({ min: 9, max: 15 }) })
+    .map(({ data, level, strategy, windowBits }) => new Uint8Array(make(data, { level, strategy, windowBits })));
   const mutated = fc
     .tuple(real, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }))
     .map(([b, at, v]) => {

@@ -10,7 +10,7 @@ type Op = { readonly push: number } | { readonly take: number };
 const op: fc.Arbitrary<Op> = fc.oneof(fc.record({ push: fc.nat(1000) }), fc.record({ take: fc.integer({ min: 0, max: 5 }) }));
 
 describe('Inbox', () => {
-  test.prop([fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), fc.array(op, { maxLength: 300 })])('behaves as a bounded drop-oldest FIFO', (max, compactAfter, ops) => {
+  test.prop([fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), fc.array(op, { maxLength: 300, size: 'max' })])('behaves as a bounded drop-oldest FIFO', (max, compactAfter, ops) => {
     const inbox = new Inbox<number>(max, compactAfter);
     const model: number[] = [];
     let dropped = 0;
