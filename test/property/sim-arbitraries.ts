@@ -141,7 +141,7 @@ const scenarioOf = (
       // Node i dials node (parents[i-1] mod i): a spanning tree, shrinking towards a star on n0.
       parents: fc.array(fc.nat({ max: nodesMax }), { minLength: nodesMax - 1, maxLength: nodesMax - 1 }),
       extra: fc.array(fc.tuple(fc.nat({ max: nodesMax - 1 }), fc.nat({ max: nodesMax - 1 })), { maxLength: nodesMax }),
-      steps: fc.array(stepArb(nodesMax, mix), { maxLength: stepsMax }),
+      steps: fc.array(stepArb(nodesMax, mix), { maxLength: stepsMax, size: 'max' }),
       latency: latencyArb,
       chunksMax: fc.integer({ min: 1, max: 4 }),
       sparse: sparseArb,
