@@ -9,13 +9,13 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitingConnections, type NodeState } from '../../src/core/node.js';
-import type { CloseReason, Input, NodeId } from '../../src/core/types.js';
+import type { CloseReason, NodeId } from '../../src/core/types.js';
 import { describeDecodeError } from '../../src/core/wire/errors.js';
 import { readLength } from '../../src/core/wire/framing.js';
 import { MSGPACK_DEPTH_MAX } from '../../src/core/wire/msgpack.js';
 import { MESH_COMPRESSION_DEFAULT, MeshSocket, meshDeps } from '../../src/shell/api/mesh.js';
-import { GenericMeshSocket, type MeshDeps } from '../../src/shell/api/socket.js';
-import { waitEvent, waitUntil, WAIT_MS, within } from '../shell/helpers.js';
+import { GenericMeshSocket } from '../../src/shell/api/socket.js';
+import { aroundStep, pollUntil, waitEvent, waitUntil, within } from '../shell/helpers.js';
 import { handshakeFrom, mkEnv } from '../unit/mesh-env.js';
 import { deepFrame, hostileFrame, mutate, type Build, type Mutation } from './corpus.js';
 
@@ -35,23 +35,14 @@ let worst = { connections: 0, awaiting: 0 };
 const reached = { connections: 0, awaiting: 0 };
 
 /** The mesh node, with every state its core steps to measured against the bounds. */
-const measuredDeps: MeshDeps<NodeState> = {
-  ...meshDeps,
-  makeCore: (config) => {
-    const core = meshDeps.makeCore(config);
-    return {
-      ...core,
-      step: (state: NodeState, input: Input) => {
-        const out = core.step(state, input);
-        worst.connections = Math.max(worst.connections, out[0].conns.size);
-        // `awaitingMax` refuses inbound connections; a dial of the node's own that waits for the
-        // peer's handshake is bounded by `connectionsMax` alone.
-        worst.awaiting = Math.max(worst.awaiting, awaitingConnections(out[0]).filter((c) => !c.outgoing).length);
-        return out;
-      },
-    };
-  },
-};
+const measuredDeps = aroundStep(meshDeps, (step, state, input) => {
+  const out = step(state, input);
+  worst.connections = Math.max(worst.connections, out[0].conns.size);
+  // `awaitingMax` refuses inbound connections; a dial of the node's own that waits for the
+  // peer's handshake is bounded by `connectionsMax` alone.
+  worst.awaiting = Math.max(worst.awaiting, awaitingConnections(out[0]).filter((c) => !c.outgoing).length);
+  return out;
+});
 
 beforeAll(async () => {
   victim = new GenericMeshSocket(measuredDeps, {
@@ -73,15 +64,6 @@ afterAll(async () => {
 
 const got = (s: GenericMeshSocket<NodeState>, tag: string): Promise<void> =>
   waitUntil(s, ['message'], () => s.recv(1024).some((m) => m.packets[1] === tag), `message ${tag}`, 10_000);
-
-/** Resolves once `check` holds, looking every millisecond; rejects after `ms`. */
-const until = async (check: () => boolean, what: string, ms = WAIT_MS): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-};
 
 /** A raw connection to the victim, and whether it has closed. */
 const open = async (): Promise<{ s: net.Socket; closed: () => boolean }> => {
@@ -111,7 +93,7 @@ const handshaken = async (i: number): Promise<{ s: net.Socket; closed: () => boo
   const attacker = mkEnv(i, { outAddr: { host: '127.0.0.1', port: 1 } });
   c.s.write(handshakeFrom(attacker, [], victim.protocol.id, Date.now()));
   const id: NodeId = attacker.config.id;
-  await until(() => c.closed() || victim.routingTable.some((p) => p.id === id), 'the attacker to be routed');
+  await pollUntil(() => c.closed() || victim.routingTable.some((p) => p.id === id), 'the attacker to be routed');
   return { ...c, id };
 };
 
@@ -153,7 +135,7 @@ describe('fuzz: a loopback node under hostile connections', () => {
           const c = await open();
           conns.push(c);
           const port = c.s.localPort;
-          await until(() => c.closed() || victim.awaitingIds.some((a) => !a.outgoing && a.remote?.port === port), 'the victim to take the connection');
+          await pollUntil(() => c.closed() || victim.awaitingIds.some((a) => !a.outgoing && a.remote?.port === port), 'the victim to take the connection');
         }
         frames.forEach(({ build, mutation }, i) => conns[i % conns.length]!.s.write(mutate(build(now), mutation)));
         written += frames.length;

@@ -3,6 +3,8 @@
  */
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
+import type { MeshDeps } from '../../src/shell/api/socket.js';
+import type { Core } from '../../src/shell/net/runtime.js';
 
 /** How long any single wait in a shell test may take. */
 export const WAIT_MS = 5_000;
@@ -31,6 +33,24 @@ export const waitUntil = (emitter: EventEmitter, names: ReadonlyArray<string>, c
     };
     for (const n of names) emitter.on(n, listener);
   });
+
+/** Resolves once `check` holds, re-checked every millisecond (for a change no event announces); rejects after `ms`. */
+export const pollUntil = async (check: () => boolean, what: string, ms = WAIT_MS): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+};
+
+/** `deps` whose cores step through `around`, which is given the core's own `step` to call. */
+export const aroundStep = <S>(deps: MeshDeps<S>, around: (step: Core<S>['step'], ...args: Parameters<Core<S>['step']>) => ReturnType<Core<S>['step']>): MeshDeps<S> => ({
+  ...deps,
+  makeCore: (config) => {
+    const core = deps.makeCore(config);
+    return { ...core, step: (state, input) => around(core.step, state, input) };
+  },
+});
 
 /** Rejects with a clear error if `p` has not settled after `ms`. */
 export const within = <T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> =>

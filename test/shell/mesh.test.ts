@@ -11,7 +11,7 @@ import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, SelfConnection, Timeout, WrongSubnet } from '../../src/shell/api/errors.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { InternalMessage } from '../../src/shell/base.js';
-import { WAIT_MS, waitEvent, waitUntil, within } from './helpers.js';
+import { pollUntil, waitEvent, waitUntil, within } from './helpers.js';
 
 const open: MeshSocket[] = [];
 const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
@@ -29,15 +29,6 @@ const hasPeer = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) 
 const joinedBoth = async (a: MeshSocket, b: MeshSocket): Promise<void> => {
   await within(a.connect('127.0.0.1', b.port), 'connect');
   await waitUntil(b, ['peer-joined'], () => hasPeer(b, a.id), 'the accepting side to route the dialler');
-};
-
-/** Resolves once `check` holds, re-checked every few ms (for a change no event announces); rejects after `ms`. */
-const pollUntil = async (check: () => boolean, what: string, ms = WAIT_MS): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 };
 
 /**

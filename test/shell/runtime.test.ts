@@ -11,7 +11,7 @@ import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from '../../
 import { ConnectionRefused, Ts2pError } from '../../src/shell/api/errors.js';
 import { Runtime } from '../../src/shell/net/runtime.js';
 import { standinCore, standinDeps, type StandinState } from './standin-core.js';
-import { waitEvent, waitUntil, within } from './helpers.js';
+import { aroundStep, waitEvent, waitUntil, within } from './helpers.js';
 
 const open: Array<GenericMeshSocket<StandinState>> = [];
 const node = async (options: MeshSocketOptions = {}, deps: MeshDeps<StandinState> = standinDeps): Promise<GenericMeshSocket<StandinState>> => {
@@ -296,25 +296,16 @@ describe('runtime', () => {
     const log: string[] = [];
     let depth = 0;
     let deepest = 0;
-    const traced: MeshDeps<StandinState> = {
-      ...standinDeps,
-      makeCore: (config) => {
-        const core = standinDeps.makeCore(config);
-        return {
-          ...core,
-          step: (state, input) => {
-            depth += 1;
-            deepest = Math.max(deepest, depth);
-            log.push(`step ${input._tag}`);
-            try {
-              return core.step(state, input);
-            } finally {
-              depth -= 1;
-            }
-          },
-        };
-      },
-    };
+    const traced = aroundStep(standinDeps, (step, state, input) => {
+      depth += 1;
+      deepest = Math.max(deepest, depth);
+      log.push(`step ${input._tag}`);
+      try {
+        return step(state, input);
+      } finally {
+        depth -= 1;
+      }
+    });
     const a = await node();
     const b = await node({}, traced);
     await within(a.connect('127.0.0.1', b.port), 'connect');
