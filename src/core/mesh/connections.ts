@@ -8,8 +8,8 @@
  * Invariants: `conns.size <= connectionsMax`; at most `awaitingMax` inbound connections wait for
  * a handshake (an inbound one is refused while that many connections wait, dials of ours that
  * opened counted too; our own dials are bounded by `connectionsMax`); every dialing or awaiting
- * connection has a deadline; a connection stuck mid-frame
- * has a stall deadline; a closed connection leaves no trace in `conns` or `routing`.
+ * connection has a deadline; a connection stuck mid-frame has a stall deadline; a closed
+ * connection leaves no trace in `conns` or `routing`.
  * When a routed connection closes and another ready connection to the same peer exists (a
  * duplicate the other end has not yet closed), the peer stays routed through it and no PeerLeft
  * is emitted.
