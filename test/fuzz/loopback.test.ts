@@ -15,7 +15,7 @@ import { readLength } from '../../src/core/wire/framing.js';
 import { MSGPACK_DEPTH_MAX } from '../../src/core/wire/msgpack.js';
 import { MESH_COMPRESSION_DEFAULT, MeshSocket, meshDeps } from '../../src/shell/api/mesh.js';
 import { GenericMeshSocket } from '../../src/shell/api/socket.js';
-import { aroundStep, pollUntil, waitEvent, waitUntil, within } from '../shell/helpers.js';
+import { aroundStep, pollUntil, rawConnection, waitUntil, within } from '../shell/helpers.js';
 import { handshakeFrom, mkEnv } from '../unit/mesh-env.js';
 import { deepFrame, hostileFrame, mutate, type Build, type Mutation } from './corpus.js';
 
@@ -65,17 +65,6 @@ afterAll(async () => {
 const got = (s: GenericMeshSocket<NodeState>, tag: string): Promise<void> =>
   waitUntil(s, ['message'], () => s.recv(1024).some((m) => m.packets[1] === tag), `message ${tag}`, 10_000);
 
-/** A raw connection to the victim, and whether it has closed. */
-const open = async (): Promise<{ s: net.Socket; closed: () => boolean }> => {
-  const s = net.connect({ host: '127.0.0.1', port: victim.port });
-  let closed = false;
-  s.on('error', () => undefined);
-  s.on('close', () => (closed = true));
-  s.resume();
-  await within(waitEvent(s, 'connect'), 'raw connect');
-  return { s, closed: () => closed };
-};
-
 const frame: fc.Arbitrary<{ build: Build; mutation: Mutation }> = hostileFrame(mkEnv(2), FRAME_MAX);
 const attack = fc.tuple(fc.array(fc.boolean(), { minLength: 1, maxLength: ATTACKERS_MAX }), fc.array(frame, { minLength: 1, maxLength: 8 }));
 
@@ -89,7 +78,7 @@ const examples: Array<[boolean[], Array<{ build: Build; mutation: Mutation }>]> 
 
 /** A raw connection that has handshaken as attacker number `i` and been routed (or refused). */
 const handshaken = async (i: number): Promise<{ s: net.Socket; closed: () => boolean; id: NodeId }> => {
-  const c = await open();
+  const c = await rawConnection(victim.port);
   const attacker = mkEnv(i, { outAddr: { host: '127.0.0.1', port: 1 } });
   c.s.write(handshakeFrom(attacker, [], victim.protocol.id, Date.now()));
   const id: NodeId = attacker.config.id;
@@ -132,7 +121,7 @@ describe('fuzz: a loopback node under hostile connections', () => {
             conns.push(await handshaken(1000 + ATTACKERS_MAX * n + i));
             continue;
           }
-          const c = await open();
+          const c = await rawConnection(victim.port);
           conns.push(c);
           const port = c.s.localPort;
           await pollUntil(() => c.closed() || victim.awaitingIds.some((a) => !a.outgoing && a.remote?.port === port), 'the victim to take the connection');

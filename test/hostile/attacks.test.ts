@@ -21,7 +21,7 @@ import type { WireValue } from '../../src/core/wire/value.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { caps, handshakeFrom, mkEnv } from '../unit/mesh-env.js';
-import { waitEvent, waitUntil, within } from '../shell/helpers.js';
+import { rawConnection, waitEvent, waitUntil, within } from '../shell/helpers.js';
 
 // Generous timeouts by default: the machine may be busy, and an honest peer's frame must not
 // look stalled because our own event loop was. The attacks that need short ones set them.
@@ -131,14 +131,10 @@ const underAttack = async (sc: Scene, attack: () => Promise<void>, payload: () =
 const nextWith = (s: MeshSocket, tag: string): Promise<void> =>
   waitUntil(s, ['message'], () => s.recv(65_536).some((m) => m.packets[1] === tag), `message ${tag}`, WAIT_MS);
 
-/** A raw TCP connection to the victim. */
+/** A raw TCP connection to the victim, closed after the test. */
 const raw = async (port: number): Promise<net.Socket> => {
-  const s = net.connect({ host: '127.0.0.1', port });
-  s.on('error', () => undefined);
-  // Read (and discard) what the victim sends, so its FIN is seen; the never-reads attack pauses.
-  s.resume();
+  const { s } = await rawConnection(port);
   sockets.push(s);
-  await within(waitEvent(s, 'connect'), 'raw connect');
   return s;
 };
 

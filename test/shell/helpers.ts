@@ -3,6 +3,7 @@
  */
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
+import net from 'node:net';
 import type { MeshDeps } from '../../src/shell/api/socket.js';
 import type { Core } from '../../src/shell/net/runtime.js';
 
@@ -67,3 +68,17 @@ export const within = <T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T>
       },
     );
   });
+
+/**
+ * A raw TCP connection to a loopback node on `port`, and whether it has closed. What the node
+ * writes is read and discarded, so its FIN is seen (a test that means not to read pauses it).
+ */
+export const rawConnection = async (port: number): Promise<{ readonly s: net.Socket; readonly closed: () => boolean }> => {
+  const s = net.connect({ host: '127.0.0.1', port });
+  let closed = false;
+  s.on('error', () => undefined);
+  s.on('close', () => (closed = true));
+  s.resume();
+  await within(waitEvent(s, 'connect'), 'raw connect');
+  return { s, closed: () => closed };
+};
