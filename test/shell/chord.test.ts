@@ -1,6 +1,7 @@
 // ChordSocket on loopback: the dictionary API across three ts2p nodes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChordRequestFailed, ChordSocket } from '../../src/shell/api/chord.js';
+import { Ts2pError } from '../../src/shell/api/errors.js';
 import { within } from './helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -52,7 +53,14 @@ describe('ChordSocket', () => {
     expect(await within(b.get('one'), 'get')).toBe(1);
     expect(await within(c.get('two'), 'get')).toBe('zwei');
     expect(await within(c.get('missing', 'fallback'), 'get with fallback')).toBe('fallback');
-    await expect(c.get('missing')).rejects.toBeInstanceOf(ChordRequestFailed);
+    const missing = await c.get('missing').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // A chord failure is a ts2p error like every other the API rejects with.
+    expect(missing).toBeInstanceOf(ChordRequestFailed);
+    expect(missing).toBeInstanceOf(Ts2pError);
+    expect(missing).toMatchObject({ code: 'NotFound', name: 'ChordRequestFailed', message: 'key not found' });
     expect([...c.keys()].sort()).toEqual(['one', 'three', 'two']);
     expect(new Set(await within(a.values(), 'values'))).toEqual(new Set([1, 'zwei', new Map([['k', true]])]));
     expect((await within(b.copy(), 'copy')).size).toBe(3);

@@ -16,6 +16,7 @@ import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { Core } from '../net/runtime.js';
 import { checkChordKey, checkLimits } from './arguments.js';
+import { Ts2pError } from './errors.js';
 import { MESH_COMPRESSION_DEFAULT } from './mesh.js';
 import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from './socket.js';
 
@@ -29,13 +30,11 @@ export interface ChordSocketOptions extends MeshSocketOptions {
 }
 
 /** A chord command failed; `code` names why (NoQuorum, NotFound, Timeout, NotJoined, …). */
-export class ChordRequestFailed extends Error {
+export class ChordRequestFailed extends Ts2pError {
   /** Stable machine-readable reason. */
-  readonly code: ChordError['_tag'];
+  declare readonly code: ChordError['_tag'];
   constructor(readonly error: ChordError) {
-    super(describeChordError(error));
-    this.code = error._tag;
-    this.name = 'ChordRequestFailed';
+    super(error._tag, describeChordError(error));
   }
 }
 

@@ -16,7 +16,14 @@ export type Ts2pErrorCode =
   | 'SocketClosed'
   | 'ReplyFailed'
   | 'ListenFailed'
-  | 'BadArgument';
+  | 'BadArgument'
+  // A ChordSocket's request failures (`ChordRequestFailed`); its `Timeout` is the one above.
+  | 'NotFound'
+  | 'NoQuorum'
+  | 'NotJoined'
+  | 'Busy'
+  | 'BadValue'
+  | 'Shutdown';
 
 /** The root of ts2p's errors: a message and a machine-readable `code`. */
 export class Ts2pError extends Error {
