@@ -244,17 +244,10 @@ export class BroadcastReach {
       for (const k of this.open.keys()) if (k.startsWith(prefix)) closeKey(k);
     };
     switch (f._tag) {
-      // One disturbance per node while it is paused or down (per direction while it is held),
-      // opened by the first Pause or Crash (Hold) and closed by the Resume or Restart (Release)
-      // after it, as the simulation undoes them: a second Pause must not replace the open
-      // disturbance, which would then stay open for ever and exempt the node from every later
-      // check. Closed by exact key, since `node:n1` is a prefix of `node:n10`.
-      case 'Crash':
-      case 'Pause':
-        return addOnce(`node:${f.node}`, (a, b) => a === f.node || b === f.node);
-      case 'Resume':
-      case 'Restart':
-        return closeKey(`node:${f.node}`);
+      // One disturbance per held direction, opened by the first Hold and closed by the Release
+      // after it, as the simulation undoes them: a second Hold must not replace the open
+      // disturbance, which would then stay open for ever and exempt the pair from every later
+      // check. Closed by exact key.
       case 'Hold':
         return addOnce(`hold:${f.from}>${f.to}`, (a, b) => (a === f.from && b === f.to) || (a === f.to && b === f.from));
       case 'Release':
@@ -267,12 +260,27 @@ export class BroadcastReach {
       case 'Heal':
         return close('cut:');
       case 'HealAll':
-        return close('');
+        close('');
+        break;
+      case 'Crash':
+      case 'Restart':
+      case 'Pause':
+      case 'Resume':
+        // Read off the nodes below.
+        break;
       case 'Skew':
       case 'Reset':
         // A reset shows up as its links going down. A skew loses broadcasts only when it sets
         // two clocks more than the expiry apart, which plans keep clear of (`FaultPlan.skewMaxMs`).
         return;
+    }
+    // One disturbance per node while it is down or paused, read off the simulation after the
+    // fault rather than inferred from the fault: a Restart of a node that is up (a paused one)
+    // does nothing, a Pause of a node that is down does nothing, and a Crash ends a pause.
+    for (const name of this.sim.names()) {
+      const v = this.sim.node(name);
+      if (!v.alive || v.paused) addOnce(`node:${name}`, (a, b) => a === name || b === name);
+      else closeKey(`node:${name}`);
     }
   }
 

@@ -31,7 +31,7 @@ export type Fault =
   | { readonly _tag: 'HealAll' }
   /** The node's process dies: its state is lost and its peers see their connections close. */
   | { readonly _tag: 'Crash'; readonly node: string }
-  /** A crashed node starts again with a fresh state and dials the named nodes. */
+  /** A crashed node starts again with a fresh state and dials the named nodes (a node that is up, paused or not, is left as it is). */
   | { readonly _tag: 'Restart'; readonly node: string; readonly rejoin: ReadonlyArray<string> }
   /** The node stops processing; what reaches it waits until it resumes. */
   | { readonly _tag: 'Pause'; readonly node: string }
