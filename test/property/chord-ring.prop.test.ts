@@ -11,6 +11,7 @@ import { keyPositionsOf, nodePosition, TABLES } from '../../src/core/chord/ring.
 import { find } from '../../src/core/chord/routing.js';
 import { nodeCapabilities } from '../../src/shell/caps.js';
 import { buildRing, settle, valueOf, type Ring } from '../simulation/chord-ring.js';
+import { propRuns } from './runs.js';
 
 /** How many of a key's five tables `victim` owns on the ring of `names`. */
 const tablesOn = (ring: Ring, names: ReadonlyArray<string>, victim: string, key: string): number => {
@@ -29,7 +30,7 @@ const op = fc.record({
 });
 
 test.prop([fc.array(op, { minLength: 1, maxLength: 25 }), fc.integer({ min: 0, max: 1000 }), fc.option(fc.integer({ min: 1, max: NODES - 1 }), { nil: undefined })], {
-  numRuns: 25,
+  numRuns: propRuns(25),
 })('reads match the last write of every key, from any node, also after a crash', (ops, seed, crashed) => {
   const ring = buildRing(seed, NODES);
   const model = new Map<number, unknown>();

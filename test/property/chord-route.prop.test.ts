@@ -9,6 +9,7 @@ import { route } from '../../src/core/chord/routing.js';
 import { peersChanged, routeFrom, storingPeers } from '../../src/core/chord/send.js';
 import type { ChordCtx, ChordPeer } from '../../src/core/chord/state.js';
 import type { ConnId, NodeId } from '../../src/core/types.js';
+import { propRuns } from './runs.js';
 
 // Few distinct positions, so ties happen: the same ring point from a raw position past 2^384, and
 // the same raw position under two ids (base58 ids with and without leading '1's decode alike).
@@ -46,7 +47,7 @@ const fakeCtx = (self: bigint, joined: boolean): ChordCtx => {
 };
 
 describe('chord routing from a node', () => {
-  test.prop([position, fc.boolean(), fc.array(opArb, { maxLength: 80, size: 'max' })], { numRuns: 500 })(
+  test.prop([position, fc.boolean(), fc.array(opArb, { maxLength: 80, size: 'max' })], { numRuns: propRuns(500) })(
     'routeFrom decides as route over the storing, routed peers, after any peer changes',
     (self, joined, ops) => {
       const ctx = fakeCtx(self, joined);
@@ -92,7 +93,7 @@ describe('chord routing from a node', () => {
     },
   );
 
-  test.prop([fc.bigInt({ min: -(1n << 600n), max: 1n << 600n }), fc.bigInt({ min: -(1n << 600n), max: 1n << 600n })], { numRuns: 1000 })(
+  test.prop([fc.bigInt({ min: -(1n << 600n), max: 1n << 600n }), fc.bigInt({ min: -(1n << 600n), max: 1n << 600n })], { numRuns: propRuns(1000) })(
     'distance is (b − a) mod 2^384',
     (a, b) => {
       const m = (b - a) % RING_SIZE;
@@ -100,7 +101,7 @@ describe('chord routing from a node', () => {
     },
   );
 
-  test.prop([fc.oneof(fc.bigInt({ min: 0n, max: (1n << 512n) - 1n }), fc.bigInt({ min: 0n, max: 70n })), fc.nat({ max: 4 })], { numRuns: 1000 })(
+  test.prop([fc.oneof(fc.bigInt({ min: 0n, max: (1n << 512n) - 1n }), fc.bigInt({ min: 0n, max: 70n })), fc.nat({ max: 4 })], { numRuns: propRuns(1000) })(
     'parseKey58 is key58Of(positionOf(text)), however many leading 1s, and refuses what positionOf refuses',
     (p, pad) => {
       const text = '1'.repeat(pad) + key58Of(p);

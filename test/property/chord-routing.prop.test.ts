@@ -4,6 +4,7 @@ import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect } from 'vitest';
 import { distance, onRing, RING_SIZE } from '../../src/core/chord/ring.js';
 import { choosePeers, find, lookupPath, prev } from '../../src/core/chord/routing.js';
+import { propRuns } from './runs.js';
 
 // Positions anywhere on the ring, or crowded near 0 (so neighbours are close and wrap-around
 // matters), or just past the ring's end (congruent to small positions is avoided by uniqueness).
@@ -30,7 +31,7 @@ const connections = (nodes: ReadonlyArray<bigint>, budget: number, symmetric: bo
 describe('chord routing', () => {
   test.prop(
     [ringOf(1, 48), fc.bigInt({ min: 0n, max: (1n << 512n) - 1n }), fc.nat(), fc.integer({ min: 1, max: 40 }), fc.boolean()],
-    { numRuns: 300 },
+    { numRuns: propRuns(300) },
   )('from any start node, hop-by-hop find ends at the global owner', (nodes, key, startPick, budget, symmetric) => {
     const links = connections(nodes, budget, symmetric);
     const start = nodes[startPick % nodes.length] ?? 0n;

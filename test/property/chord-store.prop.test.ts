@@ -9,6 +9,7 @@ import { applyDelta, dumpData, emptyStore, items, retrieve, store, type ChordSto
 import { wireEquals } from '../../src/core/chord/vote.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { recopy, wireMap, wireValue } from './chord-values.js';
+import { propRuns } from './runs.js';
 
 type Op =
   | { readonly op: 'store'; readonly table: TableName; readonly key: number; readonly value: WireValue }
@@ -33,7 +34,7 @@ const modelMerge = (base: ReadonlyArray<readonly [WireValue, WireValue]>, delta:
 };
 
 describe('chord store', () => {
-  test.prop([fc.array(fc.tuple(opArb, fc.boolean()), { maxLength: 40 }), fc.integer({ min: 1, max: 4 })], { numRuns: 200 })(
+  test.prop([fc.array(fc.tuple(opArb, fc.boolean()), { maxLength: 40 }), fc.integer({ min: 1, max: 4 })], { numRuns: propRuns(200) })(
     'store, delete and delta behave as a map (with its size bound)',
     (ops, entriesMax) => {
       let st: ChordStore = emptyStore(entriesMax);
@@ -82,7 +83,7 @@ describe('chord store', () => {
       fc.array(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 512n) - 1n }), fc.bigInt({ min: 0n, max: 1000n })), { maxLength: 60 }),
       fc.nat(),
     ],
-    { numRuns: 300 },
+    { numRuns: propRuns(300) },
   )('migration hands each key to exactly the node that owns it once the peer joins', (nodes, keys, pick) => {
     // The last node is the peer that becomes storing; `self` is one of the others.
     const peer = nodes[nodes.length - 1] ?? 0n;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeStatus, routingTable } from '../../src/core/node.js';
 import { createPump, inject, run } from '../../src/core/pump.js';
 import { addr, mkEnv, T0 } from '../unit/mesh-env.js';
+import { propRuns } from './runs.js';
 
 describe('duplicate connections', () => {
   it('both ends keep the same single connection', () => {
@@ -35,7 +36,7 @@ describe('duplicate connections', () => {
           expect(answered(1)).toEqual([...Array(fromB).keys()]);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 });

@@ -11,6 +11,7 @@ import { initNode, nodeStatus, step, type Env, type NodeState } from '../../src/
 import { ConnId, type Address, type Effect, type Input } from '../../src/core/types.js';
 import { peersPayload } from '../../src/core/wire/messages.js';
 import { frameFrom, handshakeFrom, mkEnv, T0 } from '../unit/mesh-env.js';
+import { propRuns } from './runs.js';
 
 const me = mkEnv(1, { outgoingMax: 2, connectionsMax: 5, knownAddressesMax: 6 });
 const pool = [2, 3, 4, 5, 6, 7, 8].map((i) => mkEnv(i));
@@ -116,7 +117,7 @@ describe('self-healing', () => {
           }
         }
       }),
-      { numRuns: 400 },
+      { numRuns: propRuns(400) },
     );
   });
 });

@@ -6,6 +6,7 @@ import { requestId } from '../../src/core/ids.js';
 import { step } from '../../src/core/node.js';
 import { ConnId, type Effect, type Input, type NodeEvent } from '../../src/core/types.js';
 import { caps, frameFrom, handshakeFrom, mkEnv, T0, withPeers } from '../unit/mesh-env.js';
+import { propRuns } from './runs.js';
 
 const me = mkEnv(1, { pendingRequestsMax: 1, requestTimeoutMs: 5000, dialTimeoutMs: 2000, handshakeTimeoutMs: 2000 });
 const [bob, carol, dave, erin, fred] = [2, 3, 4, 5, 6].map((i) => mkEnv(i)) as [ReturnType<typeof mkEnv>, ...ReturnType<typeof mkEnv>[]];
@@ -97,7 +98,7 @@ describe('request/response', () => {
         for (let c = 0; c < cmd; c++) expect(outcomes.get(c)?.length, `reply ${c}`).toBe(1);
         expect(st.pendingCount).toBe(0);
       }),
-      { numRuns: 400 },
+      { numRuns: propRuns(400) },
     );
   });
 });

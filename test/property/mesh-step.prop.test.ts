@@ -8,6 +8,7 @@ import { initNode, nextWakeup, nodeStatus, step, type NodeState } from '../../sr
 import { ConnId, NodeId, type Input } from '../../src/core/types.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { addr, frameFrom, handshakeFrom, mkEnv, T0, zlib } from '../unit/mesh-env.js';
+import { propRuns } from './runs.js';
 
 const me = mkEnv(1, { compression: [zlib], connectionsMax: 4, awaitingMax: 3, seenMax: 2, pendingRequestsMax: 1, outgoingMax: 2 });
 const others = [2, 3, 4, 5].map((i) => mkEnv(i));
@@ -127,7 +128,7 @@ describe('step', () => {
           expect(st.conns.size).toBe(0);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: propRuns(500) },
     );
   });
 });

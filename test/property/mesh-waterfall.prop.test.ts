@@ -7,6 +7,7 @@ import { routingTable } from '../../src/core/node.js';
 import { addr, frameFrom, go, mkEnv, msgOf, T0, withPeers } from '../unit/mesh-env.js';
 import { latin1 } from '../../src/core/ids.js';
 import { messageId } from '../../src/core/wire/packets.js';
+import { propRuns } from './runs.js';
 
 const me = mkEnv(1);
 const peers = [2, 3, 4, 5].map((i) => mkEnv(i));
@@ -44,7 +45,7 @@ describe('waterfall properties', () => {
         const sent = new Set(arrivals.map((a) => latin1(messageId(msgOf(msgs[a.msg]!.sender, 0, msgs[a.msg]!.payload)))));
         expect(new Set(delivered)).toEqual(sent);
       }),
-      { numRuns: 200 },
+      { numRuns: propRuns(200) },
     );
   });
 
@@ -70,7 +71,7 @@ describe('waterfall properties', () => {
           });
         },
       ),
-      { numRuns: 60 },
+      { numRuns: propRuns(60) },
     );
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { nodeCapabilities } from '../../src/shell/caps.js';
 import { compressionFlags } from '../../src/core/flags.js';
+import { propRuns } from '../property/runs.js';
 
 const inflates = (method: number, data: Uint8Array): boolean => {
   try {
@@ -39,7 +40,7 @@ describe('compression header tests', () => {
     ['zlib', compressionFlags.zlib, zlib.deflateSync],
     ['gzip', compressionFlags.gzip, zlib.gzipSync],
   ] as const) {
-    test.prop([bodies(make)], { numRuns: 2000 })(`${name}: a body the header test refuses never inflates`, (body) => {
+    test.prop([bodies(make)], { numRuns: propRuns(2000) })(`${name}: a body the header test refuses never inflates`, (body) => {
       const signature = nodeCapabilities.compressors.get(method)!.signature!;
       if (!signature(body)) expect(inflates(method, body)).toBe(false);
     });

@@ -13,6 +13,7 @@ import { EventQueue } from '../../src/shell/sim/queue.js';
 import { Prng, deriveSeed } from '../../src/shell/sim/prng.js';
 import { DIGEST_MEMO_BYTES_MAX, DIGEST_MEMO_SLOTS, memoisedDigests } from '../../src/shell/sim/digests.js';
 import { nodeCapabilities } from '../../src/shell/caps.js';
+import { propRuns } from '../property/runs.js';
 
 interface RecState {
   readonly log: Input[];
@@ -144,7 +145,7 @@ describe('event queue', () => {
         for (let e = q.pop(); e !== undefined; e = q.pop()) rest.push(e);
         expect(rest).toEqual(model);
       }),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 });
@@ -193,7 +194,7 @@ describe('message-id memo', () => {
           expect(memo(last)).toBe(real(last));
         }
       }),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 
@@ -241,7 +242,7 @@ describe('virtual links', () => {
         expect(received(s, 'b')).toBe(words.filter((_, i) => i % 2 === 0).join(''));
         expect(received(s, 'a')).toBe(words.filter((_, i) => i % 2 === 1).join(''));
       }),
-      { numRuns: 50 },
+      { numRuns: propRuns(50) },
     );
   });
 
@@ -486,7 +487,7 @@ describe('no loss without a reset', () => {
           expect(streams).toEqual(expected);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: propRuns(60) },
     );
   });
 });
