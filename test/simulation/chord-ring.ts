@@ -5,7 +5,9 @@
 import { expect } from 'vitest';
 import { Simulation, latency, type Prng } from '../../src/sim.js';
 import { ChordDriver, chordKindWith, type ChordHandle } from '../../src/shell/sim/chord.js';
-import type { ChordStatus } from '../../src/core/chord/node.js';
+import type { ChordState, ChordStatus } from '../../src/core/chord/node.js';
+import { keyPositionsOf, key58Of, TABLES } from '../../src/core/chord/ring.js';
+import { nodeCapabilities } from '../../src/shell/caps.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 
 /** A ring: the simulation, its driver, and the node names. */
@@ -97,4 +99,13 @@ export const writeKeys = (ring: Ring, rng: Prng, nodes: ReadonlyArray<string>, k
 export const readAll = (ring: Ring, rng: Prng, nodes: ReadonlyArray<string>, keys: number): string[] => {
   const gets = inBatches(ring, keys, (i) => ring.chord.get(pickFrom(rng, nodes), `key-${i}`));
   return gets.flatMap((h, i) => (valueOf(h) === `new-${i}` ? [] : [`key-${i}: ${String(valueOf(h))}`]));
+};
+
+/** How many of `key`'s five tables one of `nodes` holds an entry for (read off their stores). */
+export const tablesHeld = (ring: Ring, key: string, nodes: ReadonlyArray<string>): number => {
+  const positions = keyPositionsOf(nodeCapabilities, key);
+  return TABLES.filter((table) => {
+    const key58 = key58Of(positions[table]);
+    return nodes.some((n) => (ring.sim.node(n).state as ChordState | undefined)?.store.tables.get(table)?.has(key58) === true);
+  }).length;
 };
