@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ChordDriver, chordKind, latency, Simulation } from '../../src/sim.js';
-import { addMember, buildRing, settle, SETTLE_MS, statusOf, valueOf } from './chord-ring.js';
+import { defaultChordLimits } from '../../src/core/chord/config.js';
+import { addMember, buildRing, settle, SETTLE_MS, statusOf, tablesHeld, valueOf } from './chord-ring.js';
 
 describe('a simulated chord ring of 10 nodes', () => {
   it('sets, gets, updates and deletes keys from any node', () => {
@@ -67,7 +68,9 @@ describe('a simulated chord ring of 10 nodes', () => {
     expect(gets.map(valueOf)).toEqual(Array.from({ length: 60 }, (_, i) => i));
   });
 
-  it('reads every key after one node crashes without leaving', () => {
+  // Nothing re-replicates a crashed node's tables: in a ring this small one node can hold 3 of a
+  // key's 5 tables, and such a key may fail to read (seeds 2004 and 4004), never with a wrong value.
+  it('reads every key that keeps 3 of its 5 tables after one node crashes without leaving', () => {
     const ring = buildRing(4, 10);
     const { chord, sim } = ring;
     const sets = Array.from({ length: 100 }, (_, i) => chord.set(`n${i % 10}`, `c${i}`, `v${i}`));
@@ -77,9 +80,14 @@ describe('a simulated chord ring of 10 nodes', () => {
     expect(Object.values(statusOf(ring, victim).entries).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     sim.fault({ _tag: 'Crash', node: victim });
     sim.runFor(SETTLE_MS);
-    const gets = Array.from({ length: 100 }, (_, i) => chord.get(`n${[0, 1, 2, 3, 5, 6, 7, 8, 9][i % 9]}`, `c${i}`));
+    const survivors = ring.names.filter((n) => n !== victim);
+    const gets = Array.from({ length: 100 }, (_, i) => chord.get(survivors[i % survivors.length] ?? 'n0', `c${i}`));
     settle(ring, gets);
-    expect(gets.map(valueOf)).toEqual(Array.from({ length: 100 }, (_, i) => `v${i}`));
+    const readable = (i: number): boolean => tablesHeld(ring, `c${i}`, survivors) >= defaultChordLimits.voteQuorum;
+    const failed = (v: unknown): boolean => typeof v === 'string' && v.startsWith('failed: ');
+    expect(gets.map((h, i) => (!readable(i) && failed(valueOf(h)) ? 'failed: allowed' : valueOf(h)))).toEqual(
+      Array.from({ length: 100 }, (_, i) => (readable(i) ? `v${i}` : 'failed: allowed')),
+    );
   });
 
   it("keeps a node's connections within its connectionsMax while the ring asks for more links", () => {
