@@ -140,7 +140,16 @@ export const soak = (opts: SoakOptions): SoakResult => {
   };
   for (let h = 0; h < hours; h++) {
     const start = sim.now;
-    for (let s = 0; s < 3600; s++) sim.command({ _tag: 'Broadcast', node: names[rng.int(nodes)]!, packets: ['soak', h, s] }, start + s * 1000);
+    // The sender is drawn when the broadcast goes out, among the nodes up then: a command
+    // scheduled for a node runs on the incarnation it was scheduled for, so one drawn at the start
+    // of the hour would be dropped if its node crashed first. Half a second past each second, so
+    // no crash scheduled on the same instant comes between the draw and the send.
+    for (let s = 0; s < 3600; s++) {
+      sim.at(start + s * 1000 + 500, () => {
+        const live = names.filter((n) => sim.node(n).alive);
+        sim.broadcast(live[rng.int(live.length)]!, ['soak', h, s]);
+      });
+    }
     for (let m = 0; m < 60; m += 10) {
       const node = names[1 + rng.int(nodes - 1)]!;
       const rejoin = names.filter((n) => n !== node);

@@ -121,3 +121,23 @@ describe('BroadcastReach', () => {
     expect(reach.missing()).toEqual([expect.objectContaining({ sender: 'n0', node: 'n2' })]);
   });
 });
+
+describe('a command scheduled for a node', () => {
+  it('is dropped when the node crashes first, even once it has restarted; one decided later, in at(), runs', () => {
+    const sim = new Simulation({ seed: 9, latency: latency.constant(5) });
+    for (const name of ['n0', 'n1', 'n2']) sim.addNode({ name });
+    sim.connect('n1', 'n0');
+    sim.connect('n2', 'n0');
+    sim.runUntilIdle();
+    const t = sim.now;
+    sim.broadcast('n2', ['queued']);
+    sim.command({ _tag: 'Broadcast', node: 'n2', packets: ['scheduled'] }, t + 10_000);
+    sim.at(t + 10_000, () => sim.broadcast('n2', ['decided then']));
+    sim.fault({ _tag: 'Crash', node: 'n2' }, t + 1_000);
+    sim.fault({ _tag: 'Restart', node: 'n2', rejoin: ['n0'] }, t + 2_000);
+    sim.runFor(20_000);
+    const heard = sim.delivered('n1').map((d) => d.message.packets[1]);
+    expect(heard).toEqual(['queued', 'decided then']);
+    expect(sim.stats().broadcasts).toBe(2);
+  });
+});

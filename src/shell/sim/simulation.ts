@@ -110,7 +110,10 @@ export class Simulation extends SimEngine {
    * `BadArgument` when `atMs` is not a finite number ≥ 0 or the command is not one the node can
    * run: a node, peer (`to`, `peer`: ids of its nodes) or address that is not there, a flag or sub-flag
    * that is not a byte, or packets the node's core would refuse to send (`NodeKind.refusal`:
-   * for the mesh, what `MeshSocket.send` refuses).
+   * for the mesh, what `MeshSocket.send` refuses). The command is for the node as it is when
+   * issued: if that node crashes before the command runs, the command is dropped, even if the
+   * node has restarted by then (a process's queued work dies with it; a whisper rejects
+   * `NodeCrashed`). To act on whichever node is up at a later time, decide then, with `at`.
    */
   command(cmd: Command, atMs: number = this.now): void {
     this.issue(cmd, atMs, 'command');
