@@ -13,8 +13,10 @@
  *   does not come within `forwardTimeoutMs`: the requester's own deadline settles that), and
  *   echoes the table and key58 exactly as it received them (no premature nil answer: a ts2p or
  *   seed requester treats the real answer alike, and one answer per request keeps the vote honest);
- * - a get ends exactly once: with the value ≥ `voteQuorum` tables agree on, NotFound (every table
- *   answered nil), NoQuorum, or Timeout at its deadline; every command gets exactly one event.
+ * - a get ends exactly once: with the value ≥ `voteQuorum` tables agree on, NotFound (≥
+ *   `voteQuorum` tables answered nil), NoQuorum (neither can happen any more), or Timeout at its
+ *   deadline; every command gets exactly one event. With the default majority quorum the outcome
+ *   does not depend on the order the answers arrive in (`decideGet`).
  * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -37,7 +39,7 @@ import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableNam
 import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
-import { answered, awaiting, vote } from './vote.js';
+import { answered, awaiting, decideGet, vote } from './vote.js';
 
 /** A chord message naming a table and a key58. */
 type Addressed = WireMessageOf<'ChordStore' | 'ChordRetrieve' | 'ChordRetrieved' | 'ChordDelta'>;
@@ -173,16 +175,15 @@ export const onNotify = (ctx: ChordCtx, m: WireMessageOf<'ChordNotify'>): void =
 export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void => {
   const quorum = ctx.env.chord.voteQuorum;
   const answers = final ? g.answers.map((a) => (a._tag === 'Awaiting' ? answered(null) : a)) : g.answers;
-  const v = vote(answers, quorum);
-  if (v._tag === 'Pending') return;
+  const d = decideGet(answers, quorum);
+  if (d._tag === 'Pending') return;
   ctx.st.gets.delete(g.cmd);
-  if (v._tag === 'Value') return succeed(ctx, g.cmd, v.value);
-  const arrived = g.answers.filter((a) => a._tag === 'Answered');
-  if (final && arrived.length < g.answers.length) {
-    return fail(ctx, g.cmd, { _tag: 'Timeout', afterMs: ctx.at - g.startedAt, bestVotes: v.bestVotes });
+  if (d._tag === 'Value') return succeed(ctx, g.cmd, d.value);
+  if (final && g.answers.some((a) => a._tag === 'Awaiting')) {
+    const v = vote(answers, quorum);
+    return fail(ctx, g.cmd, { _tag: 'Timeout', afterMs: ctx.at - g.startedAt, bestVotes: v._tag === 'Value' ? v.votes : v.bestVotes });
   }
-  if (arrived.every((a) => a._tag === 'Answered' && a.value === null)) return fail(ctx, g.cmd, { _tag: 'NotFound' });
-  fail(ctx, g.cmd, { _tag: 'NoQuorum', bestVotes: v.bestVotes, quorum });
+  fail(ctx, g.cmd, d._tag === 'NotFound' ? d : { _tag: 'NoQuorum', bestVotes: d.bestVotes, quorum });
 };
 
 /** The get command: ask the owner of each of the five positions, then vote. */

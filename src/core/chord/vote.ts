@@ -140,3 +140,34 @@ const hexOf = (bytes: Uint8Array): string => {
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
 };
+
+/** What a get decides from the answers so far. */
+export type GetDecision =
+  | { readonly _tag: 'Value'; readonly value: WireValue }
+  /** At least the quorum of tables hold nothing for the key. */
+  | { readonly _tag: 'NotFound' }
+  /** Neither a value nor absence can reach the quorum any more. */
+  | { readonly _tag: 'NoQuorum'; readonly bestVotes: number }
+  /** The answers still awaited could decide it either way. */
+  | { readonly _tag: 'Pending' };
+
+/**
+ * A get's decision: the winning value (`vote`); else NotFound once the quorum of tables answered
+ * null; else NoQuorum once neither can happen. A value comes first: with a quorum below a
+ * majority, it is waited for while it can still win. With a majority quorum the outcome, once
+ * every table has answered, is the same whatever order the answers came in, and an early
+ * decision is always that outcome.
+ */
+export const decideGet = (answers: ReadonlyArray<TableAnswer>, quorum: number = VOTE_QUORUM): GetDecision => {
+  const v = vote(answers, quorum);
+  if (v._tag === 'Value') return { _tag: 'Value', value: v.value };
+  if (v._tag === 'Pending') return { _tag: 'Pending' };
+  let nils = 0;
+  let pending = 0;
+  for (const a of answers) {
+    if (a._tag === 'Awaiting') pending++;
+    else if (a.value === null) nils++;
+  }
+  if (nils >= quorum) return { _tag: 'NotFound' };
+  return nils + pending >= quorum ? { _tag: 'Pending' } : { _tag: 'NoQuorum', bestVotes: v.bestVotes };
+};
