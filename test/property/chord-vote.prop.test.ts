@@ -63,7 +63,7 @@ describe('chord vote', () => {
     const nils = picks.filter((p) => p === 3).length;
     const end = decideGet(all);
     if (winner >= 0) expect(end._tag === 'Value' && wireEquals(end.value, pool[winner] ?? null)).toBe(true);
-    else expect(end).toEqual(nils >= VOTE_QUORUM ? { _tag: 'NotFound' } : { _tag: 'NoQuorum', bestVotes: Math.max(...counts) });
+    else expect(end).toEqual({ _tag: nils >= VOTE_QUORUM ? 'NotFound' : 'NoQuorum', bestVotes: Math.max(...counts) });
     // Arriving one by one in a drawn order, the first decision is that one.
     const arrival = permute([0, 1, 2, 3, 4], order);
     const partial: TableAnswer[] = all.map(() => awaiting);

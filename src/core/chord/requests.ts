@@ -39,7 +39,7 @@ import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableNam
 import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
-import { answered, awaiting, decideGet, vote } from './vote.js';
+import { answered, awaiting, decideGet } from './vote.js';
 
 /** A chord message naming a table and a key58. */
 type Addressed = WireMessageOf<'ChordStore' | 'ChordRetrieve' | 'ChordRetrieved' | 'ChordDelta'>;
@@ -180,10 +180,9 @@ export const settleGet = (ctx: ChordCtx, g: PendingGet, final: boolean): void =>
   ctx.st.gets.delete(g.cmd);
   if (d._tag === 'Value') return succeed(ctx, g.cmd, d.value);
   if (final && g.answers.some((a) => a._tag === 'Awaiting')) {
-    const v = vote(answers, quorum);
-    return fail(ctx, g.cmd, { _tag: 'Timeout', afterMs: ctx.at - g.startedAt, bestVotes: v._tag === 'Value' ? v.votes : v.bestVotes });
+    return fail(ctx, g.cmd, { _tag: 'Timeout', afterMs: ctx.at - g.startedAt, bestVotes: d.bestVotes });
   }
-  fail(ctx, g.cmd, d._tag === 'NotFound' ? d : { _tag: 'NoQuorum', bestVotes: d.bestVotes, quorum });
+  fail(ctx, g.cmd, d._tag === 'NotFound' ? { _tag: 'NotFound' } : { _tag: 'NoQuorum', bestVotes: d.bestVotes, quorum });
 };
 
 /** The get command: ask the owner of each of the five positions, then vote. */

@@ -145,7 +145,7 @@ const hexOf = (bytes: Uint8Array): string => {
 export type GetDecision =
   | { readonly _tag: 'Value'; readonly value: WireValue }
   /** At least the quorum of tables hold nothing for the key. */
-  | { readonly _tag: 'NotFound' }
+  | { readonly _tag: 'NotFound'; readonly bestVotes: number }
   /** Neither a value nor absence can reach the quorum any more. */
   | { readonly _tag: 'NoQuorum'; readonly bestVotes: number }
   /** The answers still awaited could decide it either way. */
@@ -168,6 +168,6 @@ export const decideGet = (answers: ReadonlyArray<TableAnswer>, quorum: number = 
     if (a._tag === 'Awaiting') pending++;
     else if (a.value === null) nils++;
   }
-  if (nils >= quorum) return { _tag: 'NotFound' };
+  if (nils >= quorum) return { _tag: 'NotFound', bestVotes: v.bestVotes };
   return nils + pending >= quorum ? { _tag: 'Pending' } : { _tag: 'NoQuorum', bestVotes: v.bestVotes };
 };
