@@ -57,9 +57,9 @@ describe(`a simulated chord ring of ${NODES} nodes with ${KEYS} keys`, () => {
     expect(readAll(ring, rng, live(ring, down), KEYS)).toEqual([]);
     // Churn: nodes join and others unjoin-and-leave while keys are rewritten. Each round writes
     // values of its own, so a churn write that is lost leaves an older value and the final read
-    // sees it. Each key must read back its last acknowledged write; every write must be
-    // acknowledged, so none is left that may or may not have landed.
-    // Each key's values, oldest first, from `new-i` on.
+    // sees it: no key may read back anything but a value it was set to, and at most
+    // STALE_SHARE_MAX of the rewrites an earlier one. Every write must be acknowledged, so none is
+    // left that may or may not have landed. `written` holds each key's values, oldest first.
     const written = new Map<number, string[]>();
     let rewrites = 0;
     for (let round = 0; round < 5; round++) {

@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import { Simulation, latency, type Prng } from '../../src/sim.js';
 import { ChordDriver, chordKindWith, type ChordHandle } from '../../src/shell/sim/chord.js';
+import { defaultChordLimits } from '../../src/core/chord/config.js';
 import type { ChordState, ChordStatus } from '../../src/core/chord/node.js';
 import { keyPositionsOf, key58Of, TABLES } from '../../src/core/chord/ring.js';
 import { nodeCapabilities } from '../../src/shell/caps.js';
@@ -101,11 +102,36 @@ export const readAll = (ring: Ring, rng: Prng, nodes: ReadonlyArray<string>, key
   return gets.flatMap((h, i) => (valueOf(h) === `new-${i}` ? [] : [`key-${i}: ${String(valueOf(h))}`]));
 };
 
-/** How many of `key`'s five tables one of `nodes` holds an entry for (read off their stores). */
-export const tablesHeld = (ring: Ring, key: string, nodes: ReadonlyArray<string>): number => {
-  const positions = keyPositionsOf(nodeCapabilities, key);
-  return TABLES.filter((table) => {
-    const key58 = key58Of(positions[table]);
-    return nodes.some((n) => (ring.sim.node(n).state as ChordState | undefined)?.store.tables.get(table)?.has(key58) === true);
-  }).length;
+/**
+ * Reads after a loss of tables (crashes; nothing re-replicates them): each key `key(i)` must read
+ * back `want(i)`, except that one of whose five tables `holders` hold fewer than the vote quorum
+ * may fail (never read back a wrong value). Returns what broke that, and how many keys were below
+ * the quorum (read off the holders' stores).
+ */
+export const readsAfterLoss = (
+  ring: Ring,
+  gets: ReadonlyArray<ChordHandle>,
+  key: (i: number) => string,
+  want: (i: number) => WireValue,
+  holders: ReadonlyArray<string>,
+): { readonly wrong: string[]; readonly belowQuorum: number } => {
+  const stores = holders.flatMap((n) => {
+    const st = ring.sim.node(n).state as ChordState | undefined;
+    return st === undefined ? [] : [st.store];
+  });
+  const below = (k: string): boolean => {
+    const positions = keyPositionsOf(nodeCapabilities, k);
+    const held = TABLES.filter((table) => stores.some((st) => st.tables.get(table)?.has(key58Of(positions[table])) === true)).length;
+    return held < defaultChordLimits.voteQuorum;
+  };
+  const wrong: string[] = [];
+  let belowQuorum = 0;
+  gets.forEach((h, i) => {
+    const isBelow = below(key(i));
+    if (isBelow) belowQuorum++;
+    const got = valueOf(h);
+    const failed = typeof got === 'string' && got.startsWith('failed: ');
+    if (got !== want(i) && !(isBelow && failed)) wrong.push(`${key(i)}: ${String(got)}${isBelow ? ' (below quorum)' : ''}`);
+  });
+  return { wrong, belowQuorum };
 };
