@@ -78,16 +78,21 @@ describe('drawn fault schedules', () => {
   });
 });
 
+/** Three nodes, n1 and n2 joined through n0. */
+const threeJoined = (seed: number): Simulation => {
+  const sim = new Simulation({ seed, latency: latency.constant(5) });
+  for (const name of ['n0', 'n1', 'n2']) sim.addNode({ name });
+  sim.connect('n1', 'n0');
+  sim.connect('n2', 'n0');
+  sim.runUntilIdle();
+  return sim;
+};
+
 describe('BroadcastReach', () => {
-  /** Three nodes joined through n0, watched by a BroadcastReach that gives a broadcast 10 s. */
+  /** Three joined nodes, watched by a BroadcastReach that gives a broadcast 10 s. */
   const joined = (): { sim: Simulation; reach: BroadcastReach } => {
-    const sim = new Simulation({ seed: 5, latency: latency.constant(5) });
-    for (const name of ['n0', 'n1', 'n2']) sim.addNode({ name });
-    const reach = new BroadcastReach(sim, 10_000);
-    sim.connect('n1', 'n0');
-    sim.connect('n2', 'n0');
-    sim.runUntilIdle();
-    return { sim, reach };
+    const sim = threeJoined(5);
+    return { sim, reach: new BroadcastReach(sim, 10_000) };
   };
   const got = (sim: Simulation, node: string): boolean => sim.delivered(node).some((d) => d.message.packets[1] === 'x');
 
@@ -124,11 +129,7 @@ describe('BroadcastReach', () => {
 
 describe('a command scheduled for a node', () => {
   it('is dropped when the node crashes first, even once it has restarted; one decided later, in at(), runs', () => {
-    const sim = new Simulation({ seed: 9, latency: latency.constant(5) });
-    for (const name of ['n0', 'n1', 'n2']) sim.addNode({ name });
-    sim.connect('n1', 'n0');
-    sim.connect('n2', 'n0');
-    sim.runUntilIdle();
+    const sim = threeJoined(9);
     const t = sim.now;
     sim.broadcast('n2', ['queued']);
     sim.command({ _tag: 'Broadcast', node: 'n2', packets: ['scheduled'] }, t + 10_000);
