@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { defaultLimits } from '../src/core/config.js';
-import type { NodeState } from '../src/core/node.js';
+import { inboundAwaiting, type NodeState } from '../src/core/node.js';
 import { latency, meshKindWith, Prng, Simulation } from '../src/sim.js';
 
 /** What a soak reports. */
@@ -64,11 +64,13 @@ const BOUND_OF: Readonly<Record<keyof Sizes, keyof typeof defaultLimits>> = {
 };
 
 /** A node's sizes, read straight from its state: this runs after every step of every node. */
-const sizesOf = (state: NodeState): Sizes => {
-  let awaiting = 0;
-  for (const c of state.conns.values()) if (c.phase === 'awaiting' && !c.outgoing) awaiting++;
-  return { connections: state.conns.size, awaiting, seen: state.seen.latest.size, pendingReplies: state.pendingCount, known: state.known.size };
-};
+const sizesOf = (state: NodeState): Sizes => ({
+  connections: state.conns.size,
+  awaiting: inboundAwaiting(state),
+  seen: state.seen.latest.size,
+  pendingReplies: state.pendingCount,
+  known: state.known.size,
+});
 
 const heapMb = (): number => {
   (globalThis as { gc?: () => void }).gc?.();
@@ -134,6 +136,8 @@ export const soak = (opts: SoakOptions): SoakResult => {
   let expectedDeliveries = 0;
   let crashes = 0;
   let partitions = 0;
+  /** The nodes up now. */
+  const live = (): string[] => names.filter((n) => sim.node(n).alive);
   const pickOther = (a: string): string => {
     const others = names.filter((n) => n !== a);
     return others[rng.int(others.length)]!;
@@ -146,8 +150,8 @@ export const soak = (opts: SoakOptions): SoakResult => {
     // no crash scheduled on the same instant comes between the draw and the send.
     for (let s = 0; s < 3600; s++) {
       sim.at(start + s * 1000 + 500, () => {
-        const live = names.filter((n) => sim.node(n).alive);
-        sim.broadcast(live[rng.int(live.length)]!, ['soak', h, s]);
+        const up = live();
+        sim.broadcast(up[rng.int(up.length)]!, ['soak', h, s]);
       });
     }
     for (let m = 0; m < 60; m += 10) {
@@ -170,10 +174,10 @@ export const soak = (opts: SoakOptions): SoakResult => {
       // runs, from the routing tables of that moment.
       for (let m = 0; m < 60; m += 2) {
         sim.at(start + m * 60_000 + 45_000, () => {
-          const live = names.filter((n) => sim.node(n).alive);
-          const from = live[rng.int(live.length)]!;
+          const up = live();
+          const from = up[rng.int(up.length)]!;
           const peers = new Set(sim.peersOf(from));
-          const far = live.filter((n) => n !== from && !peers.has(n));
+          const far = up.filter((n) => n !== from && !peers.has(n));
           if (far.length === 0) return;
           const to = sim.node(far[rng.int(far.length)]!).id;
           for (let k = 0; k < 3; k++) sim.command({ _tag: 'Whisper', node: from, to, packets: ['soak-whisper', h, m, k] });

@@ -240,6 +240,13 @@ export const routingTable = (
   return rows;
 };
 
+/** Inbound connections waiting for the peer's handshake: what `awaitingMax` bounds. */
+export const inboundAwaiting = (state: NodeState): number => {
+  let n = 0;
+  for (const c of state.conns.values()) if (c.phase === 'awaiting' && !c.outgoing) n++;
+  return n;
+};
+
 /** Connections not yet handshaken (dialling or waiting for the peer's handshake). */
 export const awaitingConnections = (state: NodeState): ReadonlyArray<{ conn: ConnId; remote?: Address; outgoing: boolean }> => {
   const rows: { conn: ConnId; remote?: Address; outgoing: boolean }[] = [];

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awaitingConnections, type NodeState } from '../../src/core/node.js';
+import { inboundAwaiting, type NodeState } from '../../src/core/node.js';
 import type { CloseReason, NodeId } from '../../src/core/types.js';
 import { describeDecodeError } from '../../src/core/wire/errors.js';
 import { readLength } from '../../src/core/wire/framing.js';
@@ -40,7 +40,7 @@ const measuredDeps = aroundStep(meshDeps, (step, state, input) => {
   worst.connections = Math.max(worst.connections, out[0].conns.size);
   // `awaitingMax` refuses inbound connections; a dial of the node's own that waits for the
   // peer's handshake is bounded by `connectionsMax` alone.
-  worst.awaiting = Math.max(worst.awaiting, awaitingConnections(out[0]).filter((c) => !c.outgoing).length);
+  worst.awaiting = Math.max(worst.awaiting, inboundAwaiting(out[0]));
   return out;
 });
 
