@@ -13,13 +13,16 @@
  * newcomers its peers), and with the bootstrap node allowed 1,024 connections.
  * Options (environment): SIM_BENCH_HOURS (default 1), SIM_BENCH_SEED (default 1).
  * There is no js2p counterpart to compare with: js2p has no simulator, and the figure of merit is
- * the speed-up over real time. `npm run bench:sim` passes --expose-gc so memory is measured
+ * the speed-up over real time. That figure moves with the machine's own speed (it is shared), so
+ * the run also measures js2p's encode + decode rate for bench:codec's small message just before
+ * and just after the hour, as a reading of how fast the machine ran meanwhile. `npm run bench:sim` passes --expose-gc so memory is measured
  * after a collection.
  */
 import { performance } from 'node:perf_hooks';
 import { Simulation, latency, meshKindWith, SIM_COMPRESSION } from '../src/sim.js';
 import { Prng } from '../src/shell/sim/prng.js';
 import { components } from '../src/shell/sim/checks.js';
+import { machineRate } from './codec-cases.js';
 
 const hours = Number(process.env['SIM_BENCH_HOURS'] ?? 1);
 const seed = Number(process.env['SIM_BENCH_SEED'] ?? 1);
@@ -113,7 +116,13 @@ const bigJoin = (bootstrapLimits: Readonly<Record<string, number>>, label: strin
 };
 
 console.log(`bench:sim — seed ${seed}, Node ${process.version}${gc === undefined ? ' (no --expose-gc: memory figures are rough)' : ''}`);
+const machineBefore = machineRate();
 steadyMesh(hours, []);
+const machineAfter = machineRate();
+console.log(
+  `  machine check: js2p encodes + decodes bench:codec's small message ${fmt(machineBefore, 0)} times a second before the timed run ` +
+    `and ${fmt(machineAfter, 0)} after (the lower, the busier the machine was)`,
+);
 // Ten simulated seconds: enough for a per-event figure with compression on.
 steadyMesh(Math.min(hours, 10 / 3600), SIM_COMPRESSION);
 bigJoin({}, 'default limits');
