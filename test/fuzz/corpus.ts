@@ -3,13 +3,19 @@
  * mutate them (bit flips, truncation, extension, length-header edits, re-checksummed wrong
  * shapes, huge and deep values, compression bombs) or replace them with random bytes.
  *
+ * For chord, `chordFrame` sends well-formed chord messages whose contents are hostile: unknown
+ * tables, malformed or aliased key58s, huge and odd values, deltas that grow a stored map,
+ * answers nobody asked for, flipping metas, odd notifies and peers lists.
+ *
  * Frames are built at the moment they are fed (`Build`), so their stamps sit near the receiving
  * node's clock and reach the handlers instead of being dropped as stale.
  */
 import fc from 'fast-check';
 import type { Env } from '../../src/core/node.js';
-import { latin1Bytes } from '../../src/core/ids.js';
-import { compressionFlags } from '../../src/core/flags.js';
+import { BASE58_ALPHABET, latin1Bytes } from '../../src/core/ids.js';
+import { key58Of, keyPositions58, TABLES } from '../../src/core/chord/ring.js';
+import type { NodeId } from '../../src/core/types.js';
+import { compressionFlags, subFlags } from '../../src/core/flags.js';
 import type { Capabilities } from '../../src/core/caps.js';
 import {
   chordDeltaPayload,
@@ -27,6 +33,7 @@ import {
 } from '../../src/core/wire/messages.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
+import type { IdValue } from '../../src/core/wire/messages.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { caps, mkEnv } from '../unit/mesh-env.js';
 
@@ -263,4 +270,145 @@ export const watchedCaps = (): { caps: Capabilities; worst: { limit: number; out
     ]),
   );
   return { caps: { ...caps, compressors }, worst };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Chord: well-formed messages with hostile contents
+
+/** The names a chord table may travel under: the five as str or bin, and names no node knows. */
+export const chordTable: fc.Arbitrary<IdValue> = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom<IdValue>(...TABLES) },
+  { weight: 6, arbitrary: fc.constantFrom(...TABLES).map((t): IdValue => latin1Bytes(t)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<IdValue>('md5', 'SHA1', 'sha1 ', '', 'sha1\u0000', '*', 'sha', 'x'.repeat(300), new Uint8Array([0xff, 0xfe]), latin1Bytes('sha')),
+  },
+);
+
+/** Key58 offsets from a ring point: a few fixed ones (so messages meet on one key), or any 64-bit one. */
+const offset = fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n), fc.bigInt({ min: -(1n << 64n), max: 1n << 64n }));
+
+/**
+ * Key58 text a hostile peer may send: near one of the ring points `near` (on the ring, or aliased
+ * above 2^384 onto the same point, or with leading zero digits), anywhere, a key of the user keys
+ * `atk-0…7`, as str or bin, or malformed (empty, outside the alphabet, too long, too large).
+ */
+export const chordKey58 = (near: ReadonlyArray<bigint>): fc.Arbitrary<IdValue> => {
+  const onRing = fc.tuple(fc.constantFrom(...near), offset).map(([p, d]) => BigInt.asUintN(384, p + d));
+  const text = fc.oneof(
+    { weight: 12, arbitrary: onRing.map(key58Of) },
+    { weight: 4, arbitrary: fc.tuple(onRing, fc.bigInt({ min: 1n, max: (1n << 128n) - 1n })).map(([p, k]) => key58Of(p + (k << 384n))) },
+    { weight: 2, arbitrary: fc.tuple(onRing, fc.integer({ min: 1, max: 30 })).map(([p, n]) => '1'.repeat(n) + key58Of(p)) },
+    { weight: 2, arbitrary: fc.bigInt({ min: 0n, max: (1n << 384n) - 1n }).map(key58Of) },
+    { weight: 4, arbitrary: fc.tuple(fc.nat({ max: 7 }), fc.constantFrom(...TABLES)).map(([n, t]) => keyPositions58(caps, `atk-${n}`)[t]) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom('', '0', '0OIl', 'z'.repeat(89), 'z'.repeat(88), key58Of(1n << 512n), '1'.repeat(88), ' z', 'z\u0000'),
+        fc.string({ maxLength: 12 }),
+      ),
+    },
+  );
+  return fc.tuple(text, fc.nat({ max: 3 })).map(([s, bin]): IdValue => (bin === 0 ? latin1Bytes(s) : s));
+};
+
+/** Values worth storing badly: any value, nil (a delete), long text up to near the frame maximum, many values, many maps. */
+export const chordValue = (frameMax: number): fc.Arbitrary<WireValue> =>
+  fc.oneof(
+    { weight: 5, arbitrary: wireValue },
+    { weight: 2, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constantFrom(1000, Math.floor(frameMax / 4), frameMax - 400).map((n) => 'v'.repeat(n)) },
+    { weight: 1, arbitrary: fc.constantFrom(2 ** 53, -0, Number.NaN, 2n ** 64n - 1n, -(2n ** 63n), '', new Uint8Array(0), [], new Map()) },
+    { weight: 1, arbitrary: fc.nat({ max: 2 }).map((k): WireValue => new Array<WireValue>([100, 4000, 20_000][k]!).fill(k)) },
+  );
+
+/**
+ * Delta maps: empty, any entries, a str and a bin key of the same text, nested maps, and large
+ * maps of fresh keys (`salt` keeps the keys of two deltas apart, so merging them grows the map).
+ */
+export const chordDelta: fc.Arbitrary<ReadonlyMap<WireValue, WireValue>> = fc.oneof(
+  fc.constant(new Map<WireValue, WireValue>()),
+  fc.array(fc.tuple(wireValue, wireValue), { maxLength: 6 }).map((kv) => new Map(kv)),
+  fc.string({ maxLength: 4 }).map((s) => new Map<WireValue, WireValue>([[s, 1], [latin1Bytes(s), 2]])),
+  fc.tuple(wireValue, wireValue).map(([k, v]) => new Map<WireValue, WireValue>([[k, new Map([[k, v]])], [new Map([[k, v]]), k]])),
+  fc.tuple(fc.nat({ max: 2 }), fc.nat()).map(([k, salt]) => {
+    const n = [200, 1500, 3000][k]!;
+    return new Map<WireValue, WireValue>(Array.from({ length: n }, (_, i) => [`${salt}-${i}`, k === 2 ? new Map() : 'x'.repeat(24)]));
+  }),
+);
+
+/** A node id as a peers list may name it: valid base58 of any length, a known node's, or not base58. */
+const listedId: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom(...BASE58_ALPHABET), minLength: 1, maxLength: 66 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...known) },
+  { weight: 1, arbitrary: fc.constantFrom('', '0OIl', 'z'.repeat(89), 'x'.repeat(300)) },
+);
+
+/** A peers list of up to 12 nodes at odd or plain addresses. */
+const peersList = fc
+  .array(fc.tuple(listedId, fc.constantFrom('10.0.0.7', '127.0.0.1', '', '::1', 'x'.repeat(64)), fc.constantFrom(0, 1, 4444, 65_535)), { maxLength: 12 })
+  .map((rows) => peersPayload(rows.map(([id, host, port]) => ({ address: { host, port }, id: id as NodeId }))));
+
+/**
+ * One chord message from `from` with hostile contents, whispered (or, now and then, broadcast as
+ * chord messages never are; a notify mostly broadcast), plainly or compressed by a method of
+ * `compression` (the link's, so that the message reaches the chord handlers): metas flipping
+ * (as str or bin), notifies of odd keys, stores, retrieves, answers nobody asked for, deltas and
+ * peers lists. Keys are steered near the ring points `near` (the receiver's, the peers').
+ */
+export const chordFrame = (from: Env, near: ReadonlyArray<bigint>, frameMax: number, compression: ReadonlyArray<number>): fc.Arbitrary<Build> => {
+  const key = chordKey58(near);
+  type Sent = readonly [number, ReadonlyArray<WireValue>];
+  const one = (a: fc.Arbitrary<Sent>): fc.Arbitrary<ReadonlyArray<Sent>> => a.map((x) => [x]);
+  const messages: fc.Arbitrary<ReadonlyArray<Sent>> = fc.oneof(
+    {
+      weight: 2,
+      arbitrary: one(
+        fc
+          .constantFrom(chordMetaPayload(false), chordMetaPayload(true), [subFlags.handshake, latin1Bytes('0')], [subFlags.handshake, latin1Bytes('1')])
+          .map((p): Sent => [2, p]),
+      ),
+    },
+    // Notifies, a few in one read: keys appear (and now and then go) faster than a bound allows.
+    {
+      weight: 2,
+      arbitrary: fc.array(
+        fc
+          .tuple(fc.oneof(fc.constantFrom<IdValue>('k0', 'k1', latin1Bytes('k0'), ''), fc.string({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 })), fc.nat({ max: 3 }), fc.nat({ max: 3 }))
+          .map(([k, del, ty]): Sent => [ty === 0 ? 2 : 0, chordNotifyPayload(k, del === 0)]),
+        { minLength: 1, maxLength: 4 },
+      ),
+    },
+    { weight: 4, arbitrary: one(fc.tuple(chordTable, key, chordValue(frameMax)).map(([t, k, v]): Sent => [2, chordStorePayload(t, k, v)])) },
+    { weight: 3, arbitrary: one(fc.tuple(chordTable, key).map(([t, k]): Sent => [2, chordRetrievePayload(t, k)])) },
+    { weight: 3, arbitrary: one(fc.tuple(chordTable, key, chordValue(frameMax)).map(([t, k, v]): Sent => [2, chordRetrievedPayload(t, k, v)])) },
+    { weight: 3, arbitrary: one(fc.tuple(chordTable, key, chordDelta).map(([t, k, d]): Sent => [2, chordDeltaPayload(t, k, d)])) },
+    // A burst of deltas on one key, in one read: merged, they grow one stored map.
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(chordTable, key, fc.array(chordDelta, { minLength: 2, maxLength: 4 }))
+        .map(([t, k, ds]) => ds.map((d): Sent => [2, chordDeltaPayload(t, k, d)])),
+    },
+    { weight: 1, arbitrary: one(peersList.map((p): Sent => [2, p])) },
+  );
+  return fc
+    .tuple(messages, fc.nat({ max: 15 }), fc.constantFrom<number | undefined>(undefined, ...compression), fc.integer({ min: -2, max: 2 }))
+    .map(([sent, broadcast, z, dt]): Build => (at) => {
+      const frames = sent.map(([type, p]) =>
+        encodeFrame(caps, makeMessage(caps, broadcast === 0 && type === 2 ? 0 : type, from.config.id, p, Math.floor(at / 1000) + dt), z),
+      );
+      return frames.length === 1 ? frames[0]! : concatBytes(frames);
+    });
+};
+
+/** Byte arrays one after another. */
+export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 };

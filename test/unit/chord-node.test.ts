@@ -7,7 +7,8 @@ import { keyPositions58, nodePosition, TABLES } from '../../src/core/chord/ring.
 import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
-import { peersRequestPayload } from '../../src/core/wire/messages.js';
+import { chordDeltaPayload, chordRetrievePayload, peersRequestPayload } from '../../src/core/wire/messages.js';
+import type { WireValue } from '../../src/core/wire/value.js';
 import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
 
 const chordEnv = (i: number): ChordEnv => ({ ...mkEnv(i), chord: defaultChordLimits });
@@ -125,6 +126,26 @@ describe('chord node: requests', () => {
     expect(st.mesh.routing.size).toBe(1);
     expect(st.peers.size).toBe(1);
     expect(only(go(me, st, bytesIn(a3 as ConnId, from(chordEnv(4), [0x0b, utf8Bytes('sha1'), 'z', 1]))), 'Close')).toEqual([]);
+  });
+
+  it('refuses a delta that would grow a stored map past one frame, and still answers with the map', () => {
+    // Each delta fits in a frame; merged, two would not, and no retrieve of the map could be answered.
+    const me: ChordEnv = { ...mkEnv(1, { frameBytesMax: 64 * 1024 }), chord: defaultChordLimits };
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const entries = (tag: string): Map<WireValue, WireValue> => new Map(Array.from({ length: 1500 }, (_, i) => [`${tag}-${i}`, 'x'.repeat(24)]));
+    const first = entries('a');
+    expect(events(go(me, st, bytesIn(a1 as ConnId, from(peer, chordDeltaPayload('sha1', 'z', first)))))).toEqual([]);
+    const grown = go(me, st, bytesIn(a1 as ConnId, from(peer, chordDeltaPayload('sha1', 'z', entries('b')))));
+    expect(events(grown)).toEqual([{ _tag: 'Dropped', conn: a1, why: 'chord delta refused: TooLarge' }]);
+    const answer = go(me, st, bytesIn(a1 as ConnId, from(peer, chordRetrievePayload('sha1', 'z'))));
+    expect(writes(answer).map((w) => w.payload)).toEqual([[0x0d, 'sha1', 'z', first]]);
+    // The user's own delta is refused alike, with a reason.
+    go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 2, key: 'm', delta: entries('c') });
+    expect(events(go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 3, key: 'm', delta: entries('d') }))).toEqual([
+      { _tag: 'ChordFailed', cmd: 3, error: { _tag: 'BadValue', detail: 'the merged map would not fit in one frame' } },
+    ]);
   });
 
   it('after Shutdown every chord command fails with Shutdown', () => {

@@ -16,7 +16,9 @@
  * - a get ends exactly once: with the value ≥ `voteQuorum` tables agree on, NotFound (≥
  *   `voteQuorum` tables answered nil), NoQuorum (neither can happen any more), or Timeout at its
  *   deadline; every command gets exactly one event. With the default majority quorum the outcome
- *   does not depend on the order the answers arrive in (`decideGet`).
+ *   does not depend on the order the answers arrive in (`decideGet`);
+ * - a delta (a peer's or the user's) never grows a stored map past what one retrieved answer can
+ *   carry: such a merge is refused (`TooLarge`), so an entry stays bounded and answerable.
  * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -97,6 +99,12 @@ export const onStore = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordStor
   } else storeLocal(ctx, t, m.value);
 };
 
+/** Whether a retrieve of `t` could be answered with a value in one frame (a merged map may outgrow it). */
+const answerable =
+  (ctx: ChordCtx, t: Target) =>
+  (value: WireValue): boolean =>
+    encodable(ctx, chordRetrievedPayload(t.table, t.key58, value)) === undefined;
+
 /** A delta arrived: merge it if we own the key, else pass it on. */
 export const onDelta = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordDelta'>): void => {
   const t = targetOf(ctx, conn, m);
@@ -106,7 +114,7 @@ export const onDelta = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordDelt
     whisperPeer(ctx, r.peer.id, chordDeltaPayload(t.table, t.key58, m.delta));
     return;
   }
-  const merged = S.applyDelta(ctx.st.store, t.table, t.key58, m.delta);
+  const merged = S.applyDelta(ctx.st.store, t.table, t.key58, m.delta, answerable(ctx, t));
   if (E.isLeft(merged)) ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', conn, why: `chord delta refused: ${merged.left._tag}` } });
 };
 
@@ -262,17 +270,20 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
   if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const bad = encodable(ctx, chordDeltaPayload('sha1', '1', delta));
   if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(delta, 'the delta', 1) ?? bad });
+  let tooLarge = false;
   const ok = toOwners(
     ctx,
     key,
     (table, key58) => chordDeltaPayload(table, key58, delta),
     (t) => {
-      return E.isRight(S.applyDelta(ctx.st.store, t.table, t.key58, delta));
+      const r = S.applyDelta(ctx.st.store, t.table, t.key58, delta, answerable(ctx, t));
+      if (E.isLeft(r) && r.left._tag === 'TooLarge') tooLarge = true;
+      return E.isRight(r);
     },
   );
   if (!ctx.st.keys.has(keyText(key))) notify(ctx, key, false);
   if (ok) succeed(ctx, cmd);
-  else fail(ctx, cmd, { _tag: 'BadValue', detail: 'the stored value is not a map' });
+  else fail(ctx, cmd, { _tag: 'BadValue', detail: tooLarge ? 'the merged map would not fit in one frame' : 'the stored value is not a map' });
 };
 
 /** Make sure the node wakes by `t`. */

@@ -15,8 +15,8 @@
  * Linear state, like the mesh's seen-set: the store is owned by one chord node's state, and a
  * write mutates it in place and returns it, so a write costs O(1) (a copy per write made 10,000
  * keys quadratic). Reads never mutate. The per-table bound (`STORE_ENTRIES_MAX`) caps each table.
- * Bad input (bad key58, a delta on a non-map, a full table) is a typed `StoreError`, and a refused
- * write leaves the store as it was.
+ * Bad input (bad key58, a delta on a non-map or one whose merged map the caller refuses as too
+ * large, a full table) is a typed `StoreError`, and a refused write leaves the store as it was.
  * Deliberately not here: routing (routing.ts), messages, notify key sets.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -54,6 +54,7 @@ export interface StoreItem {
 export type StoreError =
   | { readonly _tag: 'BadKey'; readonly key58: string; readonly reason: PositionError }
   | { readonly _tag: 'NotAMap'; readonly table: TableName; readonly key58: string }
+  | { readonly _tag: 'TooLarge'; readonly table: TableName; readonly key58: string }
   | { readonly _tag: 'TableFull'; readonly table: TableName; readonly entriesMax: number };
 
 /** An empty store holding at most `entriesMax` entries per table. */
@@ -105,19 +106,24 @@ export const retrieve = (st: ChordStore, table: TableName, key58: string): O.Opt
 /**
  * Merges the map `delta` into the map stored under (table, key58), creating it when absent. An
  * entry of `delta` replaces the stored entry whose key is equal as a msgpack value (so a bin key
- * and a str key stay distinct, and two equal bin keys are one key). A stored non-map is refused.
+ * and a str key stay distinct, and two equal bin keys are one key). A stored non-map is refused,
+ * and so is a merged map that `fits` refuses: each delta fits in a frame, but merged ones could
+ * grow one entry without bound.
  */
 export const applyDelta = (
   st: ChordStore,
   table: TableName,
   key58: string,
   delta: ReadonlyMap<WireValue, WireValue>,
+  fits: (merged: WireValue) => boolean = () => true,
 ): E.Either<StoreError, ChordStore> => {
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return parsed;
   const current = tableOf(st, table).get(parsed.right.key58)?.value ?? new Map<WireValue, WireValue>();
   if (!(current instanceof Map)) return E.left({ _tag: 'NotAMap', table, key58 });
-  return store(st, table, key58, mergeMaps(current as ReadonlyMap<WireValue, WireValue>, delta));
+  const merged = mergeMaps(current as ReadonlyMap<WireValue, WireValue>, delta);
+  if (!fits(merged)) return E.left({ _tag: 'TooLarge', table, key58 });
+  return store(st, table, key58, merged);
 };
 
 /** `base` updated with every entry of `delta`, keys matched by msgpack equality. */
