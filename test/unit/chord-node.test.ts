@@ -116,6 +116,26 @@ describe('chord node: requests', () => {
     });
   });
 
+  it('takes a retrieved only on a connection the retrieve went out on: another peer cannot decide the vote', () => {
+    const me = chordEnv(1);
+    const owner = chordEnv(2);
+    const forger = chordEnv(3);
+    const [st, [a1, a2]] = withPeers(me, [owner, forger]);
+    // Only the owner stores, so every retrieve of the get goes to it.
+    go(me, st, bytesIn(a1 as ConnId, from(owner, [5, '0'])));
+    const k58 = keyPositions58(me.caps, 'k');
+    expect(writes(go(me, st, { _tag: 'ChordGet', at: T0, cmd: 9, key: 'k' })).map((w) => w.conn)).toEqual(TABLES.map(() => a1));
+    // The other peer answers all five tables first: each answer is dropped, and the get waits.
+    for (const t of TABLES) {
+      const out = go(me, st, bytesIn(a2 as ConnId, from(forger, [0x0d, t, k58[t], 'forged'])));
+      expect(events(out)).toEqual([{ _tag: 'Dropped', conn: a2, why: 'chord retrieved on a connection that was not asked' }]);
+    }
+    expect(st.gets.has(9)).toBe(true);
+    let last: ReadonlyArray<Effect> = [];
+    for (const t of TABLES.slice(0, 3)) last = go(me, st, bytesIn(a1 as ConnId, from(owner, [0x0d, t, k58[t], 'real'])));
+    expect(events(last)).toEqual([{ _tag: 'ChordResult', cmd: 9, value: 'real' }]);
+  });
+
   it('a store with an unknown table or a bad key58 closes that connection only, with a reason', () => {
     const me = chordEnv(1);
     const [st, [a1, a2, a3]] = withPeers(me, [chordEnv(2), chordEnv(3), chordEnv(4)]);

@@ -17,6 +17,9 @@
  *   `voteQuorum` tables answered nil), NoQuorum (neither can happen any more), or Timeout at its
  *   deadline; every command gets exactly one event. With the default majority quorum the outcome
  *   does not depend on the order the answers arrive in (`decideGet`);
+ * - an answer (retrieved) counts only when it comes on a connection a retrieve of its (table,
+ *   key58) went out on: a peer that was not asked cannot fill the tables of a get (seeds and ts2p
+ *   hops answer on the connection they were asked on);
  * - a delta (a peer's or the user's) never grows a stored map past what one retrieved answer can
  *   carry: such a merge is refused (`TooLarge`), so an entry stays bounded and answerable.
  * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).
@@ -26,7 +29,7 @@ import * as O from 'fp-ts/lib/Option.js';
 import { msgTypes } from '../flags.js';
 import { keyText, utf8Bytes } from '../ids.js';
 import { sendToAll } from '../mesh/waterfall.js';
-import type { ChordError, CommandId, ConnId } from '../types.js';
+import type { ChordError, CommandId, ConnId, NodeId } from '../types.js';
 import type { WireMessageOf } from '../wire/messages.js';
 import {
   chordDeltaPayload,
@@ -132,8 +135,16 @@ const addWaiter = (ctx: ChordCtx, t: Target, w: Waiter): boolean => {
     slot.deadlineAt = Math.max(slot.deadlineAt, deadlineAt);
     return false;
   }
-  ctx.st.waiting.set(key, { waiters: [w], deadlineAt });
+  ctx.st.waiting.set(key, { waiters: [w], deadlineAt, asked: [] });
   return true;
+};
+
+/** Send `peer` a retrieve of `t`, whose slot then takes an answer on that connection. */
+const ask = (ctx: ChordCtx, t: Target, peer: NodeId): void => {
+  const connId = ctx.st.mesh.routing.get(peer);
+  if (connId === undefined || !whisperConn(ctx, connId, chordRetrievePayload(t.table, t.key58))) return;
+  const slot = ctx.st.waiting.get(slotKey(t.table, t.key58));
+  if (slot !== undefined && !slot.asked.includes(connId)) slot.asked.push(connId);
 };
 
 /** A retrieve arrived: answer it if we own the key, else forward it and answer when the owner does. */
@@ -143,22 +154,26 @@ export const onRetrieve = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordR
   const r = routeFrom(ctx, t.position);
   if (r._tag === 'Forward' && ctx.st.relays < ctx.env.chord.forwardsMax) {
     ctx.st.counters.retrievesForwarded++;
-    if (addWaiter(ctx, t, { _tag: 'Relay', conn, table: m.tableRaw, key58: m.keyRaw })) {
-      whisperPeer(ctx, r.peer.id, chordRetrievePayload(t.table, t.key58));
-    }
+    if (addWaiter(ctx, t, { _tag: 'Relay', conn, table: m.tableRaw, key58: m.keyRaw })) ask(ctx, t, r.peer.id);
     return;
   }
   ctx.st.counters.retrievesAnswered++;
   whisperConn(ctx, conn, chordRetrievedPayload(m.tableRaw, m.keyRaw, r._tag === 'Forward' ? null : localValue(ctx, t)));
 };
 
-/** An answer arrived: hand it to every local get and every peer waiting for it. */
+/** An answer arrived: hand it to every local get and every peer waiting for it, if it came from a peer asked. */
 export const onRetrieved = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordRetrieved'>): void => {
   const t = targetOf(ctx, conn, m);
   if (t === undefined) return;
   const key = slotKey(t.table, t.key58);
   const slot = ctx.st.waiting.get(key);
   if (slot === undefined) return;
+  // Any peer can send a retrieved; one that was not asked must not fill the answers of those
+  // asked (it could fill all five tables of a get and decide its vote).
+  if (!slot.asked.includes(conn)) {
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', conn, why: 'chord retrieved on a connection that was not asked' } });
+    return;
+  }
   ctx.st.waiting.delete(key);
   for (const w of slot.waiters) {
     if (w._tag === 'Relay') {
@@ -218,7 +233,7 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
       return;
     }
     addWaiter(ctx, t, { _tag: 'Get', cmd, index });
-    whisperPeer(ctx, r.peer.id, chordRetrievePayload(table, key58));
+    ask(ctx, t, r.peer.id);
   });
   settleGet(ctx, g, false);
 };

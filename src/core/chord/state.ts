@@ -60,10 +60,14 @@ export type Waiter =
   | { readonly _tag: 'Get'; readonly cmd: CommandId; readonly index: number }
   | { readonly _tag: 'Relay'; readonly conn: ConnId; readonly table: IdValue; readonly key58: IdValue };
 
-/** Everyone waiting for one (table, key58), and when to give up on them. */
+/**
+ * Everyone waiting for one (table, key58), when to give up on them, and the connections a retrieve
+ * of it went out on: only an answer on one of those settles it.
+ */
 export interface WaitSlot {
   readonly waiters: Waiter[];
   deadlineAt: number;
+  readonly asked: ConnId[];
 }
 
 /** Counts kept for observability. */
