@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultChordLimits } from '../../src/core/chord/config.js';
 import { defaultLimits } from '../../src/core/config.js';
+import { HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { MSGPACK_DEPTH_MAX, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX } from '../../src/core/wire/msgpack.js';
 import { RECV_QUEUE_MAX } from '../../src/shell/api/socket.js';
 import { SEND_QUEUE_BYTES_MAX } from '../../src/shell/net/transport.js';
@@ -21,6 +22,8 @@ const values: Readonly<Record<string, number>> = {
   MSGPACK_DEPTH_MAX,
   MSGPACK_VALUES_MAX,
   MSGPACK_MAPS_MAX,
+  NODE_ID_CHARS_MAX,
+  HOST_CHARS_MAX,
   RECV_QUEUE_MAX,
   sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
 };

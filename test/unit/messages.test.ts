@@ -7,6 +7,7 @@ import {
   renegotiateResendPayload, routeRequestPayload, routeResponsePayload, syncDeltaPayload, syncStatePayload, syncStorePayload,
   type WireMessage,
 } from '../../src/core/wire/messages.js';
+import { HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { makeMessage } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -107,6 +108,30 @@ describe('classify', () => {
   it.each(bad)('BadMessage: %s', (_name, payload) => {
     const r = whisper(payload);
     expect(E.isLeft(r) && r.left).toMatchObject({ _tag: 'BadMessage', msgType: 2, subFlag: payload[0] });
+  });
+  // Node ids, protocol ids and hosts are remembered (routing table, address book, directory):
+  // each is bounded, so no entry can hold a whole frame. At the bound they still decode.
+  const longId = 'A'.repeat(NODE_ID_CHARS_MAX + 1);
+  const longHost = 'h'.repeat(HOST_CHARS_MAX + 1);
+  const tooLong: ReadonlyArray<[string, ReadonlyArray<WireValue>]> = [
+    ['handshake id', handshakePayload(NodeId(longId), 'P', addr, [])],
+    ['handshake protocol id', handshakePayload(NodeId('ME'), longId, addr, [])],
+    ['handshake host', handshakePayload(NodeId('ME'), 'P', { host: longHost, port: 1 }, [])],
+    ['peers entry id (bin)', peersPayload([{ address: addr, id: NodeId('X') }]).map((v, i) => (i === 1 ? [[['h', 1], bin(longId)]] : v))],
+    ['peers entry host', peersPayload([{ address: { host: longHost, port: 1 }, id: NodeId('X') }])],
+    ['route request target', routeRequestPayload('R', NodeId(longId))],
+    ['route response target', routeResponsePayload('R', addr, NodeId(longId))],
+  ];
+  it.each(tooLong)('BadMessage: a %s past its bound', (_name, payload) => {
+    const r = whisper(payload);
+    expect(E.isLeft(r) && r.left).toMatchObject({ _tag: 'BadMessage', msgType: 2, subFlag: payload[0] });
+  });
+  it('ids and hosts at their bounds decode', () => {
+    const id = NodeId('A'.repeat(NODE_ID_CHARS_MAX));
+    const host = 'h'.repeat(HOST_CHARS_MAX);
+    expect(E.isRight(whisper(handshakePayload(id, 'P'.repeat(NODE_ID_CHARS_MAX), { host, port: 1 }, [])))).toBe(true);
+    expect(E.isRight(whisper(peersPayload([{ address: { host, port: 1 }, id }])))).toBe(true);
+    expect(E.isRight(whisper(routeResponsePayload('R', { host, port: 1 }, id)))).toBe(true);
   });
   it('renegotiate compression with a non-list is BadMessage', () => {
     expect(E.isLeft(classifyPayload(1, [1, 'x']))).toBe(true);

@@ -74,6 +74,22 @@ export type WireMessageOf<K extends WireMessage['_tag']> = Extract<WireMessage, 
 
 const isId = (u: unknown): u is IdValue => typeof u === 'string' || u instanceof Uint8Array;
 
+/**
+ * Longest node id or protocol id taken from a peer, in characters (str) or bytes (bin). Both are
+ * base58 digests (a node id about 66 characters, a protocol id about 44); a node remembers the ids
+ * it hears in its routing table, address book and chord directory, so without a bound each entry
+ * could hold a whole frame.
+ */
+export const NODE_ID_CHARS_MAX = 256;
+
+/** Longest host taken from a peer (a DNS name has at most 253 characters; an address far fewer). */
+export const HOST_CHARS_MAX = 255;
+
+const isNodeId = (u: unknown): u is IdValue => isId(u) && u.length <= NODE_ID_CHARS_MAX;
+
+const nodeIdsFailure = <A>(u: unknown, c: t.Context, what: string): V<A> =>
+  t.failure(u, c, `expected ${what} (str or bin, at most ${NODE_ID_CHARS_MAX} long)`);
+
 /** An id field: str or bin, kept as given. */
 export const IdValue = new t.Type<IdValue, IdValue, unknown>(
   'IdValue',
@@ -98,6 +114,7 @@ export const AddressCodec = new t.Type<Address, WireValue, unknown>(
   (u): u is Address => typeof u === 'object' && u !== null && typeof (u as Address).host === 'string' && isInt((u as Address).port),
   (u, c) => {
     if (!Array.isArray(u) || u.length !== 2 || !isId(u[0])) return t.failure(u, c, 'expected [host, port]');
+    if (u[0].length > HOST_CHARS_MAX) return t.failure(u, c, `expected a host of at most ${HOST_CHARS_MAX} characters`);
     const port = Port.validate(u[1], c);
     return E.isLeft(port) ? port : t.success({ host: idText(u[0]), port: port.right });
   },
@@ -117,7 +134,8 @@ export const PeerEntryCodec = new t.Type<PeerEntry, WireValue, unknown>(
   'PeerEntry',
   (u): u is PeerEntry => typeof u === 'object' && u !== null && 'address' in u && 'id' in u,
   (u, c) => {
-    if (!Array.isArray(u) || u.length !== 2 || !isId(u[1])) return t.failure(u, c, 'expected [[host, port], id]');
+    if (!Array.isArray(u) || u.length !== 2) return t.failure(u, c, 'expected [[host, port], id]');
+    if (!isNodeId(u[1])) return nodeIdsFailure(u, c, 'a node id');
     const address = AddressCodec.validate(u[0], c);
     return E.isLeft(address) ? address : t.success({ address: address.right, id: idText(u[1]) as NodeId });
   },
@@ -168,7 +186,7 @@ export const Handshake = messageCodec(
   (p, c) => {
     const nodeId = p[1];
     const proto = p[2];
-    if (!isId(nodeId) || !isId(proto)) return idsFailure(p, c, 'node id and protocol id');
+    if (!isNodeId(nodeId) || !isNodeId(proto)) return nodeIdsFailure(p, c, 'node id and protocol id');
     const address = AddressCodec.validate(p[3], c);
     if (E.isLeft(address)) return address;
     const compression = FlagList.validate(p[4], c);
@@ -219,7 +237,7 @@ export const RouteRequest = messageCodec(
   (p, c) => {
     const req = p[1];
     const target = p[2];
-    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
+    if (!isId(req) || !isNodeId(target)) return nodeIdsFailure(p, c, 'request id and target id');
     return t.success({ _tag: 'RouteRequest', requestId: idText(req), requestIdRaw: req, target: idText(target) as NodeId, targetRaw: target });
   },
   (m) => [subFlags.request, m.requestIdRaw, m.targetRaw],
@@ -234,7 +252,7 @@ export const RouteResponse = messageCodec(
     const pair = p[2];
     if (!Array.isArray(pair) || pair.length !== 2) return t.failure(pair, c, 'expected [[host, port], target]');
     const target: unknown = pair[1];
-    if (!isId(req) || !isId(target)) return idsFailure(p, c, 'request id and target id');
+    if (!isId(req) || !isNodeId(target)) return nodeIdsFailure(p, c, 'request id and target id');
     const address = AddressCodec.validate(pair[0], c);
     if (E.isLeft(address)) return address;
     return t.success({
