@@ -24,6 +24,7 @@ import { ConnId, type CloseReason, type CommandId, type Effect, type Input } fro
 import { heldBytes } from '../../src/core/wire/framing.js';
 import { chordMetaPayload, chordRetrievedPayload, chordRetrievePayload, chordStorePayload } from '../../src/core/wire/messages.js';
 import { checkedMessage } from '../../src/core/wire/packets.js';
+import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { caps, events, frameFrom, gzip, handshakeFrom, mkEnv, snappy, T0, writes, zlib } from '../unit/mesh-env.js';
 import { attacker, chordFrame, concatBytes, fuzzRuns, honest, hostileFrame, mutate, watchedCaps, type Build, type Mutation } from './corpus.js';
@@ -33,10 +34,14 @@ const limits = { frameBytesMax: FRAME_MAX, connectionsMax: 8, awaitingMax: 3, se
 const chordLimits: ChordConfig = {
   ...defaultChordLimits,
   storeEntriesMax: 4,
+  // Room for a few values of 1,000 bytes; values of a quarter frame and more are refused outright.
+  storeBytesMax: 8 * 1024,
   forwardsMax: 2,
   getsMax: 3,
   directoryMax: 5,
   notifyKeysMax: 3,
+  // 'k0' and 'k1' fill it exactly; longer corpus keys pass it alone.
+  notifyKeyBytesMax: 4,
   dialsMax: 2,
   peersMax: 3,
   getTimeoutMs: 2_000,
@@ -106,7 +111,7 @@ const feed = fc.record({
 let inputs = 0;
 let closes = 0;
 let reconnects = 0;
-const reached = { entries: 0, forwards: 0, gets: 0, directory: 0, keys: 0 };
+const reached = { entries: 0, storeBytes: 0, forwards: 0, gets: 0, directory: 0, keys: 0, keyBytes: 0 };
 
 /** Per case: what the honest peers stored (table/key58 → value), and the events of each command. */
 interface Case {
@@ -135,7 +140,12 @@ const checkBounds = (c: Case, effects: ReadonlyArray<Effect>): void => {
   expect(watched.worst.output).toBeLessThanOrEqual(FRAME_MAX);
   // Chord's own bounds (state.ts), and the relay count against the relays actually waiting.
   for (const t of TABLES) expect(s.entries[t]).toBeLessThanOrEqual(chordLimits.storeEntriesMax);
+  expect(s.storeBytes).toBeLessThanOrEqual(chordLimits.storeBytesMax);
   expect(s.keys).toBeLessThanOrEqual(chordLimits.notifyKeysMax);
+  expect(s.keyBytes).toBeLessThanOrEqual(chordLimits.notifyKeyBytesMax);
+  // The running totals are exact: the msgpack lengths of the values held, the lengths of the keys.
+  expect(s.storeBytes).toBe(chordItems(st).reduce((n, item) => n + packValue(item.value).length, 0));
+  expect(s.keyBytes).toBe([...st.keys.keys()].reduce((n, k) => n + k.length, 0));
   expect(s.pendingGets).toBeLessThanOrEqual(chordLimits.getsMax);
   expect(s.forwardedRetrieves).toBeLessThanOrEqual(chordLimits.forwardsMax);
   expect(s.directory).toBeLessThanOrEqual(chordLimits.directoryMax);
@@ -150,10 +160,13 @@ const checkBounds = (c: Case, effects: ReadonlyArray<Effect>): void => {
   for (const g of st.gets.values()) expect(st.checkAt).toBeLessThanOrEqual(g.deadlineAt);
   for (const id of st.peers.keys()) expect(st.mesh.routing.has(id)).toBe(true);
   if (TABLES.some((t) => s.entries[t] === chordLimits.storeEntriesMax)) reached.entries++;
+  // A byte total rarely lands on its bound exactly: a write refused for it shows it was reached.
+  if (effects.some((e) => e._tag === 'Emit' && e.event._tag === 'Dropped' && e.event.why.endsWith('refused: StoreFull'))) reached.storeBytes++;
   if (s.forwardedRetrieves === chordLimits.forwardsMax) reached.forwards++;
   if (s.pendingGets === chordLimits.getsMax) reached.gets++;
   if (s.directory === chordLimits.directoryMax) reached.directory++;
   if (s.keys === chordLimits.notifyKeysMax) reached.keys++;
+  if (s.keyBytes === chordLimits.notifyKeyBytesMax) reached.keyBytes++;
   // The honest peers' entries are as they stored them, whatever the attacker sent.
   for (const { table, key58, value } of c.honestData.values()) {
     const held = retrieve(st.store, table, key58);
@@ -275,17 +288,26 @@ const honestStillServed = (c: Case, seq: number): void => {
     const ev = outcome(out, cmd);
     expect(ev?._tag === 'ChordResult' && ev.value !== undefined && wireEquals(ev.value, expected)).toBe(true);
   }
-  // Honest peer 0 overwrites its key: a full table still takes a key it holds.
+  // Honest peer 0 overwrites its key: a full table still takes a key it holds, and a full store a
+  // value no larger than the one it replaces.
   const next: WireValue = ['h0', 'again', seq];
   remember(c, HONEST_KEYS[0], next);
   honestStore(c, 0, HONEST_KEYS[0], next);
   const [cmd0, out0] = get(c, HONEST_KEYS[0]);
   const ev0 = outcome(out0, cmd0);
   expect(ev0?._tag === 'ChordResult' && ev0.value !== undefined && wireEquals(ev0.value, next)).toBe(true);
-  // Honest peer 1 adds a key: each table with room takes it, and the vote follows.
-  const before = chordStatus(c.st).entries;
-  const room = TABLES.filter((t) => before[t] < chordLimits.storeEntriesMax).length;
+  // Honest peer 1 adds a key: each table with room takes it (an entry free, and the bytes, the
+  // tables written in order), and the vote follows.
+  const before = chordStatus(c.st);
   const added: WireValue = ['h1', 'new', seq];
+  const addedBytes = packValue(added).length;
+  let bytes = before.storeBytes;
+  let room = 0;
+  for (const t of TABLES) {
+    if (before.entries[t] >= chordLimits.storeEntriesMax || bytes + addedBytes > chordLimits.storeBytesMax) continue;
+    room++;
+    bytes += addedBytes;
+  }
   honestStore(c, 1, HONEST_KEYS[2], added);
   const [cmd2, out2] = get(c, HONEST_KEYS[2]);
   const ev2 = outcome(out2, cmd2);
@@ -302,7 +324,7 @@ describe('fuzz: the chord core under hostile chord messages', () => {
   afterAll(() => {
     const r = reached;
     console.info(
-      `fuzz chord core: ${inputs} inputs fed, ${closes} typed closes, ${reconnects} attacker reconnections; inputs at a bound: entries ${r.entries}, forwards ${r.forwards}, gets ${r.gets}, directory ${r.directory}, notify keys ${r.keys}`,
+      `fuzz chord core: ${inputs} inputs fed, ${closes} typed closes, ${reconnects} attacker reconnections; inputs at a bound: entries ${r.entries}, store bytes ${r.storeBytes}, forwards ${r.forwards}, gets ${r.gets}, directory ${r.directory}, notify keys ${r.keys}, notify key bytes ${r.keyBytes}`,
     );
   });
 

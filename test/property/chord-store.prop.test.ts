@@ -1,12 +1,14 @@
-// The local tables behave as a model map, and migration hands each key to the node that owns it.
+// The local tables behave as a model map (with both bounds and the bytes held), and migration
+// hands each key to the node that owns it.
 import { fc, test } from '@fast-check/vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect } from 'vitest';
 import { key58Of, nodePosition, onRing, RING_SIZE, TABLES, type TableName } from '../../src/core/chord/ring.js';
 import { find, next, route } from '../../src/core/chord/routing.js';
-import { applyDelta, dumpData, emptyStore, items, retrieve, store, type ChordStore } from '../../src/core/chord/store.js';
+import { applyDelta, bytesHeld, dumpData, emptyStore, items, retrieve, store, type ChordStore, type StoreError } from '../../src/core/chord/store.js';
 import { wireEquals } from '../../src/core/chord/vote.js';
+import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { recopy, wireMap, wireValue } from './chord-values.js';
 import { propRuns } from './runs.js';
@@ -26,6 +28,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 // Key i is written as the base58 of 1000 + i, sometimes with a leading '1' (the same number).
 const key58 = (i: number, padded: boolean): string => (padded ? '1' : '') + key58Of(1000n + BigInt(i));
 
+/** The msgpack length of a value, or undefined when msgpack cannot hold it (a bigint beyond 64 bits). */
+const packedLength = (v: WireValue): number | undefined => {
+  try {
+    return packValue(v).length;
+  } catch {
+    return undefined;
+  }
+};
+
 /** The model's merge: drop entries whose key equals a delta key, then add the delta's entries. */
 const modelMerge = (base: ReadonlyArray<readonly [WireValue, WireValue]>, delta: ReadonlyMap<WireValue, WireValue>) => {
   let out = [...base];
@@ -34,47 +45,73 @@ const modelMerge = (base: ReadonlyArray<readonly [WireValue, WireValue]>, delta:
 };
 
 describe('chord store', () => {
-  test.prop([fc.array(fc.tuple(opArb, fc.boolean()), { maxLength: 40 }), fc.integer({ min: 1, max: 4 })], { numRuns: propRuns(200) })(
-    'store, delete and delta behave as a map (with its size bound)',
-    (ops, entriesMax) => {
-      let st: ChordStore = emptyStore(entriesMax);
-      const model = new Map<string, WireValue>();
-      const countIn = (t: TableName) => [...model.keys()].filter((m) => m.startsWith(`${t}:`)).length;
-      for (const [o, padded] of ops) {
-        const slot = `${o.table}:${o.key}`;
-        const k58 = key58(o.key, padded);
-        const full = !model.has(slot) && countIn(o.table) >= entriesMax;
-        if (o.op === 'store') {
-          const r = store(st, o.table, k58, recopy(o.value));
-          if (o.value === null) model.delete(slot);
-          else if (full) expect(r).toEqual(E.left({ _tag: 'TableFull', table: o.table, entriesMax }));
-          else model.set(slot, o.value);
-          if (E.isRight(r)) st = r.right;
+  test.prop(
+    [
+      fc.array(fc.tuple(opArb, fc.boolean()), { maxLength: 40 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constant(Number.MAX_SAFE_INTEGER)),
+    ],
+    { numRuns: propRuns(200) },
+  )('store, delete and delta behave as a map (with its entries and bytes bounds)', (ops, entriesMax, bytesMax) => {
+    let st: ChordStore = emptyStore(entriesMax, bytesMax);
+    const model = new Map<string, WireValue>();
+    const countIn = (t: TableName) => [...model.keys()].filter((m) => m.startsWith(`${t}:`)).length;
+    const bytesOf = (slot: string) => {
+      const v = model.get(slot);
+      return v === undefined ? 0 : (packedLength(v) ?? 0);
+    };
+    let modelBytes = 0;
+    /** What writing `value` to `slot` must give: a refusal, or undefined when it is kept. */
+    const refusal = (table: TableName, slot: string, k58: string, value: WireValue): StoreError | undefined => {
+      if (!model.has(slot) && countIn(table) >= entriesMax) return { _tag: 'TableFull', table, entriesMax };
+      const n = packedLength(value);
+      if (n === undefined) return { _tag: 'Unencodable', table, key58: k58 };
+      if (modelBytes - bytesOf(slot) + n > bytesMax) return { _tag: 'StoreFull', table, bytesMax };
+      return undefined;
+    };
+    const keep = (slot: string, value: WireValue | undefined) => {
+      modelBytes -= bytesOf(slot);
+      if (value === undefined) model.delete(slot);
+      else model.set(slot, value);
+      modelBytes += bytesOf(slot);
+    };
+    for (const [o, padded] of ops) {
+      const slot = `${o.table}:${o.key}`;
+      const k58 = key58(o.key, padded);
+      if (o.op === 'store') {
+        const r = store(st, o.table, k58, recopy(o.value));
+        const refused = o.value === null ? undefined : refusal(o.table, slot, k58, o.value);
+        if (refused !== undefined) expect(r).toEqual(E.left(refused));
+        else keep(slot, o.value ?? undefined);
+        if (E.isRight(r)) st = r.right;
+      } else {
+        const current = model.get(slot);
+        const r = applyDelta(st, o.table, k58, o.delta);
+        if (current !== undefined && !(current instanceof Map)) {
+          expect(r).toEqual(E.left({ _tag: 'NotAMap', table: o.table, key58: k58 }));
         } else {
-          const current = model.get(slot);
-          const r = applyDelta(st, o.table, k58, o.delta);
-          if (current !== undefined && !(current instanceof Map)) {
-            expect(r).toEqual(E.left({ _tag: 'NotAMap', table: o.table, key58: k58 }));
-          } else if (full) {
-            expect(r).toEqual(E.left({ _tag: 'TableFull', table: o.table, entriesMax }));
-          } else {
-            model.set(slot, new Map(modelMerge(current === undefined ? [] : [...(current as ReadonlyMap<WireValue, WireValue>)], o.delta)));
-          }
-          if (E.isRight(r)) st = r.right;
+          const merged = new Map(modelMerge(current === undefined ? [] : [...(current as ReadonlyMap<WireValue, WireValue>)], o.delta));
+          const refused = refusal(o.table, slot, k58, merged);
+          if (refused !== undefined) expect(r).toEqual(E.left(refused));
+          else keep(slot, merged);
         }
-        // after every step, every slot reads back as the model says, and nothing else is held
-        for (const t of TABLES) {
-          for (let i = 0; i < KEYS; i++) {
-            const got = retrieve(st, t, key58(i, i % 2 === 0));
-            const want = model.get(`${t}:${i}`);
-            expect(O.isSome(got)).toBe(want !== undefined);
-            if (O.isSome(got) && want !== undefined) expect(wireEquals(got.value, want)).toBe(true);
-          }
-        }
-        expect(items(st).length).toBe(model.size);
+        if (E.isRight(r)) st = r.right;
       }
-    },
-  );
+      // after every step, every slot reads back as the model says, nothing else is held, and the
+      // bytes held are the msgpack lengths of the model's values, within the bound
+      for (const t of TABLES) {
+        for (let i = 0; i < KEYS; i++) {
+          const got = retrieve(st, t, key58(i, i % 2 === 0));
+          const want = model.get(`${t}:${i}`);
+          expect(O.isSome(got)).toBe(want !== undefined);
+          if (O.isSome(got) && want !== undefined) expect(wireEquals(got.value, want)).toBe(true);
+        }
+      }
+      expect(items(st).length).toBe(model.size);
+      expect(bytesHeld(st)).toBe(modelBytes);
+      expect(bytesHeld(st)).toBeLessThanOrEqual(bytesMax);
+    }
+  });
 
   const position = fc.oneof(fc.bigInt({ min: 0n, max: RING_SIZE - 1n }), fc.bigInt({ min: 0n, max: 1000n }));
   test.prop(

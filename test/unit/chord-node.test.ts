@@ -1,13 +1,14 @@
-// The chord reducer: meta flow, claimed chord messages, bad input, local and forwarded requests.
+// The chord reducer: meta flow, claimed chord messages, bad input, local and forwarded requests,
+// and the bounds on the bytes a node holds for its peers.
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { defaultChordLimits } from '../../src/core/chord/config.js';
-import { chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
+import { defaultChordLimits, type ChordConfig } from '../../src/core/chord/config.js';
+import { chordItems, chordKeys, chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
 import { keyPositions58, nodePosition, TABLES } from '../../src/core/chord/ring.js';
 import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
-import { chordDeltaPayload, chordRetrievePayload, peersRequestPayload } from '../../src/core/wire/messages.js';
+import { chordDeltaPayload, chordNotifyPayload, chordRetrievePayload, chordStorePayload, peersRequestPayload } from '../../src/core/wire/messages.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
 
@@ -226,5 +227,74 @@ describe('chord node: refreshing the directory', () => {
     const all = refresh(100);
     expect(new Set(all.asked)).toEqual(new Set(all.conns));
     expect(refresh(0).asked).toEqual([]);
+  });
+});
+
+describe('chord node: bytes held for peers', () => {
+  const bounded = (chord: Partial<ChordConfig>): ChordEnv => ({ ...mkEnv(1), chord: { ...defaultChordLimits, ...chord } });
+
+  it('refuses stores past storeBytesMax (a peer\'s dropped, the user\'s BadValue), and frees bytes on delete and hand-over', () => {
+    const me = bounded({ storeBytesMax: 200 });
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const conn = a1 as ConnId;
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    // The peer leeches, so every key is ours. 'p' × 150 packs in 152 bytes.
+    const big = 'p'.repeat(150);
+    expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', big)))))).toEqual([]);
+    expect(chordStatus(st).storeBytes).toBe(152);
+    expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha256', 'z', big)))))).toEqual([
+      { _tag: 'Dropped', why: 'chord store refused: StoreFull' },
+    ]);
+    expect(chordItems(st).map((i) => i.table)).toEqual(['sha1']);
+    // The user's set: two tables take 'u' × 20 (21 bytes each), the other three are refused.
+    const set = events(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: 'u'.repeat(20) }));
+    expect(set.filter((e) => e._tag === 'Dropped')).toHaveLength(3);
+    expect(set).toContainEqual({ _tag: 'ChordFailed', cmd: 2, error: { _tag: 'BadValue', detail: 'a local table refused the value (full)' } });
+    expect(chordStatus(st).storeBytes).toBe(152 + 2 * 21);
+    const delta = events(go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 3, key: 'm', delta: new Map([['d', 'x'.repeat(10)]]) }));
+    expect(delta).toEqual([{ _tag: 'ChordFailed', cmd: 3, error: { _tag: 'BadValue', detail: 'a local table refused the value (full)' } }]);
+    const peerDelta = go(me, st, bytesIn(conn, from(peer, chordDeltaPayload('sha1', 'y', new Map([['d', 'x'.repeat(10)]])))));
+    expect(events(peerDelta)).toEqual([{ _tag: 'Dropped', conn, why: 'chord delta refused: StoreFull' }]);
+    // A delete frees its bytes, and the refused store now fits.
+    go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', null))));
+    expect(chordStatus(st).storeBytes).toBe(2 * 21);
+    expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha256', 'z', big)))))).toEqual([]);
+    expect(chordStatus(st).storeBytes).toBe(152 + 2 * 21);
+    // Once the peer stores, leaving hands it everything: nothing is held, and no byte is counted.
+    go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 4 });
+    expect(chordItems(st)).toEqual([]);
+    expect(chordStatus(st).storeBytes).toBe(0);
+  });
+
+  it('remembers notify keys only within notifyKeyBytesMax bytes; a deleted key frees them', () => {
+    const me = bounded({ notifyKeyBytesMax: 10 });
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    let at = T0;
+    const notify = (key: string | Uint8Array, deleted = false): void => {
+      at += 1000; // a fresh broadcast each time, never a duplicate
+      go(me, st, bytesIn(a1 as ConnId, frameFrom(peer.config.id, 0, chordNotifyPayload(key, deleted), at), at));
+    };
+    notify('abcd');
+    notify(latin1Bytes('efgh'));
+    notify('ijk'); // 11 bytes in all: not remembered
+    expect(chordKeys(st)).toEqual(['abcd', latin1Bytes('efgh')]);
+    expect(chordStatus(st).keyBytes).toBe(8);
+    notify('ij'); // 10 bytes exactly
+    notify('abcd', true);
+    expect(chordStatus(st).keyBytes).toBe(6);
+    notify('ijk');
+    expect(chordKeys(st)).toEqual([latin1Bytes('efgh'), 'ij', 'ijk']);
+    expect(chordStatus(st).keyBytes).toBe(9);
+    // The node's own sets are held to the same bound, a str key counted as its UTF-8 bytes.
+    go(me, st, { _tag: 'ChordJoin', at, cmd: 1 });
+    go(me, st, { _tag: 'ChordSet', at, cmd: 2, key: 'é', value: 1 });
+    go(me, st, { _tag: 'ChordSet', at, cmd: 3, key: 'x', value: 1 });
+    expect(chordKeys(st)).toEqual([latin1Bytes('efgh'), 'ij', 'ijk', 'x']);
+    expect(chordStatus(st).keyBytes).toBe(10);
+    go(me, st, { _tag: 'ChordSet', at, cmd: 4, key: 'ijk', value: null });
+    expect(chordStatus(st).keyBytes).toBe(7);
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { key58Of } from '../../src/core/chord/ring.js';
 import {
   applyDelta,
+  bytesHeld,
   dumpData,
   emptyStore,
   items,
@@ -14,6 +15,7 @@ import {
   type ChordStore,
   type StoreError,
 } from '../../src/core/chord/store.js';
+import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 
 const ok = (r: E.Either<StoreError, ChordStore>): ChordStore => {
@@ -21,6 +23,7 @@ const ok = (r: E.Either<StoreError, ChordStore>): ChordStore => {
   return r.right;
 };
 const k = (n: bigint) => key58Of(n);
+const STORE_ENTRIES = 1024;
 
 describe('store and retrieve', () => {
   it('keeps a value per table and key', () => {
@@ -66,6 +69,67 @@ describe('store and retrieve', () => {
     expect(E.isRight(store(full, 'sha1', k(2n), 'B'))).toBe(true);
     expect(E.isRight(store(full, 'sha1', k(2n), null))).toBe(true);
     expect(E.isRight(store(full, 'sha224', k(3n), 'c'))).toBe(true);
+  });
+});
+
+describe('the bytes bound', () => {
+  const len = (v: WireValue): number => packValue(v).length;
+
+  it('keeps the msgpack length of every value held, through stores, overwrites, deltas and deletes', () => {
+    const st = emptyStore();
+    ok(store(st, 'sha1', k(5n), 'abc'));
+    ok(store(st, 'sha256', k(5n), [1, 2, 3]));
+    expect(bytesHeld(st)).toBe(len('abc') + len([1, 2, 3]));
+    ok(store(st, 'sha1', k(5n), 'x'.repeat(100)));
+    expect(bytesHeld(st)).toBe(len('x'.repeat(100)) + len([1, 2, 3]));
+    ok(applyDelta(st, 'sha384', k(7n), new Map([['a', 1]])));
+    ok(applyDelta(st, 'sha384', k(7n), new Map([['b', 'two']])));
+    const merged = new Map<WireValue, WireValue>([['a', 1], ['b', 'two']]);
+    expect(bytesHeld(st)).toBe(len('x'.repeat(100)) + len([1, 2, 3]) + len(merged));
+    for (const [t, p] of [['sha1', 5n], ['sha256', 5n], ['sha384', 7n], ['sha384', 8n]] as const) ok(store(st, t, k(p), null));
+    expect(bytesHeld(st)).toBe(0);
+    expect(items(st)).toEqual([]);
+  });
+
+  it('refuses a write that would pass bytesMax, across the tables, and leaves the store as it was', () => {
+    const value = 'v'.repeat(40); // 42 bytes of msgpack (str8)
+    const st = emptyStore(STORE_ENTRIES, 100);
+    ok(store(st, 'sha1', k(1n), value));
+    ok(store(st, 'sha224', k(1n), value));
+    const before = items(st);
+    expect(store(st, 'sha256', k(1n), value)).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: 100 }));
+    expect(applyDelta(st, 'sha256', k(2n), new Map([['k', value]]))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: 100 }));
+    expect(items(st)).toEqual(before);
+    expect(bytesHeld(st)).toBe(84);
+    // Up to the bound exactly is fine: 'v' × 15 packs as fixstr, 16 bytes.
+    ok(store(st, 'sha256', k(1n), 'v'.repeat(15)));
+    expect(bytesHeld(st)).toBe(100);
+  });
+
+  it('counts only an overwrite\'s growth, and always lets a delete through', () => {
+    const st = emptyStore(STORE_ENTRIES, 100);
+    ok(store(st, 'sha1', k(1n), 'a'.repeat(60)));
+    ok(store(st, 'sha1', k(2n), 'b'.repeat(34)));
+    expect(bytesHeld(st)).toBe(62 + 36);
+    // Replacing 62 bytes by 62, or by fewer, fits though the total is near the bound.
+    ok(store(st, 'sha1', k(1n), 'c'.repeat(60)));
+    ok(store(st, 'sha1', k(1n), 'c'.repeat(40)));
+    expect(bytesHeld(st)).toBe(42 + 36);
+    // Growing it by more than the room left does not.
+    expect(store(st, 'sha1', k(1n), 'd'.repeat(70))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha1', bytesMax: 100 }));
+    expect(retrieve(st, 'sha1', k(1n))).toEqual(O.some('c'.repeat(40)));
+    ok(store(st, 'sha1', k(1n), 'd'.repeat(62)));
+    expect(bytesHeld(st)).toBe(100);
+    ok(store(st, 'sha1', k(2n), null));
+    ok(store(st, 'sha1', k(1n), null));
+    expect(bytesHeld(st)).toBe(0);
+  });
+
+  it('refuses a value msgpack cannot hold instead of throwing', () => {
+    const st = emptyStore();
+    expect(store(st, 'sha1', k(1n), [2n ** 64n])).toEqual(E.left({ _tag: 'Unencodable', table: 'sha1', key58: k(1n) }));
+    expect(bytesHeld(st)).toBe(0);
+    expect(items(st)).toEqual([]);
   });
 });
 

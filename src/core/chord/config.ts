@@ -7,7 +7,7 @@
  * `outgoingMax` (which only bootstraps it from peers lists).
  */
 import { CHORD_PEERS_MAX } from './routing.js';
-import { STORE_ENTRIES_MAX } from './store.js';
+import { STORE_BYTES_MAX, STORE_ENTRIES_MAX } from './store.js';
 import { VOTE_QUORUM } from './vote.js';
 
 /** A get that has not reached a quorum by then fails with Timeout (the seeds' 10 s). */
@@ -36,6 +36,15 @@ export const REPICK_DELAY_MS = 250;
 export const DIALS_MAX = 8;
 /** User keys remembered from notify broadcasts (the `keys()` set). */
 export const NOTIFY_KEYS_MAX = 1_000_000;
+/**
+ * Bytes of the user keys remembered from notify broadcasts, each key counted as its length (its
+ * bytes; a str key as its UTF-8 bytes). A key can be up to a frame long, so `NOTIFY_KEYS_MAX`
+ * alone would let peers fill the set with a million keys of 16 MiB. 64 MiB holds the million keys
+ * at 64 bytes each, which a hash or a path-like key stays within. A key sent as bin (or as
+ * non-ASCII text) is held both as its text and as given, so the set's memory can reach about twice
+ * this.
+ */
+export const NOTIFY_KEY_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
  * Whether a set broadcasts a notify (1, the seeds' behaviour, which every node's `keys()` relies
@@ -50,6 +59,8 @@ export interface ChordConfig {
   readonly peersMax: number;
   /** Entries one local table holds at most. */
   readonly storeEntriesMax: number;
+  /** Bytes (msgpack length of the values) the five local tables hold at most, together. */
+  readonly storeBytesMax: number;
   /** Agreeing tables a get needs (of five). */
   readonly voteQuorum: number;
   readonly getTimeoutMs: number;
@@ -64,6 +75,8 @@ export interface ChordConfig {
   readonly repickDelayMs: number;
   readonly dialsMax: number;
   readonly notifyKeysMax: number;
+  /** Bytes of the keys remembered from notify, together. */
+  readonly notifyKeyBytesMax: number;
   /** 1: a set broadcasts notify (default); 0: it does not. */
   readonly announceKeys: number;
 }
@@ -72,6 +85,7 @@ export interface ChordConfig {
 export const defaultChordLimits: ChordConfig = {
   peersMax: CHORD_PEERS_MAX,
   storeEntriesMax: STORE_ENTRIES_MAX,
+  storeBytesMax: STORE_BYTES_MAX,
   voteQuorum: VOTE_QUORUM,
   getTimeoutMs: GET_TIMEOUT_MS,
   getsMax: GETS_MAX,
@@ -84,5 +98,6 @@ export const defaultChordLimits: ChordConfig = {
   repickDelayMs: REPICK_DELAY_MS,
   dialsMax: DIALS_MAX,
   notifyKeysMax: NOTIFY_KEYS_MAX,
+  notifyKeyBytesMax: NOTIFY_KEY_BYTES_MAX,
   announceKeys: ANNOUNCE_KEYS,
 };

@@ -37,7 +37,7 @@ import {
   onStore,
 } from './requests.js';
 import { nodePosition, type TableName } from './ring.js';
-import { emptyStore, items, size } from './store.js';
+import { bytesHeld, emptyStore, items, size } from './store.js';
 import { readClock } from '../mesh/state.js';
 import type { ChordCtx, ChordEnv, ChordState } from './state.js';
 import { TABLES } from './ring.js';
@@ -54,8 +54,9 @@ export const initChord = (env: ChordEnv, at: number): ChordState => {
     joined: false,
     peers: new Map(),
     ringView: undefined,
-    store: emptyStore(env.chord.storeEntriesMax),
+    store: emptyStore(env.chord.storeEntriesMax, env.chord.storeBytesMax),
     keys: new Map(),
+    keyBytes: 0,
     gets: new Map(),
     waiting: new Map(),
     relays: 0,
@@ -190,7 +191,11 @@ export interface ChordStatus extends NodeStatus {
   readonly joined: boolean;
   readonly storingPeers: number;
   readonly entries: Readonly<Record<TableName, number>>;
+  /** The msgpack bytes of the values the five tables hold (bounded by `storeBytesMax`). */
+  readonly storeBytes: number;
   readonly keys: number;
+  /** The bytes of the keys remembered from notify (bounded by `notifyKeyBytesMax`). */
+  readonly keyBytes: number;
   readonly pendingGets: number;
   readonly forwardedRetrieves: number;
   readonly directory: number;
@@ -207,7 +212,9 @@ export const chordStatus = (state: ChordState): ChordStatus => {
     joined: state.joined,
     storingPeers: storing,
     entries,
+    storeBytes: bytesHeld(state.store),
     keys: state.keys.size,
+    keyBytes: state.keyBytes,
     pendingGets: state.gets.size,
     forwardedRetrieves: state.relays,
     directory: state.directory.size,

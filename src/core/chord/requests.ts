@@ -21,7 +21,9 @@
  *   key58) went out on: a peer that was not asked cannot fill the tables of a get (seeds and ts2p
  *   hops answer on the connection they were asked on);
  * - a delta (a peer's or the user's) never grows a stored map past what one retrieved answer can
- *   carry: such a merge is refused (`TooLarge`), so an entry stays bounded and answerable.
+ *   carry: such a merge is refused (`TooLarge`), so an entry stays bounded and answerable;
+ * - the key set holds at most `notifyKeysMax` keys of `notifyKeyBytesMax` bytes together: a key
+ *   past either is not remembered, and a deleted key frees its room.
  * Deliberately not: meta, joining, leaving, whom to connect (membership.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -190,8 +192,8 @@ export const onRetrieved = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'Chord
 
 /** A notify arrived: the key set learns of a key, or forgets it. */
 export const onNotify = (ctx: ChordCtx, m: WireMessageOf<'ChordNotify'>): void => {
-  if (m.deleted) ctx.st.keys.delete(m.key);
-  else if (ctx.st.keys.has(m.key) || ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(m.key, m.keyRaw);
+  if (m.deleted) forgetKey(ctx, m.key);
+  else rememberKey(ctx, m.key, m.keyRaw);
 };
 
 /** Decide a get if its answers allow; at its deadline (`final`), decide with what arrived. */
@@ -257,12 +259,31 @@ const toOwners = (
   return ok;
 };
 
+/**
+ * Add a key (canonical text, and as given) to the key set, unless that would pass `notifyKeysMax`
+ * keys or `notifyKeyBytesMax` bytes of key text; a key already there is kept, as given this time.
+ */
+const rememberKey = (ctx: ChordCtx, text: string, key: UserKey): void => {
+  const { keys } = ctx.st;
+  if (!keys.has(text)) {
+    const { notifyKeysMax, notifyKeyBytesMax } = ctx.env.chord;
+    if (keys.size >= notifyKeysMax || ctx.st.keyBytes + text.length > notifyKeyBytesMax) return;
+    ctx.st.keyBytes += text.length;
+  }
+  keys.set(text, key);
+};
+
+/** Drop a key from the key set, freeing its bytes. */
+const forgetKey = (ctx: ChordCtx, text: string): void => {
+  if (ctx.st.keys.delete(text)) ctx.st.keyBytes -= text.length;
+};
+
 /** Tell every node that a key appeared or went (notify broadcast, key bytes as bin). */
 const notify = (ctx: ChordCtx, key: UserKey, deleted: boolean): void => {
   const bytes = typeof key === 'string' ? utf8Bytes(key) : key;
   const text = keyText(key);
-  if (deleted) ctx.st.keys.delete(text);
-  else if (ctx.st.keys.size < ctx.env.chord.notifyKeysMax) ctx.st.keys.set(text, key);
+  if (deleted) forgetKey(ctx, text);
+  else rememberKey(ctx, text, key);
   if (ctx.env.chord.announceKeys === 0) return;
   sendToAll(ctx.mesh, chordMessage(ctx, msgTypes.broadcast, chordNotifyPayload(bytes, deleted)));
 };
@@ -286,6 +307,7 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
   const bad = encodable(ctx, chordDeltaPayload('sha1', '1', delta));
   if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(delta, 'the delta', 1) ?? bad });
   let tooLarge = false;
+  let full = false;
   const ok = toOwners(
     ctx,
     key,
@@ -293,12 +315,16 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
     (t) => {
       const r = S.applyDelta(ctx.st.store, t.table, t.key58, delta, answerable(ctx, t));
       if (E.isLeft(r) && r.left._tag === 'TooLarge') tooLarge = true;
+      if (E.isLeft(r) && (r.left._tag === 'TableFull' || r.left._tag === 'StoreFull')) full = true;
       return E.isRight(r);
     },
   );
   if (!ctx.st.keys.has(keyText(key))) notify(ctx, key, false);
   if (ok) succeed(ctx, cmd);
-  else fail(ctx, cmd, { _tag: 'BadValue', detail: tooLarge ? 'the merged map would not fit in one frame' : 'the stored value is not a map' });
+  else {
+    const detail = tooLarge ? 'the merged map would not fit in one frame' : full ? 'a local table refused the value (full)' : 'the stored value is not a map';
+    fail(ctx, cmd, { _tag: 'BadValue', detail });
+  }
 };
 
 /** Make sure the node wakes by `t`. */

@@ -8,7 +8,8 @@
  * in peers lists (candidates for ring neighbours and fingers).
  * Invariants: `peers` only names routed peers of `mesh`; `waiting` holds at most `forwardsMax`
  * relays and `gets` at most `getsMax` gets; `directory` at most `directoryMax` nodes; the key set
- * at most `notifyKeysMax` keys.
+ * at most `notifyKeysMax` keys, of `notifyKeyBytesMax` bytes together (`keyBytes`); the tables
+ * at most `storeBytesMax` bytes (store.ts).
  * Deliberately not: immutable. Like the mesh, `chordStep` mutates the state it is given.
  */
 import type { Ctx as MeshCtx, Env } from '../mesh/state.js';
@@ -103,6 +104,8 @@ export interface ChordState {
   readonly store: ChordStore;
   /** Canonical key → the key as the user or the notify gave it. */
   readonly keys: Map<string, Uint8Array | string>;
+  /** The lengths of the canonical keys in `keys`, summed (kept as keys come and go). */
+  keyBytes: number;
   readonly gets: Map<CommandId, PendingGet>;
   /** `table/key58` (canonical) → waiters. */
   readonly waiting: Map<string, WaitSlot>;

@@ -14,13 +14,19 @@
  * Inputs: table names, key58 text, values from peers. Effects: none outside the store itself.
  * Linear state, like the mesh's seen-set: the store is owned by one chord node's state, and a
  * write mutates it in place and returns it, so a write costs O(1) (a copy per write made 10,000
- * keys quadratic). Reads never mutate. The per-table bound (`STORE_ENTRIES_MAX`) caps each table.
+ * keys quadratic). Reads never mutate. Two bounds: entries per table (`STORE_ENTRIES_MAX`) and
+ * bytes across the five tables (`STORE_BYTES_MAX`), each entry counted as the msgpack length of its
+ * value; the store keeps that total as it writes (each entry remembers its length, so a delete or
+ * an overwrite costs no encoding of the old value). An overwrite counts only its growth, and a
+ * delete always goes through.
  * Bad input (bad key58, a delta on a non-map or one whose merged map the caller refuses as too
- * large, a full table) is a typed `StoreError`, and a refused write leaves the store as it was.
+ * large, a full table or store, a value msgpack cannot hold) is a typed `StoreError`, and a refused
+ * write leaves the store as it was.
  * Deliberately not here: routing (routing.ts), messages, notify key sets.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
+import { packValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { distance, parseKey58, TABLES, type PositionError, type TableName } from './ring.js';
 import { canonicalKey } from './vote.js';
@@ -28,10 +34,21 @@ import { canonicalKey } from './vote.js';
 /** Entries one table holds at most by default; a store of a new key beyond it is refused. */
 export const STORE_ENTRIES_MAX = 65_536;
 
-/** One stored value and the ring position its key58 names. */
+/**
+ * Bytes the five tables hold at most by default (256 MiB), counting each entry as the msgpack
+ * length of its value; a write that would go past it is refused. The entry bound alone lets a peer
+ * fill 5 × 65,536 entries with values of up to a frame each (16 MiB): terabytes. 256 MiB still
+ * holds sixteen values of the largest frame, or every entry the tables allow at about 800 bytes
+ * each, and leaves room in a default Node heap (a few GiB) for the decoded values, which take
+ * more memory than their msgpack bytes.
+ */
+export const STORE_BYTES_MAX = 256 * 1024 * 1024;
+
+/** One stored value, the ring position its key58 names, and the msgpack length of the value. */
 export interface StoredEntry {
   readonly position: bigint;
   readonly value: WireValue;
+  readonly bytes: number;
 }
 
 /**
@@ -41,6 +58,9 @@ export interface StoredEntry {
 export interface ChordStore {
   readonly tables: Map<TableName, Map<string, StoredEntry>>;
   readonly entriesMax: number;
+  readonly bytesMax: number;
+  /** The msgpack length of every value held, summed over the five tables. */
+  bytes: number;
 }
 
 /** One (table, key, value) item, as handed over on migration or unjoin. */
@@ -55,12 +75,16 @@ export type StoreError =
   | { readonly _tag: 'BadKey'; readonly key58: string; readonly reason: PositionError }
   | { readonly _tag: 'NotAMap'; readonly table: TableName; readonly key58: string }
   | { readonly _tag: 'TooLarge'; readonly table: TableName; readonly key58: string }
-  | { readonly _tag: 'TableFull'; readonly table: TableName; readonly entriesMax: number };
+  | { readonly _tag: 'TableFull'; readonly table: TableName; readonly entriesMax: number }
+  | { readonly _tag: 'StoreFull'; readonly table: TableName; readonly bytesMax: number }
+  | { readonly _tag: 'Unencodable'; readonly table: TableName; readonly key58: string };
 
-/** An empty store holding at most `entriesMax` entries per table. */
-export const emptyStore = (entriesMax: number = STORE_ENTRIES_MAX): ChordStore => ({
+/** An empty store holding at most `entriesMax` entries per table and `bytesMax` bytes in all. */
+export const emptyStore = (entriesMax: number = STORE_ENTRIES_MAX, bytesMax: number = STORE_BYTES_MAX): ChordStore => ({
   tables: new Map(TABLES.map((t) => [t, new Map<string, StoredEntry>()] as const)),
   entriesMax,
+  bytesMax,
+  bytes: 0,
 });
 
 const EMPTY: ReadonlyMap<string, StoredEntry> = new Map();
@@ -75,6 +99,18 @@ const parseKey = (key58: string): E.Either<StoreError, { readonly key58: string;
 };
 
 /**
+ * The msgpack length of a value, or undefined for one msgpack cannot hold (a bigint beyond 64
+ * bits: never a peer's, whose values were decoded from msgpack, nor a user's, checked before).
+ */
+const packedLength = (value: WireValue): number | undefined => {
+  try {
+    return packValue(value).length;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
  * Writes `value` under (table, key58), in place; a null value deletes the entry (absent stays
  * absent). Returns the same store, or the refusal (and then the store is unchanged).
  */
@@ -83,15 +119,27 @@ export const store = (st: ChordStore, table: TableName, key58: string, value: Wi
   if (E.isLeft(parsed)) return parsed;
   const { key58: key, position } = parsed.right;
   const entries = st.tables.get(table);
+  const old = entries?.get(key);
   if (value === null) {
-    entries?.delete(key);
+    if (old !== undefined && entries !== undefined) {
+      entries.delete(key);
+      st.bytes -= old.bytes;
+    }
     return E.right(st);
   }
-  if (entries !== undefined && !entries.has(key) && entries.size >= st.entriesMax) {
+  if (old === undefined && entries !== undefined && entries.size >= st.entriesMax) {
     return E.left({ _tag: 'TableFull', table, entriesMax: st.entriesMax });
   }
-  if (entries === undefined) st.tables.set(table, new Map([[key, { position, value }]]));
-  else entries.set(key, { position, value });
+  const bytes = packedLength(value);
+  if (bytes === undefined) return E.left({ _tag: 'Unencodable', table, key58 });
+  // Only growth counts against the bound: the total is within it, so an overwrite with a value
+  // no larger than the old one always fits.
+  const total = st.bytes - (old?.bytes ?? 0) + bytes;
+  if (total > st.bytesMax) return E.left({ _tag: 'StoreFull', table, bytesMax: st.bytesMax });
+  const entry: StoredEntry = { position, value, bytes };
+  if (entries === undefined) st.tables.set(table, new Map([[key, entry]]));
+  else entries.set(key, entry);
+  st.bytes = total;
   return E.right(st);
 };
 
@@ -143,6 +191,9 @@ export const items = (st: ChordStore): ReadonlyArray<StoreItem> =>
 
 /** How many entries one table holds. */
 export const size = (st: ChordStore, table: TableName): number => tableOf(st, table).size;
+
+/** The msgpack bytes of every value held, over the five tables. */
+export const bytesHeld = (st: ChordStore): number => st.bytes;
 
 /**
  * What to migrate to a peer that has just become storing (§5.1, `dump_data(start = peer,
