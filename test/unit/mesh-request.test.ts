@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { latin1Bytes, requestId } from '../../src/core/ids.js';
 import { initNode, nextWakeup, nodeStatus, routingTable } from '../../src/core/node.js';
-import { ConnId } from '../../src/core/types.js';
+import { ConnId, NodeId } from '../../src/core/types.js';
+import { NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { caps, decodeWrite, events, frameFrom, go, handshakeFrom, mkEnv, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib] });
@@ -64,6 +65,15 @@ describe('reply', () => {
     expect(events(go(env, lonely, { _tag: 'Reply', at: T0, cmd: 3, to: dave!.config.id, packets: [] }))).toEqual([
       { _tag: 'ReplyFailed', cmd: 3, to: dave!.config.id, reason: 'Unreachable' },
     ]);
+  });
+
+  it('fails Unreachable, sending nothing, for an id longer than any node id (peers refuse a route request naming one)', () => {
+    const [st] = withPeers(me, [bob]);
+    const to = NodeId('S'.repeat(NODE_ID_CHARS_MAX + 1));
+    const fx = go(me, st, { _tag: 'Reply', at: T0, cmd: 4, to, packets: ['pong'] });
+    expect(writes(fx)).toEqual([]);
+    expect(events(fx)).toEqual([{ _tag: 'ReplyFailed', cmd: 4, to, reason: 'Unreachable' }]);
+    expect(nodeStatus(st).pendingReplies).toBe(0);
   });
 });
 

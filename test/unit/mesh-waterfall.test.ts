@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeStatus, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
 import { SEEN_REBASE_AT } from '../../src/core/mesh/waterfall.js';
+import { NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { encodeFrame, makeMessage, messageId } from '../../src/core/wire/packets.js';
 import { caps, decodeWrite, frameFrom, go, gzip, mkEnv, msgOf, only, T0, withPeers, writes, zlib } from './mesh-env.js';
 
@@ -202,5 +203,18 @@ describe('waterfall', () => {
     expect(nodeStatus(st).connections).toBe(2);
     const own = frameFrom(bob!.config.id, 0, [10, 'req-id', 'not an address pair']);
     expect(only(step(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: own })[1], 'Close').map((c) => c.reason._tag)).toEqual(['BadMessage']);
+  });
+
+  it('drops, unrelayed and undelivered, a broadcast whose sender id is longer than any node id', () => {
+    // A reply to it would name that id in a route request, which every ts2p peer refuses.
+    const [st] = withPeers(me, [bob!, carol!]);
+    const long = 'S'.repeat(NODE_ID_CHARS_MAX + 1);
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom(long, 0, [0, 'hi']) });
+    expect(fx.map((e) => e._tag)).toEqual(['Emit']);
+    expect(nodeStatus(st).badBroadcastsDropped).toBe(1);
+    expect(nodeStatus(st).connections).toBe(2);
+    // At the bound it is an ordinary broadcast.
+    const fine = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1!, bytes: frameFrom('S'.repeat(NODE_ID_CHARS_MAX), 0, [0, 'hi']) });
+    expect(fine.map((e) => e._tag)).toEqual(['Write', 'Deliver']);
   });
 });

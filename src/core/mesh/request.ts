@@ -14,6 +14,7 @@
 import { msgTypes, subFlags } from '../flags.js';
 import { requestId, timeSeconds } from '../ids.js';
 import type { Address, CommandId, NodeId } from '../types.js';
+import { NODE_ID_CHARS_MAX } from '../wire/codecs.js';
 import { routeRequestPayload, routeResponsePayload, type WireMessageOf } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import { connectionsFull, dial } from './connections.js';
@@ -46,7 +47,8 @@ export const reply = (ctx: Ctx, cmd: CommandId, to: NodeId, packets: ReadonlyArr
   // Checked now so a deferred reply cannot fail to build later.
   const refused = replyMessage(ctx, packets);
   if (typeof refused === 'string') return fail(ctx, cmd, to, 'Unencodable', refused);
-  if (to === ctx.env.config.id || st.routing.size === 0) return fail(ctx, cmd, to, 'Unreachable');
+  // No node has an id past the bound (peers refuse a route request naming one).
+  if (to === ctx.env.config.id || st.routing.size === 0 || to.length > NODE_ID_CHARS_MAX) return fail(ctx, cmd, to, 'Unreachable');
   if (st.pendingCount >= ctx.env.config.pendingRequestsMax) return fail(ctx, cmd, to, 'TooManyPending');
   const rid = requestId(ctx.env.caps, to, timeSeconds(ctx.at));
   const entry = { cmd, to, packets, deadlineAt: ctx.at + ctx.env.config.requestTimeoutMs };

@@ -27,6 +27,7 @@ import {
   ChordRetrieved,
   ChordStore,
   Handshake,
+  NODE_ID_CHARS_MAX,
   Peers,
   PeersRequest,
   RenegotiateCompression,
@@ -114,8 +115,14 @@ export const classifyPayload = (msgType: number, payload: Payload): E.Either<Dec
   return E.isRight(r) ? r : badMessage(msgType, sub, `${codec.name}: ${describeErrors(r.left)}`);
 };
 
-/** Classify a received message. */
-export const classify = (msg: InternalMessage): E.Either<DecodeError, WireMessage> => classifyPayload(msg.msgType, msg.payload);
+/**
+ * Classify a received message. Its sender is held to the bound of node ids (`NODE_ID_CHARS_MAX`):
+ * a reply to a longer one would name it in a route request, which peers refuse.
+ */
+export const classify = (msg: InternalMessage): E.Either<DecodeError, WireMessage> =>
+  msg.sender.length > NODE_ID_CHARS_MAX
+    ? badMessage(msg.msgType, Number.isInteger(msg.payload[0]) ? (msg.payload[0] as number) : undefined, `sender id longer than ${NODE_ID_CHARS_MAX}`)
+    : classifyPayload(msg.msgType, msg.payload);
 
 const codecByTag: { readonly [K in WireMessage['_tag']]: (m: WireMessageOf<K>) => Payload } = {
   Handshake: Handshake.encode,
