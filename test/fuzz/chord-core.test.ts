@@ -24,6 +24,7 @@ import { ConnId, type CloseReason, type CommandId, type Effect, type Input } fro
 import { heldBytes } from '../../src/core/wire/framing.js';
 import { chordMetaPayload, chordRetrievedPayload, chordRetrievePayload, chordStorePayload } from '../../src/core/wire/messages.js';
 import { checkedMessage } from '../../src/core/wire/packets.js';
+import { footprint, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { caps, events, frameFrom, gzip, handshakeFrom, mkEnv, snappy, T0, writes, zlib } from '../unit/mesh-env.js';
@@ -41,7 +42,7 @@ const chordLimits: ChordConfig = {
   directoryMax: 5,
   notifyKeysMax: 3,
   // 'k0' and 'k1' fill it exactly; longer corpus keys pass it alone.
-  notifyKeyBytesMax: 4,
+  notifyKeyBytesMax: 3 * VALUE_OVERHEAD_BYTES + 8,
   dialsMax: 2,
   peersMax: 3,
   getTimeoutMs: 2_000,
@@ -144,8 +145,8 @@ const checkBounds = (c: Case, effects: ReadonlyArray<Effect>): void => {
   expect(s.keys).toBeLessThanOrEqual(chordLimits.notifyKeysMax);
   expect(s.keyBytes).toBeLessThanOrEqual(chordLimits.notifyKeyBytesMax);
   // The running totals are exact: the msgpack lengths of the values held, the lengths of the keys.
-  expect(s.storeBytes).toBe(chordItems(st).reduce((n, item) => n + packValue(item.value).length, 0));
-  expect(s.keyBytes).toBe([...st.keys.keys()].reduce((n, k) => n + k.length, 0));
+  expect(s.storeBytes).toBe(chordItems(st).reduce((n, item) => n + footprint(item.value, packValue(item.value).length), 0));
+  expect(s.keyBytes).toBe([...st.keys.keys()].reduce((n, k) => n + k.length + VALUE_OVERHEAD_BYTES, 0));
   expect(s.pendingGets).toBeLessThanOrEqual(chordLimits.getsMax);
   expect(s.forwardedRetrieves).toBeLessThanOrEqual(chordLimits.forwardsMax);
   expect(s.directory).toBeLessThanOrEqual(chordLimits.directoryMax);
@@ -300,7 +301,7 @@ const honestStillServed = (c: Case, seq: number): void => {
   // tables written in order), and the vote follows.
   const before = chordStatus(c.st);
   const added: WireValue = ['h1', 'new', seq];
-  const addedBytes = packValue(added).length;
+  const addedBytes = footprint(added, packValue(added).length);
   let bytes = before.storeBytes;
   let room = 0;
   for (const t of TABLES) {

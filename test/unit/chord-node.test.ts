@@ -8,7 +8,9 @@ import { keyPositions58, nodePosition, TABLES } from '../../src/core/chord/ring.
 import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
+import { footprint, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { chordDeltaPayload, chordNotifyPayload, chordRetrievePayload, chordStorePayload, peersRequestPayload } from '../../src/core/wire/messages.js';
+import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
 
@@ -233,34 +235,43 @@ describe('chord node: refreshing the directory', () => {
 describe('chord node: bytes held for peers', () => {
   const bounded = (chord: Partial<ChordConfig>): ChordEnv => ({ ...mkEnv(1), chord: { ...defaultChordLimits, ...chord } });
 
+  /** What a stored value counts as, and what a remembered key does. */
+  const cost = (v: WireValue): number => footprint(v, packValue(v).length);
+  const keyCost = (bytes: number): number => bytes + VALUE_OVERHEAD_BYTES;
+
   it('refuses stores past storeBytesMax (a peer\'s dropped, the user\'s BadValue), and frees bytes on delete and hand-over', () => {
-    const me = bounded({ storeBytesMax: 200 });
+    const big = 'p'.repeat(150);
+    const small = 'u'.repeat(20);
+    const map = new Map<WireValue, WireValue>([['d', 'x'.repeat(10)]]);
+    // Room for the big value and two tables of the small one, not a third, nor the big one twice.
+    const max = cost(big) + 2 * cost(small);
+    expect(max).toBeLessThan(2 * cost(big));
+    const me = bounded({ storeBytesMax: max });
     const peer = chordEnv(2);
     const [st, [a1]] = withPeers(me, [peer]);
     const conn = a1 as ConnId;
     go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
-    // The peer leeches, so every key is ours. 'p' × 150 packs in 152 bytes.
-    const big = 'p'.repeat(150);
+    // The peer leeches, so every key is ours.
     expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', big)))))).toEqual([]);
-    expect(chordStatus(st).storeBytes).toBe(152);
+    expect(chordStatus(st).storeBytes).toBe(cost(big));
     expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha256', 'z', big)))))).toEqual([
       { _tag: 'Dropped', why: 'chord store refused: StoreFull' },
     ]);
     expect(chordItems(st).map((i) => i.table)).toEqual(['sha1']);
-    // The user's set: two tables take 'u' × 20 (21 bytes each), the other three are refused.
-    const set = events(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: 'u'.repeat(20) }));
+    // The user's set: two tables take the small value, the other three are refused.
+    const set = events(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: small }));
     expect(set.filter((e) => e._tag === 'Dropped')).toHaveLength(3);
     expect(set).toContainEqual({ _tag: 'ChordFailed', cmd: 2, error: { _tag: 'BadValue', detail: 'a local table refused the value (full)' } });
-    expect(chordStatus(st).storeBytes).toBe(152 + 2 * 21);
-    const delta = events(go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 3, key: 'm', delta: new Map([['d', 'x'.repeat(10)]]) }));
+    expect(chordStatus(st).storeBytes).toBe(cost(big) + 2 * cost(small));
+    const delta = events(go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 3, key: 'm', delta: map }));
     expect(delta).toEqual([{ _tag: 'ChordFailed', cmd: 3, error: { _tag: 'BadValue', detail: 'a local table refused the value (full)' } }]);
-    const peerDelta = go(me, st, bytesIn(conn, from(peer, chordDeltaPayload('sha1', 'y', new Map([['d', 'x'.repeat(10)]])))));
+    const peerDelta = go(me, st, bytesIn(conn, from(peer, chordDeltaPayload('sha1', 'y', map))));
     expect(events(peerDelta)).toEqual([{ _tag: 'Dropped', conn, why: 'chord delta refused: StoreFull' }]);
     // A delete frees its bytes, and the refused store now fits.
     go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', null))));
-    expect(chordStatus(st).storeBytes).toBe(2 * 21);
+    expect(chordStatus(st).storeBytes).toBe(2 * cost(small));
     expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha256', 'z', big)))))).toEqual([]);
-    expect(chordStatus(st).storeBytes).toBe(152 + 2 * 21);
+    expect(chordStatus(st).storeBytes).toBe(cost(big) + 2 * cost(small));
     // Once the peer stores, leaving hands it everything: nothing is held, and no byte is counted.
     go(me, st, bytesIn(conn, from(peer, [5, '0'])));
     go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 4 });
@@ -269,7 +280,9 @@ describe('chord node: bytes held for peers', () => {
   });
 
   it('remembers notify keys only within notifyKeyBytesMax bytes; a deleted key frees them', () => {
-    const me = bounded({ notifyKeyBytesMax: 10 });
+    // Each key counts its bytes and the per-value overhead.
+    const max = keyCost(4) + keyCost(4) + keyCost(2);
+    const me = bounded({ notifyKeyBytesMax: max });
     const peer = chordEnv(2);
     const [st, [a1]] = withPeers(me, [peer]);
     let at = T0;
@@ -279,22 +292,23 @@ describe('chord node: bytes held for peers', () => {
     };
     notify('abcd');
     notify(latin1Bytes('efgh'));
-    notify('ijk'); // 11 bytes in all: not remembered
+    notify('ijk'); // one byte past the bound: not remembered
     expect(chordKeys(st)).toEqual(['abcd', latin1Bytes('efgh')]);
-    expect(chordStatus(st).keyBytes).toBe(8);
-    notify('ij'); // 10 bytes exactly
+    expect(chordStatus(st).keyBytes).toBe(2 * keyCost(4));
+    notify('ij'); // the bound exactly
+    expect(chordStatus(st).keyBytes).toBe(max);
     notify('abcd', true);
-    expect(chordStatus(st).keyBytes).toBe(6);
+    expect(chordStatus(st).keyBytes).toBe(keyCost(4) + keyCost(2));
     notify('ijk');
     expect(chordKeys(st)).toEqual([latin1Bytes('efgh'), 'ij', 'ijk']);
-    expect(chordStatus(st).keyBytes).toBe(9);
+    expect(chordStatus(st).keyBytes).toBe(keyCost(4) + keyCost(2) + keyCost(3));
     // The node's own sets are held to the same bound, a str key counted as its UTF-8 bytes.
     go(me, st, { _tag: 'ChordJoin', at, cmd: 1 });
-    go(me, st, { _tag: 'ChordSet', at, cmd: 2, key: 'é', value: 1 });
-    go(me, st, { _tag: 'ChordSet', at, cmd: 3, key: 'x', value: 1 });
-    expect(chordKeys(st)).toEqual([latin1Bytes('efgh'), 'ij', 'ijk', 'x']);
-    expect(chordStatus(st).keyBytes).toBe(10);
-    go(me, st, { _tag: 'ChordSet', at, cmd: 4, key: 'ijk', value: null });
-    expect(chordStatus(st).keyBytes).toBe(7);
+    go(me, st, { _tag: 'ChordSet', at, cmd: 2, key: 'ijk', value: null });
+    expect(chordStatus(st).keyBytes).toBe(keyCost(4) + keyCost(2));
+    go(me, st, { _tag: 'ChordSet', at, cmd: 3, key: 'ééé', value: 1 }); // 6 bytes: past the bound by 2
+    go(me, st, { _tag: 'ChordSet', at, cmd: 4, key: 'wxyz', value: 1 }); // 4 bytes: the bound exactly
+    expect(chordKeys(st)).toEqual([latin1Bytes('efgh'), 'ij', 'wxyz']);
+    expect(chordStatus(st).keyBytes).toBe(max);
   });
 });

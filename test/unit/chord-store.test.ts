@@ -15,6 +15,7 @@ import {
   type ChordStore,
   type StoreError,
 } from '../../src/core/chord/store.js';
+import { footprint, MAP_OVERHEAD_BYTES, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 
@@ -73,53 +74,66 @@ describe('store and retrieve', () => {
 });
 
 describe('the bytes bound', () => {
-  const len = (v: WireValue): number => packValue(v).length;
+  /** What a value counts as: its msgpack length plus the per-value overheads. */
+  const cost = (v: WireValue): number => footprint(v, packValue(v).length);
 
-  it('keeps the msgpack length of every value held, through stores, overwrites, deltas and deletes', () => {
+  it('counts a value as its msgpack length plus an overhead per value and per map, so tiny elements cost what they hold', () => {
+    expect(cost('abc')).toBe(4 + VALUE_OVERHEAD_BYTES);
+    expect(cost([1, 2, 3])).toBe(4 + 4 * VALUE_OVERHEAD_BYTES);
+    expect(cost(new Map([['a', new Map()]]))).toBe(4 + 3 * VALUE_OVERHEAD_BYTES + 2 * MAP_OVERHEAD_BYTES);
+    // A thousand empty maps: about a thousand msgpack bytes, counted at about two hundred times that.
+    const maps = Array.from({ length: 1000 }, () => new Map<WireValue, WireValue>());
+    expect(cost(maps)).toBeGreaterThan(150 * packValue(maps).length);
+  });
+
+  it('keeps the count of every value held, through stores, overwrites, deltas and deletes', () => {
     const st = emptyStore();
     ok(store(st, 'sha1', k(5n), 'abc'));
     ok(store(st, 'sha256', k(5n), [1, 2, 3]));
-    expect(bytesHeld(st)).toBe(len('abc') + len([1, 2, 3]));
+    expect(bytesHeld(st)).toBe(cost('abc') + cost([1, 2, 3]));
     ok(store(st, 'sha1', k(5n), 'x'.repeat(100)));
-    expect(bytesHeld(st)).toBe(len('x'.repeat(100)) + len([1, 2, 3]));
+    expect(bytesHeld(st)).toBe(cost('x'.repeat(100)) + cost([1, 2, 3]));
     ok(applyDelta(st, 'sha384', k(7n), new Map([['a', 1]])));
     ok(applyDelta(st, 'sha384', k(7n), new Map([['b', 'two']])));
     const merged = new Map<WireValue, WireValue>([['a', 1], ['b', 'two']]);
-    expect(bytesHeld(st)).toBe(len('x'.repeat(100)) + len([1, 2, 3]) + len(merged));
+    expect(bytesHeld(st)).toBe(cost('x'.repeat(100)) + cost([1, 2, 3]) + cost(merged));
     for (const [t, p] of [['sha1', 5n], ['sha256', 5n], ['sha384', 7n], ['sha384', 8n]] as const) ok(store(st, t, k(p), null));
     expect(bytesHeld(st)).toBe(0);
     expect(items(st)).toEqual([]);
   });
 
   it('refuses a write that would pass bytesMax, across the tables, and leaves the store as it was', () => {
-    const value = 'v'.repeat(40); // 42 bytes of msgpack (str8)
-    const st = emptyStore(STORE_ENTRIES, 100);
+    const value = 'v'.repeat(40);
+    const small = 'v'.repeat(15);
+    const max = 2 * cost(value) + cost(small);
+    const st = emptyStore(STORE_ENTRIES, max);
     ok(store(st, 'sha1', k(1n), value));
     ok(store(st, 'sha224', k(1n), value));
     const before = items(st);
-    expect(store(st, 'sha256', k(1n), value)).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: 100 }));
-    expect(applyDelta(st, 'sha256', k(2n), new Map([['k', value]]))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: 100 }));
+    expect(store(st, 'sha256', k(1n), value)).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: max }));
+    expect(applyDelta(st, 'sha256', k(2n), new Map([['k', value]]))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha256', bytesMax: max }));
     expect(items(st)).toEqual(before);
-    expect(bytesHeld(st)).toBe(84);
-    // Up to the bound exactly is fine: 'v' × 15 packs as fixstr, 16 bytes.
-    ok(store(st, 'sha256', k(1n), 'v'.repeat(15)));
-    expect(bytesHeld(st)).toBe(100);
+    expect(bytesHeld(st)).toBe(2 * cost(value));
+    // Up to the bound exactly is fine.
+    ok(store(st, 'sha256', k(1n), small));
+    expect(bytesHeld(st)).toBe(max);
   });
 
   it('counts only an overwrite\'s growth, and always lets a delete through', () => {
-    const st = emptyStore(STORE_ENTRIES, 100);
+    const max = cost('a'.repeat(60)) + cost('b'.repeat(34)) + 2;
+    const st = emptyStore(STORE_ENTRIES, max);
     ok(store(st, 'sha1', k(1n), 'a'.repeat(60)));
     ok(store(st, 'sha1', k(2n), 'b'.repeat(34)));
-    expect(bytesHeld(st)).toBe(62 + 36);
-    // Replacing 62 bytes by 62, or by fewer, fits though the total is near the bound.
+    expect(bytesHeld(st)).toBe(max - 2);
+    // Replacing a value by one as large, or smaller, fits though the total is near the bound.
     ok(store(st, 'sha1', k(1n), 'c'.repeat(60)));
     ok(store(st, 'sha1', k(1n), 'c'.repeat(40)));
-    expect(bytesHeld(st)).toBe(42 + 36);
+    expect(bytesHeld(st)).toBe(cost('c'.repeat(40)) + cost('b'.repeat(34)));
     // Growing it by more than the room left does not.
-    expect(store(st, 'sha1', k(1n), 'd'.repeat(70))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha1', bytesMax: 100 }));
+    expect(store(st, 'sha1', k(1n), 'd'.repeat(70))).toEqual(E.left({ _tag: 'StoreFull', table: 'sha1', bytesMax: max }));
     expect(retrieve(st, 'sha1', k(1n))).toEqual(O.some('c'.repeat(40)));
     ok(store(st, 'sha1', k(1n), 'd'.repeat(62)));
-    expect(bytesHeld(st)).toBe(100);
+    expect(bytesHeld(st)).toBe(max);
     ok(store(st, 'sha1', k(2n), null));
     ok(store(st, 'sha1', k(1n), null));
     expect(bytesHeld(st)).toBe(0);

@@ -37,14 +37,13 @@ export const DIALS_MAX = 8;
 /** User keys remembered from notify broadcasts (the `keys()` set). */
 export const NOTIFY_KEYS_MAX = 1_000_000;
 /**
- * Bytes of the user keys remembered from notify broadcasts, each key counted as its length (its
- * bytes; a str key as its UTF-8 bytes). A key can be up to a frame long, so `NOTIFY_KEYS_MAX`
- * alone would let peers fill the set with a million keys of 16 MiB. 64 MiB holds the million keys
- * at 64 bytes each, which a hash or a path-like key stays within. A key sent as bin (or as
- * non-ASCII text) is held both as its text and as given, so the set's memory can reach about twice
- * this.
+ * Bytes of the user keys remembered from notify broadcasts, each key counted as its length in bytes
+ * (a str key as its UTF-8 bytes) plus the per-value overhead (`VALUE_OVERHEAD_BYTES`, 64: the map
+ * entry and the string). A key can be up to a frame long, so `NOTIFY_KEYS_MAX` alone would let
+ * peers fill the set with a million keys of 16 MiB. 128 MiB holds the million keys at 64 bytes
+ * each, which a hash or a path-like key stays within.
  */
-export const NOTIFY_KEY_BYTES_MAX = 64 * 1024 * 1024;
+export const NOTIFY_KEY_BYTES_MAX = 128 * 1024 * 1024;
 
 /**
  * Whether a set broadcasts a notify (1, the seeds' behaviour, which every node's `keys()` relies
@@ -59,7 +58,7 @@ export interface ChordConfig {
   readonly peersMax: number;
   /** Entries one local table holds at most. */
   readonly storeEntriesMax: number;
-  /** Bytes (msgpack length of the values) the five local tables hold at most, together. */
+  /** Bytes the five local tables hold at most, together, each value counted as its footprint (msgpack length plus per-value overhead). */
   readonly storeBytesMax: number;
   /** Agreeing tables a get needs (of five). */
   readonly voteQuorum: number;
@@ -75,7 +74,7 @@ export interface ChordConfig {
   readonly repickDelayMs: number;
   readonly dialsMax: number;
   readonly notifyKeysMax: number;
-  /** Bytes of the keys remembered from notify, together. */
+  /** Bytes of the keys remembered from notify, together (each its length plus the per-value overhead). */
   readonly notifyKeyBytesMax: number;
   /** 1: a set broadcasts notify (default); 0: it does not. */
   readonly announceKeys: number;

@@ -191,7 +191,7 @@ export interface ChordStatus extends NodeStatus {
   readonly joined: boolean;
   readonly storingPeers: number;
   readonly entries: Readonly<Record<TableName, number>>;
-  /** The msgpack bytes of the values the five tables hold (bounded by `storeBytesMax`). */
+  /** The bytes the values the five tables hold count as (their footprints; bounded by `storeBytesMax`). */
   readonly storeBytes: number;
   readonly keys: number;
   /** The bytes of the keys remembered from notify (bounded by `notifyKeyBytesMax`). */

@@ -32,6 +32,7 @@ import { msgTypes } from '../flags.js';
 import { keyText, utf8Bytes } from '../ids.js';
 import { sendToAll } from '../mesh/waterfall.js';
 import type { ChordError, CommandId, ConnId, NodeId } from '../types.js';
+import { VALUE_OVERHEAD_BYTES } from '../wire/footprint.js';
 import type { WireMessageOf } from '../wire/messages.js';
 import {
   chordDeltaPayload,
@@ -259,23 +260,26 @@ const toOwners = (
   return ok;
 };
 
+/** What a key in the key set counts as: its bytes (the latin1 text's length) and the per-value overhead. */
+const keyCost = (text: string): number => text.length + VALUE_OVERHEAD_BYTES;
+
 /**
  * Add a key (canonical text, and as given) to the key set, unless that would pass `notifyKeysMax`
- * keys or `notifyKeyBytesMax` bytes of key text; a key already there is kept, as given this time.
+ * keys or `notifyKeyBytesMax` bytes (`keyCost`); a key already there is kept, as given this time.
  */
 const rememberKey = (ctx: ChordCtx, text: string, key: UserKey): void => {
   const { keys } = ctx.st;
   if (!keys.has(text)) {
     const { notifyKeysMax, notifyKeyBytesMax } = ctx.env.chord;
-    if (keys.size >= notifyKeysMax || ctx.st.keyBytes + text.length > notifyKeyBytesMax) return;
-    ctx.st.keyBytes += text.length;
+    if (keys.size >= notifyKeysMax || ctx.st.keyBytes + keyCost(text) > notifyKeyBytesMax) return;
+    ctx.st.keyBytes += keyCost(text);
   }
   keys.set(text, key);
 };
 
 /** Drop a key from the key set, freeing its bytes. */
 const forgetKey = (ctx: ChordCtx, text: string): void => {
-  if (ctx.st.keys.delete(text)) ctx.st.keyBytes -= text.length;
+  if (ctx.st.keys.delete(text)) ctx.st.keyBytes -= keyCost(text);
 };
 
 /** Tell every node that a key appeared or went (notify broadcast, key bytes as bin). */

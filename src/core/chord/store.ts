@@ -15,8 +15,9 @@
  * Linear state, like the mesh's seen-set: the store is owned by one chord node's state, and a
  * write mutates it in place and returns it, so a write costs O(1) (a copy per write made 10,000
  * keys quadratic). Reads never mutate. Two bounds: entries per table (`STORE_ENTRIES_MAX`) and
- * bytes across the five tables (`STORE_BYTES_MAX`), each entry counted as the msgpack length of its
- * value; the store keeps that total as it writes (each entry remembers its length, so a delete or
+ * bytes across the five tables (`STORE_BYTES_MAX`), each entry counted as its value's footprint
+ * (its msgpack length plus a per-value overhead, `footprint`: what the decoded value costs to
+ * hold); the store keeps that total as it writes (each entry remembers its count, so a delete or
  * an overwrite costs no encoding of the old value). An overwrite counts only its growth, and a
  * delete always goes through.
  * Bad input (bad key58, a delta on a non-map or one whose merged map the caller refuses as too
@@ -26,6 +27,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
+import { footprint } from '../wire/footprint.js';
 import { packValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { distance, parseKey58, TABLES, type PositionError, type TableName } from './ring.js';
@@ -35,16 +37,16 @@ import { canonicalKey } from './vote.js';
 export const STORE_ENTRIES_MAX = 65_536;
 
 /**
- * Bytes the five tables hold at most by default (256 MiB), counting each entry as the msgpack
- * length of its value; a write that would go past it is refused. The entry bound alone lets a peer
- * fill 5 × 65,536 entries with values of up to a frame each (16 MiB): terabytes. 256 MiB still
- * holds sixteen values of the largest frame, or every entry the tables allow at about 800 bytes
- * each, and leaves room in a default Node heap (a few GiB) for the decoded values, which take
- * more memory than their msgpack bytes.
+ * Bytes the five tables hold at most by default (256 MiB), counting each entry as its value's
+ * footprint (msgpack length plus per-value overhead, so a value of many tiny elements counts what
+ * it costs decoded, not its few msgpack bytes); a write that would go past it is refused. The
+ * entry bound alone lets a peer fill 5 × 65,536 entries with values of up to a frame each
+ * (16 MiB): terabytes. 256 MiB still holds fifteen values of the largest frame, or every entry
+ * the tables allow at about 800 bytes each, within a default Node heap (a few GiB).
  */
 export const STORE_BYTES_MAX = 256 * 1024 * 1024;
 
-/** One stored value, the ring position its key58 names, and the msgpack length of the value. */
+/** One stored value, the ring position its key58 names, and the bytes the value counts as (its footprint). */
 export interface StoredEntry {
   readonly position: bigint;
   readonly value: WireValue;
@@ -59,7 +61,7 @@ export interface ChordStore {
   readonly tables: Map<TableName, Map<string, StoredEntry>>;
   readonly entriesMax: number;
   readonly bytesMax: number;
-  /** The msgpack length of every value held, summed over the five tables. */
+  /** The bytes every value held counts as, summed over the five tables. */
   bytes: number;
 }
 
@@ -99,15 +101,18 @@ const parseKey = (key58: string): E.Either<StoreError, { readonly key58: string;
 };
 
 /**
- * The msgpack length of a value, or undefined for one msgpack cannot hold (a bigint beyond 64
- * bits: never a peer's, whose values were decoded from msgpack, nor a user's, checked before).
+ * The bytes a value counts as (`footprint`), or undefined for one msgpack cannot hold (a bigint
+ * beyond 64 bits: never a peer's, whose values were decoded from msgpack, nor a user's, checked
+ * before).
  */
-const packedLength = (value: WireValue): number | undefined => {
+const countedBytes = (value: WireValue): number | undefined => {
+  let packed: number;
   try {
-    return packValue(value).length;
+    packed = packValue(value).length;
   } catch {
     return undefined;
   }
+  return footprint(value, packed);
 };
 
 /**
@@ -130,7 +135,7 @@ export const store = (st: ChordStore, table: TableName, key58: string, value: Wi
   if (old === undefined && entries !== undefined && entries.size >= st.entriesMax) {
     return E.left({ _tag: 'TableFull', table, entriesMax: st.entriesMax });
   }
-  const bytes = packedLength(value);
+  const bytes = countedBytes(value);
   if (bytes === undefined) return E.left({ _tag: 'Unencodable', table, key58 });
   // Only growth counts against the bound: the total is within it, so an overwrite with a value
   // no larger than the old one always fits.
@@ -192,7 +197,7 @@ export const items = (st: ChordStore): ReadonlyArray<StoreItem> =>
 /** How many entries one table holds. */
 export const size = (st: ChordStore, table: TableName): number => tableOf(st, table).size;
 
-/** The msgpack bytes of every value held, over the five tables. */
+/** The bytes every value held counts as (its footprint), over the five tables. */
 export const bytesHeld = (st: ChordStore): number => st.bytes;
 
 /**
