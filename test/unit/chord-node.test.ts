@@ -139,6 +139,28 @@ describe('chord node: requests', () => {
     expect(events(last)).toEqual([{ _tag: 'ChordResult', cmd: 9, value: 'real' }]);
   });
 
+  it('answers many retrieves of one value in one read with one encoding of it, and a changed value anew', () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const conn = a1 as ConnId;
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const big = 'b'.repeat(100_000);
+    go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', big))));
+    const retrieve = from(peer, chordRetrievePayload('sha1', 'z'));
+    const read = (frames: ReadonlyArray<Uint8Array>): ReadonlyArray<Uint8Array> =>
+      only(go(me, st, bytesIn(conn, new Uint8Array(Buffer.concat(frames)))), 'Write').map((w) => w.bytes);
+    const answers = read(Array.from({ length: 50 }, () => retrieve));
+    expect(answers).toHaveLength(50);
+    // One buffer written 50 times, not 50 encodings of 100 kB.
+    expect(new Set(answers).size).toBe(1);
+    // A store between two retrieves of the same read changes what the second answers.
+    const [first, second] = read([retrieve, from(peer, chordStorePayload('sha1', 'z', 'small')), retrieve]);
+    expect(first).not.toBe(second);
+    expect(writes(go(me, st, bytesIn(conn, retrieve))).map((w) => w.payload)).toEqual([[0x0d, 'sha1', 'z', 'small']]);
+    expect(second!.length).toBeLessThan(1000);
+  });
+
   it('a store with an unknown table or a bad key58 closes that connection only, with a reason', () => {
     const me = chordEnv(1);
     const [st, [a1, a2, a3]] = withPeers(me, [chordEnv(2), chordEnv(3), chordEnv(4)]);

@@ -152,7 +152,7 @@ const chordCommand = (ctx: ChordCtx, input: Input): boolean => {
 /** Apply one input; returns the (same, mutated) state and the effects to execute in order. */
 export const chordStep = (env: ChordEnv, state: ChordState, input: Input): readonly [ChordState, ReadonlyArray<Effect>] => {
   const out: Effect[] = [];
-  const ctx: ChordCtx = { env, st: state, at: input.at, out, mesh: { env, st: state.mesh, at: input.at, out } };
+  const ctx: ChordCtx = { env, st: state, at: input.at, out, mesh: { env, st: state.mesh, at: input.at, out }, answers: undefined };
   // A chord command never reaches the mesh step, which reads the clock for everything else.
   readClock(state.mesh, input.at);
   if (chordCommand(ctx, input)) return [state, out];

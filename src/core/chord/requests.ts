@@ -44,7 +44,7 @@ import {
 import { nonWireValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
-import { chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import { answerConn, chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
 import { answered, awaiting, decideGet } from './vote.js';
@@ -161,7 +161,7 @@ export const onRetrieve = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordR
     return;
   }
   ctx.st.counters.retrievesAnswered++;
-  whisperConn(ctx, conn, chordRetrievedPayload(m.tableRaw, m.keyRaw, r._tag === 'Forward' ? null : localValue(ctx, t)));
+  answerConn(ctx, conn, m.tableRaw, m.keyRaw, r._tag === 'Forward' ? null : localValue(ctx, t));
 };
 
 /** An answer arrived: hand it to every local get and every peer waiting for it, if it came from a peer asked. */
@@ -181,7 +181,7 @@ export const onRetrieved = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'Chord
   for (const w of slot.waiters) {
     if (w._tag === 'Relay') {
       ctx.st.relays--;
-      whisperConn(ctx, w.conn, chordRetrievedPayload(w.table, w.key58, m.value));
+      answerConn(ctx, w.conn, w.table, w.key58, m.value);
     } else {
       const g = ctx.st.gets.get(w.cmd);
       if (g === undefined) continue;

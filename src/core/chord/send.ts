@@ -10,9 +10,12 @@
  * Deliberately not: deciding what to send (requests.ts, membership.ts).
  */
 import { msgTypes } from '../flags.js';
+import { idText } from '../ids.js';
 import { closeConn } from '../mesh/connections.js';
 import { ownMessage, userMessage, writeMessage } from '../mesh/send.js';
 import type { CloseReason, ConnId, NodeId } from '../types.js';
+import type { IdValue } from '../wire/codecs.js';
+import { chordRetrievedPayload } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import { distance, onRing, RING_SIZE } from './ring.js';
 import { route, type Route } from './routing.js';
@@ -103,6 +106,26 @@ export const whisperConn = (ctx: ChordCtx, connId: ConnId, payload: ReadonlyArra
   if (typeof msg === 'string') return false;
   writeMessage(ctx.mesh, c, msg);
   return true;
+};
+
+/**
+ * Answer a retrieve on one connection: `[0x0D, table, key58, value]`, table and key58 echoed as
+ * received. The message is built once per step for each echo and value, so a read of many
+ * retrieves of one key, or an answer many peers wait for, encodes the value once.
+ */
+export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58: IdValue, value: WireValue): void => {
+  const c = ctx.st.mesh.conns.get(connId);
+  if (c === undefined || c.phase === 'dialing') return;
+  const echo = `${typeof table === 'string' ? 's' : 'b'}${idText(table)}/${typeof key58 === 'string' ? 's' : 'b'}${idText(key58)}`;
+  ctx.answers ??= new Map();
+  let built = ctx.answers.get(echo);
+  if (built === undefined || built.value !== value) {
+    const msg = userMessage(ctx.mesh, msgTypes.whisper, chordRetrievedPayload(table, key58, value));
+    if (typeof msg === 'string') return;
+    built = { value, msg };
+    ctx.answers.set(echo, built);
+  }
+  writeMessage(ctx.mesh, c, built.msg);
 };
 
 /** Whisper a payload to a routed peer; false when it is not routed. */

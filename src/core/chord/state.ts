@@ -16,6 +16,7 @@ import type { Ctx as MeshCtx, Env } from '../mesh/state.js';
 import type { NodeState } from '../node.js';
 import type { Address, CommandId, ConnId, Effect, NodeId } from '../types.js';
 import type { IdValue } from '../wire/codecs.js';
+import type { InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { ChordConfig } from './config.js';
 import type { TableName } from './ring.js';
@@ -127,6 +128,12 @@ export interface ChordCtx {
   readonly at: number;
   readonly out: Effect[];
   readonly mesh: MeshCtx;
+  /**
+   * The answers (retrieved messages) built during this step, by the table and key58 they echo, with
+   * the value each carries: many retrieves of one key in one read, or many peers waiting for one
+   * forwarded answer, share one encoding of the value instead of one each. Made on first use.
+   */
+  answers: Map<string, { readonly value: WireValue; readonly msg: InternalMessage }> | undefined;
 }
 
 /** The key of a wait slot. */
