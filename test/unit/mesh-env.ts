@@ -1,5 +1,6 @@
 // Shared fixtures for the mesh core tests: deterministic node environments and frame helpers.
 import * as E from 'fp-ts/lib/Either.js';
+import type { Capabilities } from '../../src/core/caps.js';
 import { defaultLimits, type NodeConfig } from '../../src/core/config.js';
 import { compressionFlags } from '../../src/core/flags.js';
 import { nodeId, protocolId } from '../../src/core/ids.js';
@@ -11,6 +12,24 @@ import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities } from '../../src/shell/caps.js';
 
 export const caps = nodeCapabilities;
+
+/** The node's capabilities, counting each method's decompressions in `calls` (flag → count). */
+export const countingCaps = (): { readonly caps: Capabilities; readonly calls: Map<number, number> } => {
+  const calls = new Map<number, number>();
+  const compressors = new Map(
+    [...caps.compressors].map(([flag, c]) => [
+      flag,
+      {
+        ...c,
+        decompress: (data: Uint8Array, maxBytes: number) => {
+          calls.set(flag, (calls.get(flag) ?? 0) + 1);
+          return c.decompress(data, maxBytes);
+        },
+      },
+    ]),
+  );
+  return { caps: { ...caps, compressors }, calls };
+};
 export const meshProtocol = { subnet: 'mesh', encryption: 'Plaintext', id: protocolId(caps, 'mesh', 'Plaintext') };
 export const T0 = 1_500_000_000_000;
 

@@ -1,10 +1,12 @@
 // The handshake, duplicate resolution, bad input and deadlines of the mesh core.
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fromBase58, latin1Bytes } from '../../src/core/ids.js';
 import { idGreater } from '../../src/core/mesh/handshake.js';
 import { awaitingConnections, cloneNode, initNode, nextWakeup, nodeStatus, routingTable, step } from '../../src/core/node.js';
 import { ConnId } from '../../src/core/types.js';
-import { addr, decodeWrite, events, frameFrom, go, handshakeFrom, meshProtocol, mkEnv, only, T0, withPeers, writes, zlib } from './mesh-env.js';
+import { COMPRESSION_LIST_MAX } from '../../src/core/wire/codecs.js';
+import { addr, countingCaps, decodeWrite, events, frameFrom, go, gzip, handshakeFrom, meshProtocol, mkEnv, only, snappy, T0, withPeers, writes, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib] });
 const bob = mkEnv(2);
@@ -231,5 +233,54 @@ describe('deadlines and bounds', () => {
     ]);
     expect(go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a9'), remote: addr(4) })).toEqual([]);
     expect(nextWakeup(st)).toBe(undefined);
+  });
+});
+
+describe('compression lists in handshakes', () => {
+  // A zlib body whose output never verifies: each attempt inflates 1 MiB and fails the checksum.
+  const bomb = (): Uint8Array => {
+    const body = deflateSync(new Uint8Array(1 << 20));
+    const f = new Uint8Array(4 + body.length);
+    new DataView(f.buffer).setUint32(0, body.length);
+    f.set(body, 4);
+    return f;
+  };
+
+  it('closes a handshake whose list is longer than COMPRESSION_LIST_MAX, first or repeated', () => {
+    const st = initNode(me, T0);
+    go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: a1, remote: bob.config.outAddr });
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: handshakeFrom(bob, new Array<number>(65_500).fill(zlib)) });
+    expect(only(fx, 'Close').map((c) => c.reason._tag)).toEqual(['BadMessage']);
+    expect(routingTable(st)).toEqual([]);
+    const [ready] = withPeers(me, [bob], [zlib]);
+    const again = go(me, ready, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: handshakeFrom(bob, new Array<number>(COMPRESSION_LIST_MAX + 1).fill(zlib)) });
+    expect(only(again, 'Close').map((c) => c.reason._tag)).toEqual(['BadMessage']);
+  });
+
+  it('keeps the distinct methods we support, in the peer order; the seeds\' lists as they come', () => {
+    const list = [0x77, gzip, ...new Array<number>(10).fill(zlib), gzip, 0x10, snappy, zlib];
+    expect(list.length).toBeLessThanOrEqual(COMPRESSION_LIST_MAX);
+    const [st] = withPeers(me, [bob], list);
+    expect(st.conns.get(a1)!.recvCompression).toEqual([gzip, zlib, snappy]);
+    // We send with our first method the peer offers.
+    expect(st.conns.get(a1)!.sendMethod).toBe(zlib);
+    const [js] = withPeers(me, [bob], [zlib, gzip]);
+    expect(js.conns.get(a1)!.recvCompression).toEqual([zlib, gzip]);
+    // py2p also offers bz2 and lzma, which this node cannot decompress.
+    const [py] = withPeers(me, [bob], [snappy, zlib, gzip, 0x10, 0x12]);
+    expect(py.conns.get(a1)!.recvCompression).toEqual([snappy, zlib, gzip]);
+  });
+
+  it('a bomb costs one inflate per method however often the list names it, and the reason stays short', () => {
+    const counted = countingCaps();
+    const env = { ...me, caps: counted.caps };
+    const [st] = withPeers(env, [bob], new Array<number>(COMPRESSION_LIST_MAX).fill(zlib));
+    const fx = go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: bomb() });
+    expect(counted.calls.get(zlib)).toBe(1);
+    const reason = only(fx, 'Close')[0]!.reason;
+    expect(reason._tag).toBe('BadFrame');
+    const detail = reason._tag === 'BadFrame' ? reason.detail : '';
+    expect(detail.match(/0x13/g)).toHaveLength(1);
+    expect(detail.length).toBeLessThan(300);
   });
 });

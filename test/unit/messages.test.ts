@@ -7,7 +7,7 @@ import {
   renegotiateResendPayload, routeRequestPayload, routeResponsePayload, syncDeltaPayload, syncStatePayload, syncStorePayload,
   type WireMessage,
 } from '../../src/core/wire/messages.js';
-import { HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
+import { COMPRESSION_LIST_MAX, HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { makeMessage } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
@@ -135,5 +135,27 @@ describe('classify', () => {
   });
   it('renegotiate compression with a non-list is BadMessage', () => {
     expect(E.isLeft(classifyPayload(1, [1, 'x']))).toBe(true);
+  });
+  // A receiver tries the peer's methods on every frame: a compression list is bounded (the seeds
+  // send one to five entries), in a handshake and in a renegotiate alike, through the codec.
+  it('a compression list past COMPRESSION_LIST_MAX is BadMessage, one at the bound decodes', () => {
+    const atBound = new Array<number>(COMPRESSION_LIST_MAX).fill(0x13);
+    const past = [...atBound, 0x11];
+    const flood = new Array<number>(65_500).fill(0x13);
+    expect(E.isRight(whisper(handshakePayload(NodeId('ME'), 'P', addr, atBound)))).toBe(true);
+    expect(classifyPayload(1, [1, atBound])).toEqual(E.right({ _tag: 'RenegotiateCompression', methods: atBound }));
+    for (const list of [past, flood]) {
+      const hs = whisper(handshakePayload(NodeId('ME'), 'P', addr, list));
+      expect(E.isLeft(hs) && hs.left).toMatchObject({ _tag: 'BadMessage', msgType: 2, subFlag: 5 });
+      const re = classifyPayload(1, [1, list]);
+      expect(E.isLeft(re) && re.left).toMatchObject({ _tag: 'BadMessage', msgType: 1, subFlag: 1 });
+      // The reason names the bound, not the list.
+      expect(E.isLeft(re) && re.left._tag === 'BadMessage' && re.left.detail.length).toBeLessThan(100);
+    }
+  });
+  it("the seeds' lists decode as sent (js2p [0x13, 0x11], py2p [0x20, 0x13, 0x11, 0x10, 0x12])", () => {
+    for (const list of [[0x13, 0x11], [0x20, 0x13, 0x11, 0x10, 0x12], []]) {
+      expect(whisper(handshakePayload(NodeId('ME'), 'P', addr, list))).toMatchObject(E.right({ _tag: 'Handshake', compression: list }));
+    }
   });
 });

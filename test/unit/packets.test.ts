@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodeError } from '../../src/core/wire/errors.js';
 import { describeDecodeError } from '../../src/core/wire/errors.js';
 import { MSGPACK_LIMITS, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX, nonWireValue, packValue, scanMsgpack } from '../../src/core/wire/msgpack.js';
-import { chooseCompression, decodeBody, encodeFrame, makeMessage, messageMsgpack, msgpackLength } from '../../src/core/wire/packets.js';
+import { chooseCompression, decodeBody, encodeFrame, makeMessage, messageMsgpack, msgpackLength, supportedMethods } from '../../src/core/wire/packets.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { nodeCapabilities as caps } from '../../src/shell/caps.js';
 
@@ -195,6 +195,18 @@ describe('decodeBody', () => {
       E.left({ _tag: 'ChecksumMismatch', tried: ['0x13: zlib refused', '0x20: snappy refused', 'raw'] }),
     );
     expect(calls).toEqual(['zlib', 'snappy']);
+    // A method the list names again is not tried again, and the reason names it once.
+    calls.length = 0;
+    const repeated = [...new Array<number>(1000).fill(0x13), ...new Array<number>(1000).fill(0x20)];
+    expect(decodeBody(spied, junk, repeated, MAX)).toEqual(
+      E.left({ _tag: 'ChecksumMismatch', tried: ['0x13: zlib refused', '0x20: snappy refused', 'raw'] }),
+    );
+    expect(calls).toEqual(['zlib', 'snappy']);
+  });
+
+  it('keeps of a peer list the distinct methods it can decompress, in the peer order', () => {
+    expect(supportedMethods(caps, [0x99, 0x11, 0x13, 0x11, 0x10, 0x20, 0x13, 0x12])).toEqual([0x11, 0x13, 0x20]);
+    expect(supportedMethods(caps, [])).toEqual([]);
   });
 
   it('types every failure', () => {

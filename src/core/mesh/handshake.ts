@@ -12,14 +12,16 @@
  *   reaches that on its own; when one end initiated both, that end closes the newer one and the
  *   other end keeps both until then (routing through the first);
  * - a second handshake on a ready connection (js2p sends one) only refreshes address and
- *   compression when it names the same peer.
+ *   compression when it names the same peer;
+ * - a connection keeps of the peer's compression list only the distinct methods we support, in
+ *   its order (a list longer than `COMPRESSION_LIST_MAX` never gets here: it is BadMessage).
  * Deliberately not: verifying ids (nothing in the protocol can).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { msgTypes } from '../flags.js';
 import { fromBase58 } from '../ids.js';
 import type { NodeId } from '../types.js';
-import { chooseCompression } from '../wire/packets.js';
+import { chooseCompression, supportedMethods } from '../wire/packets.js';
 import { handshakePayload, type WireMessageOf } from '../wire/messages.js';
 import { closeConn } from './connections.js';
 import { noteReady } from './known.js';
@@ -48,9 +50,12 @@ export const idGreater = (a: NodeId, b: NodeId): boolean => {
 const adopt = (ctx: Ctx, c: Conn, hs: Handshake): void => {
   c.peer = hs.id;
   c.peerAddr = hs.address;
-  c.recvCompression = hs.compression;
-  c.sendList = hs.compression;
-  c.sendMethod = chooseCompression(ctx.env.config.compression, hs.compression);
+  // Only the distinct methods we support are kept (the codec already refused a list longer than
+  // COMPRESSION_LIST_MAX): decoding tries each at most once per frame.
+  const methods = supportedMethods(ctx.env.caps, hs.compression);
+  c.recvCompression = methods;
+  c.sendList = methods;
+  c.sendMethod = chooseCompression(ctx.env.config.compression, methods);
 };
 
 /** Handle a handshake arriving on `c`. */

@@ -18,7 +18,7 @@ import type { Capabilities } from '../caps.js';
 import type { NodeConfig } from '../config.js';
 import type { Address, CommandId, ConnId, Effect, NodeEvent, NodeId } from '../types.js';
 import type { FrameDecoder } from '../wire/framing.js';
-import type { InternalMessage } from '../wire/packets.js';
+import type { FrameSource } from '../wire/packets.js';
 import type { PeerEntry } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import type { Rng } from '../rng.js';
@@ -47,21 +47,33 @@ export interface Conn {
   readonly expectedId: NodeId | undefined;
   /** The Connect command waiting on this connection. */
   cmd: CommandId | undefined;
-  /** Methods to try when decompressing what the peer sends (its handshake list, peer order). */
+  /**
+   * Methods to try when decompressing what the peer sends (its handshake list, peer order, and
+   * any renegotiated since): only the distinct methods we support, so at most `caps.compressors`.
+   */
   recvCompression: ReadonlyArray<number>;
-  /** The peer's current list as far as our sending goes (renegotiate may change it). */
+  /** The peer's current list as far as our sending goes (renegotiate may change it), as kept above. */
   sendList: ReadonlyArray<number>;
   /** The method we compress with, chosen from our list and `sendList`. */
   sendMethod: number | undefined;
   decoder: FrameDecoder;
-  /** The last message written here, and whether it went uncompressed (a handshake). */
-  lastSent: { readonly msg: InternalMessage; readonly plain: boolean } | undefined;
+  /**
+   * The bytes of the last message written here, and whether it went uncompressed (a handshake);
+   * undefined when it was above `RESEND_BYTES_MAX`, or once a resend has sent it again.
+   */
+  lastSent: LastSent | undefined;
   /** Dial or handshake deadline, ms. */
   deadlineAt: number | undefined;
   /** Set while a frame is half received: when it counts as stalled, ms. */
   stallAt: number | undefined;
   /** When its handshake completed, ms (undefined until then). */
   readyAt?: number;
+}
+
+/** What a connection keeps of its last message for a renegotiate resend (mesh/send.ts). */
+export interface LastSent {
+  readonly msg: FrameSource;
+  readonly plain: boolean;
 }
 
 /** An address learnt from a peers list, a handshake or a dial: a candidate to (re)dial. */

@@ -121,11 +121,27 @@ export const AddressCodec = new t.Type<Address, WireValue, unknown>(
   (a) => [a.host, a.port],
 );
 
-/** A list of integer flags (a compression list). */
+/**
+ * Longest compression list taken from a peer (a handshake or a renegotiate), in entries. The
+ * protocol implements five methods (§1.4, §2.3) and the seeds send lists of one to five; a
+ * receiver tries the peer's methods on every frame, so an unbounded list would cost an attempt
+ * per entry per frame.
+ */
+export const COMPRESSION_LIST_MAX = 16;
+
+/**
+ * A list of integer flags (a compression list). Decoding refuses one of more than
+ * `COMPRESSION_LIST_MAX` entries; `is` checks only the shape (a local caller's list of any length
+ * is still a list of flags).
+ */
 export const FlagList = new t.Type<ReadonlyArray<number>, WireValue, unknown>(
   'FlagList',
   (u): u is ReadonlyArray<number> => Array.isArray(u) && u.every(isInt),
-  (u, c) => (Array.isArray(u) && u.every(isInt) ? t.success(u as ReadonlyArray<number>) : t.failure(u, c, 'expected a list of integers')),
+  (u, c) => {
+    if (!Array.isArray(u)) return t.failure(u, c, 'expected a list of integers');
+    if (u.length > COMPRESSION_LIST_MAX) return t.failure(u, c, `expected a list of at most ${COMPRESSION_LIST_MAX} flags, got ${u.length}`);
+    return u.every(isInt) ? t.success(u as ReadonlyArray<number>) : t.failure(u, c, 'expected a list of integers');
+  },
   (a) => [...a],
 );
 

@@ -6,7 +6,8 @@
  * sender uses the first method of its own list that the peer also offers. Incoming: try each
  * method the peer offers (in its order) that we support and take the first output whose checksum
  * holds; else the raw bytes if their checksum holds; else `ChecksumMismatch`. (Methods with a
- * cheap header test are tried before the raw check and the others after it; see `openFrame`.) Decompression is
+ * cheap header test are tried before the raw check and the others after it; see `openFrame`.) Each
+ * method is tried at most once per frame, however often the list names it. Decompression is
  * capped at the frame maximum, so a bomb stops at the limit.
  *
  * A message keeps the exact msgpack bytes it was decoded from (or encoded to): relays resend
@@ -67,6 +68,9 @@ export interface InternalMessage extends BodyAt {
   /** The whole uncompressed frame (header, checksum, msgpack) when the message holds it in one piece. */
   readonly frame: Uint8Array | undefined;
 }
+
+/** What framing a message needs: its body and, when it holds one, its whole uncompressed frame. */
+export type FrameSource = Pick<InternalMessage, 'plain' | 'at' | 'frame'>;
 
 /** Bytes in front of the msgpack bytes of a frame: length header and checksum. */
 const FRAME_PREFIX_BYTES = HEADER_BYTES + CHECKSUM_BYTES;
@@ -136,11 +140,22 @@ export const chooseCompression = (ours: ReadonlyArray<number>, theirs: ReadonlyA
 };
 
 /**
+ * The distinct methods of a peer's list that `caps` can decompress, in the peer's order: what a
+ * connection keeps of a list it is sent. The result is never longer than `caps.compressors`, so
+ * a receiver tries each method at most once per frame however long or repetitive the list was.
+ */
+export const supportedMethods = (caps: Capabilities, theirs: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const kept: number[] = [];
+  for (const m of theirs) if (caps.compressors.has(m) && !kept.includes(m)) kept.push(m);
+  return kept;
+};
+
+/**
  * The whole frame (header included) for a message, compressed with `compression` if given.
  * Throws if `compression` is not among `caps.compressors` (callers pick it with `chooseCompression`).
  * The result may be a view of the message's own buffer; treat it as read-only.
  */
-export const encodeFrame = (caps: Capabilities, msg: InternalMessage, compression: number | undefined): Uint8Array => {
+export const encodeFrame = (caps: Capabilities, msg: FrameSource, compression: number | undefined): Uint8Array => {
   if (compression === undefined && msg.frame !== undefined) return msg.frame;
   const { plain, at } = msg;
   const bodyLength = plain.length - at;
@@ -174,6 +189,9 @@ const verified = (caps: Capabilities, plain: Uint8Array, at: number): Opened | u
   for (let i = 0; i < CHECKSUM_BYTES; i++) if (idKey.charCodeAt(i) !== plain[at + i]) return undefined;
   return { _tag: 'Opened', plain, at, idKey };
 };
+
+// Longest compressor message kept per failed method in a ChecksumMismatch.
+const FAILURE_CHARS_MAX = 200;
 
 // What was tried, for the error: stays this shared empty list when no method was tried.
 const NOTHING_TRIED: string[] = [];
@@ -211,7 +229,9 @@ export const openFrame = (
 
 /**
  * Try, in the peer's order, the methods we support that have a header test (`signed`) or lack
- * one; the first whose output verifies. Failures are appended to `tried`.
+ * one; the first whose output verifies. Failures are appended to `tried`. A method listed twice
+ * is tried once (the node keeps `supportedMethods` per connection; this holds for any list a
+ * caller passes), so `tried` never holds more entries than `caps` has methods.
  */
 const tryMethods = (
   caps: Capabilities,
@@ -221,21 +241,27 @@ const tryMethods = (
   signed: boolean,
   tried: string[],
 ): Opened | undefined => {
+  // The methods that failed so far (a success returns at once): made on the first failure.
+  let failed: number[] | undefined;
   for (let i = 0; i < peerCompression.length; i++) {
     const method = peerCompression[i]!;
     const compressor = caps.compressors.get(method);
     if (compressor === undefined || (compressor.signature !== undefined) !== signed) continue;
+    if (failed?.includes(method) === true) continue;
     if (compressor.signature !== undefined && !compressor.signature(body)) continue;
     let plain: Uint8Array;
     try {
       plain = compressor.decompress(body, maxBytes);
     } catch (e) {
-      tried.push(`0x${method.toString(16)}: ${e instanceof Error ? e.message : String(e)}`);
+      // A compressor's own message is cut short: the detail goes into a close reason and a log.
+      tried.push(`0x${method.toString(16)}: ${(e instanceof Error ? e.message : String(e)).slice(0, FAILURE_CHARS_MAX)}`);
+      (failed ??= []).push(method);
       continue;
     }
     const opened = verified(caps, plain, 0);
     if (opened !== undefined) return opened;
     tried.push(`0x${method.toString(16)}: checksum`);
+    (failed ??= []).push(method);
   }
   return undefined;
 };
