@@ -11,6 +11,7 @@ export { nodeCapabilities, nodeCompression } from './shell/caps.js';
 export { MeshSocket } from './shell/api/mesh.js';
 export {
   RECV_QUEUE_MAX,
+  RECV_QUEUE_BYTES_MAX,
   type MeshSocketOptions,
   type MeshSocketEvents,
   type SendOptions,

@@ -71,6 +71,8 @@ export interface DeliveredMessage {
   readonly packets: ReadonlyArray<WireValue>;
   /** The message id: SHA-256 of its msgpack bytes. */
   readonly id: Uint8Array;
+  /** How many msgpack bytes the message took (for what holding it costs: `footprint`). */
+  readonly msgpackBytes: number;
 }
 
 /** Everything that can happen to a node. */

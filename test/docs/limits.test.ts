@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultChordLimits } from '../../src/core/chord/config.js';
 import { defaultLimits } from '../../src/core/config.js';
-import { HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
+import { RESEND_BYTES_MAX } from '../../src/core/mesh/send.js';
+import { COMPRESSION_LIST_MAX, HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../src/core/wire/codecs.js';
 import { MSGPACK_DEPTH_MAX, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX } from '../../src/core/wire/msgpack.js';
-import { RECV_QUEUE_MAX } from '../../src/shell/api/socket.js';
+import { OBJECT_OVERHEAD_BYTES, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
+import { RECV_QUEUE_BYTES_MAX, RECV_QUEUE_MAX } from '../../src/shell/api/socket.js';
 import { SEND_QUEUE_BYTES_MAX } from '../../src/shell/net/transport.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -24,7 +26,12 @@ const values: Readonly<Record<string, number>> = {
   MSGPACK_MAPS_MAX,
   NODE_ID_CHARS_MAX,
   HOST_CHARS_MAX,
+  COMPRESSION_LIST_MAX,
+  RESEND_BYTES_MAX,
   RECV_QUEUE_MAX,
+  recvQueueBytesMax: RECV_QUEUE_BYTES_MAX,
+  VALUE_OVERHEAD_BYTES,
+  OBJECT_OVERHEAD_BYTES,
   sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
 };
 

@@ -1,6 +1,7 @@
 /**
  * The user queue against a plain-array model: any mix of pushes and takes gives the same messages
- * in the same order, never more than `max` are held, and each overflow drops the oldest.
+ * in the same order, never more than `max` messages nor (but for one message alone) more than
+ * `bytesMax` bytes are held, and each overflow drops the oldest.
  */
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(fc.record({ push: fc.nat(1000) }), fc.reco
 
 describe('Inbox', () => {
   test.prop([fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), fc.array(op, { maxLength: 300, size: 'max' })])('behaves as a bounded drop-oldest FIFO', (max, compactAfter, ops) => {
-    const inbox = new Inbox<number>(max, compactAfter);
+    const inbox = new Inbox<number>({ max, compactAfter });
     const model: number[] = [];
     let dropped = 0;
     for (const o of ops) {
@@ -32,8 +33,37 @@ describe('Inbox', () => {
     expect(inbox.dropped).toBe(dropped);
   });
 
+  // Each pushed number is its own size in bytes.
+  test.prop([fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 6 }), fc.array(op, { maxLength: 300, size: 'max' })])(
+    'bounded by bytes as well, drops the oldest until the newest fits, and keeps one large message alone',
+    (max, bytesMax, compactAfter, ops) => {
+      const inbox = new Inbox<number>({ max, bytesMax, sizeOf: (n) => n, compactAfter });
+      const model: number[] = [];
+      const sum = (): number => model.reduce((a, b) => a + b, 0);
+      let dropped = 0;
+      for (const o of ops) {
+        if ('push' in o) {
+          while (model.length > 0 && (model.length >= max || sum() + o.push > bytesMax)) {
+            model.shift();
+            dropped += 1;
+          }
+          model.push(o.push);
+          inbox.push(o.push);
+        } else if (o.take === 0) {
+          expect(inbox.take()).toBe(model.shift());
+        } else {
+          expect(inbox.takeUpTo(o.take)).toEqual(model.splice(0, o.take));
+        }
+        expect(inbox.size).toBe(model.length);
+        expect(inbox.bytes).toBe(sum());
+        expect(inbox.bytes <= bytesMax || inbox.size === 1).toBe(true);
+      }
+      expect(inbox.dropped).toBe(dropped);
+    },
+  );
+
   it('hands a message to a waiter first, and ends waits on timeout and on close', async () => {
-    const inbox = new Inbox<string>(4);
+    const inbox = new Inbox<string>({ max: 4 });
     const waiting = inbox.next();
     inbox.push('a');
     expect(await waiting).toBe('a');

@@ -215,6 +215,8 @@ describe('options', () => {
       { port: 70_000 },
       { host: '' },
       { sendQueueBytesMax: 0 },
+      { recvQueueBytesMax: 0 },
+      { recvQueueBytesMax: -1 },
       { limits: { nonsense: 1 } as never },
       { limits: { seenMax: -1 } },
       { protocol: { subnet: 'mesh', encryption: 'ws' } },
@@ -335,6 +337,28 @@ describe('py2p byte vectors', () => {
 });
 
 describe('back-pressure on the real core', () => {
+  it('relays a 9 MiB broadcast with the default 8 MiB send-queue bound, dropping no one', { timeout: 30_000 }, async () => {
+    const a = await node();
+    const b = await node();
+    const c = await node();
+    await joinedBoth(a, b);
+    await joinedBoth(b, c);
+    const slow: unknown[] = [];
+    for (const s of [a, b, c]) s.on('slow-peer', (e) => slow.push(e));
+    const { randomBytes } = await import('node:crypto');
+    // Random bytes: compression cannot shrink the frame below the bound.
+    const big = new Uint8Array(randomBytes(9 * 1024 * 1024));
+    a.send('big', big);
+    const atB = await within(b.next(), 'the broadcast at b', 20_000);
+    const atC = await within(c.next(), 'the broadcast relayed to c', 20_000);
+    for (const m of [atB, atC]) {
+      expect(m?.packets[1]).toBe('big');
+      expect(Buffer.from(m?.packets[2] as Uint8Array).equals(big)).toBe(true);
+    }
+    expect(slow).toEqual([]);
+    expect(hasPeer(b, a.id) && hasPeer(b, c.id) && hasPeer(c, b.id)).toBe(true);
+  });
+
   it('reports and drops a peer that stops reading; the core sees it leave as SlowPeer', async () => {
     const a = await node({ sendQueueBytesMax: 1024 * 1024 });
     const b = await node();

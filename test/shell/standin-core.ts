@@ -74,7 +74,7 @@ const onBytes = (s: StandinState, conn: ConnId, bytes: Uint8Array, out: Effect[]
       if (first) out.push({ _tag: 'Emit', event: { _tag: 'Connected', peer } });
       if (link.cmd !== undefined) out.push({ _tag: 'Emit', event: { _tag: 'ConnectSucceeded', cmd: link.cmd, peer } });
     } else if (v.from !== undefined && v.packets !== undefined) {
-      const message: DeliveredMessage = { conn, msgType: 0, sender: mkNode(v.from), time: 0, packets: v.packets as DeliveredMessage['packets'], id: new Uint8Array(32) };
+      const message: DeliveredMessage = { conn, msgType: 0, sender: mkNode(v.from), time: 0, packets: v.packets as DeliveredMessage['packets'], id: new Uint8Array(32), msgpackBytes: 0 };
       out.push({ _tag: 'Deliver', message });
     }
   }

@@ -15,7 +15,7 @@ import {
   type ChordStore,
   type StoreError,
 } from '../../src/core/chord/store.js';
-import { footprint, MAP_OVERHEAD_BYTES, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
+import { footprint, OBJECT_OVERHEAD_BYTES, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 
@@ -80,10 +80,11 @@ describe('the bytes bound', () => {
   it('counts a value as its msgpack length plus an overhead per value and per map, so tiny elements cost what they hold', () => {
     expect(cost('abc')).toBe(4 + VALUE_OVERHEAD_BYTES);
     expect(cost([1, 2, 3])).toBe(4 + 4 * VALUE_OVERHEAD_BYTES);
-    expect(cost(new Map([['a', new Map()]]))).toBe(4 + 3 * VALUE_OVERHEAD_BYTES + 2 * MAP_OVERHEAD_BYTES);
+    expect(cost(new Map([['a', new Map()]]))).toBe(4 + VALUE_OVERHEAD_BYTES + 2 * OBJECT_OVERHEAD_BYTES);
+    expect(cost([new Uint8Array([1]), 'b'])).toBe(6 + 2 * VALUE_OVERHEAD_BYTES + OBJECT_OVERHEAD_BYTES);
     // A thousand empty maps: about a thousand msgpack bytes, counted at about two hundred times that.
     const maps = Array.from({ length: 1000 }, () => new Map<WireValue, WireValue>());
-    expect(cost(maps)).toBeGreaterThan(150 * packValue(maps).length);
+    expect(cost(maps)).toBeGreaterThan(200 * packValue(maps).length);
   });
 
   it('keeps the count of every value held, through stores, overwrites, deltas and deletes', () => {

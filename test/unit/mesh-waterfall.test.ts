@@ -26,7 +26,7 @@ describe('waterfall', () => {
     const msg = msgOf(erin!.config.id, 0, [0, 'news']);
     const delivered = only(fx, 'Deliver').map((d) => ({ ...d.message, id: Buffer.from(d.message.id).toString('hex') }));
     expect(delivered).toEqual([
-      { conn: a1, msgType: 0, sender: erin!.config.id, time: T0 / 1000, packets: [0, 'news'], id: Buffer.from(messageId(msg)).toString('hex') },
+      { conn: a1, msgType: 0, sender: erin!.config.id, time: T0 / 1000, packets: [0, 'news'], id: Buffer.from(messageId(msg)).toString('hex'), msgpackBytes: frame.length - 36 },
     ]);
   });
 

@@ -24,7 +24,7 @@ import { describeDecodeError } from '../wire/errors.js';
 import { HEADER_BYTES, midFrame, pushBytes, wholeFrame } from '../wire/framing.js';
 import { classify, type WireMessage } from '../wire/messages.js';
 import { peekUint } from '../wire/msgpack.js';
-import { decodeOpened, messageId, messageOf, msgpackStart, openFrame, type InternalMessage } from '../wire/packets.js';
+import { decodeOpened, messageId, messageOf, msgpackLength, msgpackStart, openFrame, type InternalMessage } from '../wire/packets.js';
 import { closeConn, isOpen } from './connections.js';
 import { onHandshake } from './handshake.js';
 import { onPeers, sendPeers } from './peers.js';
@@ -141,7 +141,7 @@ const dispatch = (ctx: Ctx, c: Conn, msg: InternalMessage, w: WireMessage): void
       ctx.st.counters.delivered++;
       ctx.out.push({
         _tag: 'Deliver',
-        message: { conn: c.conn, msgType: msg.msgType, sender: msg.senderId, time: msg.time, packets: msg.payload, id: messageId(msg) },
+        message: { conn: c.conn, msgType: msg.msgType, sender: msg.senderId, time: msg.time, packets: msg.payload, id: messageId(msg), msgpackBytes: msgpackLength(msg) },
       });
   }
 };

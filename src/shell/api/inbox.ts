@@ -1,38 +1,69 @@
 /**
  * The user's message queue: bounded FIFO for `recv`, plus waiters for `next` and async iteration.
- * A message goes straight to the oldest waiter if there is one; beyond `max` the oldest queued
- * message is dropped and counted, so an application that never reads cannot grow memory.
+ * A message goes straight to the oldest waiter if there is one. The queue is bounded twice: by
+ * count (`max`) and by bytes (`bytesMax`, each message counted by `sizeOf`); a message that would
+ * pass either bound drops the oldest queued messages until it fits, each counted, so an
+ * application that never reads cannot grow memory. The newest message is always queued: one
+ * larger than `bytesMax` on its own waits alone.
  */
+
+/** How an inbox is bounded. */
+export interface InboxOptions<T> {
+  /** Messages queued at most. */
+  readonly max: number;
+  /** Bytes queued at most, as `sizeOf` counts them (default: no byte bound). */
+  readonly bytesMax?: number;
+  /** What a message counts against `bytesMax` (default 0). */
+  readonly sizeOf?: (item: T) => number;
+  /** Dead slots tolerated at the front before the arrays are compacted. */
+  readonly compactAfter?: number;
+}
 
 /** A bounded FIFO with waiters. */
 export class Inbox<T> {
   private items: Array<T | undefined> = [];
+  /** What each queued message counts, parallel to `items`. */
+  private sizes: number[] = [];
   private head = 0;
+  private queuedBytes = 0;
   private readonly waiters: Array<(m: T | undefined) => void> = [];
   private closed = false;
+  private readonly max: number;
+  private readonly bytesMax: number;
+  private readonly sizeOf: (item: T) => number;
+  private readonly compactAfter: number;
   /** Messages dropped because the queue was full. */
   dropped = 0;
 
-  constructor(
-    private readonly max: number,
-    /** Dead slots tolerated at the front before the array is compacted. */
-    private readonly compactAfter = 1024,
-  ) {}
+  constructor(options: InboxOptions<T>) {
+    this.max = options.max;
+    this.bytesMax = options.bytesMax ?? Infinity;
+    this.sizeOf = options.sizeOf ?? (() => 0);
+    this.compactAfter = options.compactAfter ?? 1024;
+  }
 
   /** Messages queued. */
   get size(): number {
     return this.items.length - this.head;
   }
 
-  /** Hands a message to a waiter, or queues it. */
+  /** Bytes queued, as `sizeOf` counts them. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Hands a message to a waiter, or queues it, dropping the oldest until it fits both bounds. */
   push(item: T): void {
     const waiter = this.waiters.shift();
     if (waiter !== undefined) return waiter(item);
-    if (this.size >= this.max) {
+    const itemBytes = this.sizeOf(item);
+    while (this.size > 0 && (this.size >= this.max || this.queuedBytes + itemBytes > this.bytesMax)) {
       this.take();
       this.dropped += 1;
     }
     this.items.push(item);
+    this.sizes.push(itemBytes);
+    this.queuedBytes += itemBytes;
   }
 
   /** The oldest queued message, or undefined. */
@@ -40,10 +71,12 @@ export class Inbox<T> {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
     this.items[this.head] = undefined;
+    this.queuedBytes -= this.sizes[this.head]!;
     this.head += 1;
-    // Compact now and then so the array does not keep a long dead prefix.
+    // Compact now and then so the arrays do not keep a long dead prefix.
     if (this.head > this.compactAfter && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
     return item;

@@ -7,6 +7,7 @@ import type { ProtocolInfo } from '../../core/config.js';
 import type { ConnId, DeliveredMessage, NodeId } from '../../core/types.js';
 import type { WireValue } from '../../core/wire/value.js';
 import type { ReplyFailed } from './errors.js';
+import { footprint } from '../../core/wire/footprint.js';
 
 /** How a reply reached its target: directly, or through a route found by request/response. */
 export interface ReplyOutcome {
@@ -51,9 +52,12 @@ export class Message {
     this.time = delivered.time;
     this.sender = delivered.sender;
     this.packets = delivered.packets;
-    this.id = delivered.id;
+    // A copy: the core's id is a view into the frame it came in, and a queued message must not
+    // keep that frame (or the socket read buffer it lies in) alive.
+    this.id = new Uint8Array(delivered.id);
     this.msgType = delivered.msgType;
     this.conn = delivered.conn;
+    counted.set(this, footprint(this.packets, delivered.msgpackBytes) + this.id.length);
   }
 
   /** The subnet it arrived on. */
@@ -89,3 +93,12 @@ export const jsonValue = (v: WireValue): unknown => {
   if (Array.isArray(v)) return (v as ReadonlyArray<WireValue>).map(jsonValue);
   return v;
 };
+
+// What each message counts against `recvQueueBytesMax`, set when it is made (kept off the public class).
+const counted = new WeakMap<Message, number>();
+
+/**
+ * What a received message counts against `recvQueueBytesMax`: the `footprint` of its packets over
+ * the msgpack length of the whole message (sender and id included), and the id's copy.
+ */
+export const messageBytes = (m: Message): number => counted.get(m) ?? 0;

@@ -19,11 +19,14 @@ import { checkByte, checkDialAddress, checkFunction, checkLimits, isPort } from 
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
-import { Message, type PendingReply, type ReplyChannel, type ReplyOutcome } from './message.js';
+import { Message, messageBytes, type PendingReply, type ReplyChannel, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
 /** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
 export const RECV_QUEUE_MAX = 65_536;
+
+/** Bytes of received messages kept for `recv` at most (each counted by `messageBytes`); the oldest are dropped (and counted) beyond it. */
+export const RECV_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 
 /** A subnet: its name and transport ('Plaintext' or 'SSL'). */
 export interface ProtocolSpec {
@@ -66,6 +69,8 @@ export interface MeshSocketOptions {
   readonly limits?: Partial<Record<keyof typeof defaultLimits, number>>;
   /** Per-peer send-queue bound in bytes. */
   readonly sendQueueBytesMax?: number;
+  /** Bound on the messages queued for `recv`, in estimated heap bytes (default `RECV_QUEUE_BYTES_MAX`). */
+  readonly recvQueueBytesMax?: number;
   /** Compression flags offered, in preference order (MeshSocket and ChordSocket default: snappy, zlib, gzip). */
   readonly compression?: ReadonlyArray<number>;
 }
@@ -143,6 +148,7 @@ const checkOptions = (o: MeshSocketOptions): void => {
   if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) throw new BadArgument('host must be a non-empty string');
   if (o.outAddr !== undefined && (typeof o.outAddr.host !== 'string' || !isPort(o.outAddr.port))) throw new BadArgument('outAddr must be { host, port }');
   if (o.sendQueueBytesMax !== undefined && !(o.sendQueueBytesMax > 0)) throw new BadArgument('sendQueueBytesMax must be positive');
+  if (o.recvQueueBytesMax !== undefined && !(o.recvQueueBytesMax > 0)) throw new BadArgument('recvQueueBytesMax must be positive');
   if (o.limits !== undefined) checkLimits(o.limits, defaultLimits);
 };
 
@@ -168,7 +174,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   private readonly runtime: Runtime<S>;
   private readonly log: (level: LogLevel, m: string) => void;
   private readonly handlers: Handler[] = [];
-  private readonly inbox = new Inbox<Message>(RECV_QUEUE_MAX);
+  private readonly inbox: Inbox<Message>;
   private readonly connects = new Map<CommandId, Pending>();
   private readonly replies = new Map<CommandId, PendingReply>();
   private nextCmd = 1;
@@ -186,6 +192,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   ) {
     super();
     checkOptions(options);
+    this.inbox = new Inbox<Message>({ max: RECV_QUEUE_MAX, bytesMax: options.recvQueueBytesMax ?? RECV_QUEUE_BYTES_MAX, sizeOf: messageBytes });
     const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
     if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
     // Certificates given for a plaintext socket would be left unused: the user asked for TLS and
@@ -370,7 +377,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   /** Counters and sizes, from the core and the shell. */
   get status(): object {
     const s = this.stateOrUndefined();
-    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.inbox.size, queueDropped: this.inbox.dropped, ...this.counters, sockets: this.runtime.transport.size };
+    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.inbox.size, queuedBytes: this.inbox.bytes, queueDropped: this.inbox.dropped, ...this.counters, sockets: this.runtime.transport.size };
   }
 
   /** Closes every connection and stops listening. Pending calls reject with SocketClosed. */

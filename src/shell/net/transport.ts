@@ -6,8 +6,9 @@
  * send-queue bound. Reports transport facts
  * to a sink, which the runtime turns into core inputs.
  * Invariants: a connection id maps to at most one socket; a socket closed at the core's request is
- * never reported back as closed; a queue above `sendQueueBytesMax` is never allowed to grow: the
- * peer is reported slow and dropped at once.
+ * never reported back as closed; a queue above `sendQueueBytesMax` is never allowed to grow: a
+ * write to it reports the peer slow and drops it at once, so a queue holds at most the bound plus
+ * one write (a single frame larger than the bound still goes out to a peer that reads).
  * Deliberately does not: parse frames, know about handshakes or ids (the core does), or time dials
  * out (the core's `dialTimeoutMs` does, through a Close effect).
  */
@@ -16,7 +17,7 @@ import tls from 'node:tls';
 import type { Address, CloseReason, ConnectError, ConnId } from '../../core/types.js';
 import { ConnId as mkConnId } from '../../core/types.js';
 
-/** Largest number of bytes a peer may leave unread in its send queue before it is dropped. */
+/** Largest number of bytes a peer may leave unread in its send queue: a write to a queue over it drops the peer. */
 export const SEND_QUEUE_BYTES_MAX = 8 * 1024 * 1024;
 
 /** A TLS handshake (before the mesh handshake can start) that takes longer than this is dropped. */
@@ -200,15 +201,19 @@ export class Transport {
   write(conn: ConnId, bytes: Uint8Array): void {
     const link = this.links.get(conn);
     if (link === undefined || link.dropped) return;
-    if (link.pending.length === 0) this.batched.add(link);
-    link.pending.push(bytes);
-    link.pendingBytes += bytes.length;
+    // The queue is judged as it was before this write: a frame larger than the bound (frames may
+    // be up to `frameBytesMax`) goes out to a peer that reads, and the queue holds at most the
+    // bound plus one write.
     const queuedBytes = link.socket.writableLength + link.pendingBytes;
     if (queuedBytes > this.options.sendQueueBytesMax) {
       this.sink.slowPeer(conn, queuedBytes);
       this.drop(conn, link, false);
       this.sink.closed(conn, { _tag: 'SlowPeer', queuedBytes });
+      return;
     }
+    if (link.pending.length === 0) this.batched.add(link);
+    link.pending.push(bytes);
+    link.pendingBytes += bytes.length;
   }
 
   /**
