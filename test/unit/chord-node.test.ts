@@ -9,7 +9,7 @@ import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
 import { footprint, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
-import { chordDeltaPayload, chordNotifyPayload, chordRetrievePayload, chordStorePayload, peersRequestPayload } from '../../src/core/wire/messages.js';
+import { chordDeltaPayload, chordNotifyPayload, chordRetrievePayload, chordStorePayload, peersPayload, peersRequestPayload } from '../../src/core/wire/messages.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
 import { events, frameFrom, handshakeFrom, mkEnv, only, T0, writes } from './mesh-env.js';
@@ -203,6 +203,24 @@ describe('chord node: requests', () => {
 });
 
 describe('chord node: whom to keep connected', () => {
+  it('takes a peer it is connected to into a full directory, in place of a node it is not linked to', () => {
+    const me: ChordEnv = { ...mkEnv(1), chord: { ...defaultChordLimits, directoryMax: 3 } };
+    const first = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [first]);
+    // A peers list of made-up nodes fills the directory (the first peer took one entry).
+    const made = [10, 11, 12].map((i) => ({ address: { host: `10.9.9.${i}`, port: 1 }, id: chordEnv(i).config.id }));
+    go(me, st, bytesIn(a1 as ConnId, from(first, peersPayload(made))));
+    expect(st.directory.size).toBe(3);
+    // An honest peer connects: it is in the directory, so the ring can pick it.
+    const honest = chordEnv(3);
+    go(me, st, { _tag: 'ConnectionAccepted', at: T0, conn: ConnId('a9'), remote: honest.config.outAddr });
+    go(me, st, bytesIn(ConnId('a9'), handshakeFrom(honest)));
+    expect(st.mesh.routing.has(honest.config.id)).toBe(true);
+    expect(st.directory.has(honest.config.id)).toBe(true);
+    expect(st.directory.has(first.config.id)).toBe(true);
+    expect(st.directory.size).toBe(3);
+  });
+
   it('dials the nodes a peers list names once the re-pick is due, and not twice', () => {
     // The mesh's own bootstrap dialling is off (outgoingMax 0): every dial here is chord's.
     const me: ChordEnv = { ...mkEnv(1, { outgoingMax: 0 }), chord: defaultChordLimits };

@@ -36,14 +36,33 @@ export const repickSoon = (ctx: ChordCtx): void => {
   if (ctx.st.repickAt === undefined || t < ctx.st.repickAt) ctx.st.repickAt = t;
 };
 
-/** Remember a node heard of (bounded); a malformed id is not a ring member and is skipped. */
-export const learn = (ctx: ChordCtx, id: NodeId, address: Address): void => {
+/**
+ * Remember a node heard of (bounded); a malformed id is not a ring member and is skipped. A full
+ * directory takes no node from a peers list, but always takes a peer we are `connected` to, in
+ * place of a node we are not linked to (one we failed to reach first): else one peers list of
+ * made-up nodes would keep every later peer out of the ring's picks.
+ */
+export const learn = (ctx: ChordCtx, id: NodeId, address: Address, connected = false): void => {
   if (id === ctx.env.config.id || ctx.st.directory.has(id)) return;
-  if (ctx.st.directory.size >= ctx.env.chord.directoryMax) return;
   const p = nodePosition(id);
   if (E.isLeft(p)) return;
+  if (ctx.st.directory.size >= ctx.env.chord.directoryMax && !(connected && evictUnlinked(ctx))) return;
   ctx.st.directory.set(id, { address, position: p.right, triedAt: undefined, failedAt: undefined });
   repickSoon(ctx);
+};
+
+/** Forget one directory entry we are not linked to, one we failed to reach if any; false if none. */
+const evictUnlinked = (ctx: ChordCtx): boolean => {
+  let victim: NodeId | undefined;
+  for (const [id, e] of ctx.st.directory) {
+    if (ctx.st.mesh.routing.has(id)) continue;
+    if (e.failedAt !== undefined) {
+      victim = id;
+      break;
+    }
+    victim ??= id;
+  }
+  return victim !== undefined && ctx.st.directory.delete(victim);
 };
 
 /** Hand to their owners the items `peerPosition` now owns, dropping our copies. */
@@ -88,7 +107,7 @@ export const onPeerJoined = (ctx: ChordCtx, peer: NodeId, conn: ConnId, address:
   if (E.isLeft(p)) return;
   ctx.st.peers.set(peer, { position: p.right, storing: false, outgoing });
   peersChanged(ctx);
-  learn(ctx, peer, address);
+  learn(ctx, peer, address, true);
   const entry = ctx.st.directory.get(peer);
   if (entry !== undefined) entry.failedAt = undefined;
   if (outgoing && ctx.st.joined) whisperConn(ctx, conn, chordMetaPayload(false));
