@@ -217,6 +217,8 @@ describe('options', () => {
       { sendQueueBytesMax: 0 },
       { recvQueueBytesMax: 0 },
       { recvQueueBytesMax: -1 },
+      { compression: new Array<number>(17).fill(0x13) },
+      { compression: ['zlib'] as never },
       { limits: { nonsense: 1 } as never },
       { limits: { seenMax: -1 } },
       { protocol: { subnet: 'mesh', encryption: 'ws' } },

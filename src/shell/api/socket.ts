@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { defaultLimits, type NodeConfig, type ProtocolInfo } from '../../core/config.js';
 import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, NodeEvent, NodeId } from '../../core/types.js';
+import { COMPRESSION_LIST_MAX, FlagList } from '../../core/wire/codecs.js';
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
 import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
@@ -149,6 +150,10 @@ const checkOptions = (o: MeshSocketOptions): void => {
   if (o.outAddr !== undefined && (typeof o.outAddr.host !== 'string' || !isPort(o.outAddr.port))) throw new BadArgument('outAddr must be { host, port }');
   if (o.sendQueueBytesMax !== undefined && !(o.sendQueueBytesMax > 0)) throw new BadArgument('sendQueueBytesMax must be positive');
   if (o.recvQueueBytesMax !== undefined && !(o.recvQueueBytesMax > 0)) throw new BadArgument('recvQueueBytesMax must be positive');
+  // Peers refuse a handshake whose compression list is longer (their COMPRESSION_LIST_MAX).
+  if (o.compression !== undefined && !(FlagList.is(o.compression) && o.compression.length <= COMPRESSION_LIST_MAX)) {
+    throw new BadArgument(`compression must be a list of at most ${COMPRESSION_LIST_MAX} integer flags`);
+  }
   if (o.limits !== undefined) checkLimits(o.limits, defaultLimits);
 };
 
