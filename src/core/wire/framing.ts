@@ -4,8 +4,9 @@
  * Input: byte chunks as they arrive, split anywhere. Output: the complete frame bodies, in order,
  * without their headers. Invariants: the result does not depend on how the stream is chunked; a
  * header above `maxBodyBytes` is refused as soon as its 4 bytes are present (the body is never
- * buffered); a body split across chunks holds only the bytes received so far (a header that
- * promises 16 MiB and sends nothing costs nothing); after an error the decoder is dead and every
+ * buffered); a body split across chunks holds about the bytes received so far, at most twice that
+ * plus `BODY_BLOCK_MIN` (a header that promises 16 MiB and sends nothing costs nothing); after an
+ * error the decoder is dead and every
  * later push returns that error.
  *
  * The decoder is used linearly: `pushBytes` may reuse the state object it was given, so always
@@ -24,8 +25,11 @@ export interface FrameDecoder {
   readonly header: Uint8Array;
   /** Length of the body being assembled across chunks, or undefined between frames. */
   bodyLength: number | undefined;
-  /** The pieces of that body received so far (copies, so no socket chunk is kept alive). */
+  /** The full blocks of that body received so far (copies, so no socket chunk is kept alive). */
   bodyParts: Uint8Array[];
+  /** The block being filled, and how much of it is (see `BODY_BLOCK_MIN`). */
+  block: Uint8Array | undefined;
+  blockFill: number;
   bodyFill: number;
   error: DecodeError | undefined;
 }
@@ -40,6 +44,15 @@ export interface PushResult {
 /** Size of the length header. */
 export const HEADER_BYTES = 4;
 
+/**
+ * A body arriving in pieces is copied into blocks, each as large as what has arrived so far (at
+ * least `BODY_BLOCK_MIN`, at most `BODY_BLOCK_MAX` bytes, never past the body's end): one object
+ * per piece would cost a peer trickling one byte per read some 200 bytes of heap per byte, while
+ * blocks hold at most about twice the bytes received.
+ */
+export const BODY_BLOCK_MIN = 256;
+export const BODY_BLOCK_MAX = 64 * 1024;
+
 /** A fresh decoder refusing bodies above `maxBodyBytes`. */
 export const frameDecoder = (maxBodyBytes: number): FrameDecoder => ({
   maxBodyBytes,
@@ -47,6 +60,8 @@ export const frameDecoder = (maxBodyBytes: number): FrameDecoder => ({
   header: new Uint8Array(HEADER_BYTES),
   bodyLength: undefined,
   bodyParts: [],
+  block: undefined,
+  blockFill: 0,
   bodyFill: 0,
   error: undefined,
 });
@@ -60,6 +75,28 @@ const tooLarge = (d: FrameDecoder, length: number, frames: Uint8Array[]): PushRe
   return { decoder: d, frames, error: d.error };
 };
 
+/** Copy `take` bytes of `chunk` from `at` into the body's blocks; a block that fills joins `bodyParts`. */
+const appendBody = (d: FrameDecoder, chunk: Uint8Array, at: number, take: number): void => {
+  const length = d.bodyLength!;
+  while (take > 0) {
+    if (d.block === undefined) {
+      const size = Math.min(length - d.bodyFill, Math.max(take, Math.min(BODY_BLOCK_MAX, Math.max(BODY_BLOCK_MIN, d.bodyFill))));
+      d.block = new Uint8Array(size);
+      d.blockFill = 0;
+    }
+    const n = Math.min(take, d.block.length - d.blockFill);
+    d.block.set(chunk.subarray(at, at + n), d.blockFill);
+    d.blockFill += n;
+    d.bodyFill += n;
+    at += n;
+    take -= n;
+    if (d.blockFill === d.block.length) {
+      d.bodyParts.push(d.block);
+      d.block = undefined;
+    }
+  }
+};
+
 /** Feed one chunk; returns the frames it completed and, on a bad header, the error. */
 export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
   if (d.error !== undefined) return { decoder: d, frames: [], error: d.error };
@@ -70,8 +107,7 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
     if (d.bodyLength !== undefined) {
       // Continue a body started in an earlier chunk.
       const take = Math.min(d.bodyLength - d.bodyFill, end - at);
-      d.bodyParts.push(chunk.slice(at, at + take));
-      d.bodyFill += take;
+      appendBody(d, chunk, at, take);
       at += take;
       if (d.bodyFill === d.bodyLength) {
         frames.push(concat(d.bodyParts, d.bodyLength));
@@ -102,6 +138,7 @@ export const pushBytes = (d: FrameDecoder, chunk: Uint8Array): PushResult => {
     } else {
       d.bodyLength = length;
       d.bodyParts = [];
+      d.block = undefined;
       d.bodyFill = 0;
     }
   }
