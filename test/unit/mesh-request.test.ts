@@ -92,10 +92,22 @@ describe('route requests', () => {
 
   it("answers '*' (str or bin) with our peers", () => {
     const [st] = withPeers(me, [bob, carol!]);
-    for (const star of ['*', latin1Bytes('*')]) {
-      const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: frameFrom(bob.config.id, 2, [8, star]) });
+    ['*', latin1Bytes('*')].forEach((star, i) => {
+      const fx = go(me, st, { _tag: 'BytesReceived', at: T0 + i, conn: a1, bytes: frameFrom(bob.config.id, 2, [8, star]) });
       expect(writes(fx)).toEqual([{ conn: a1, msgType: 2, sender: me.config.id, payload: [7, [[['10.0.0.3', 4444], carol!.config.id]]] }]);
-    }
+    });
+  });
+
+  it('answers a read of many peers requests with one list, and asks in a later millisecond anew', () => {
+    // A list can be tens of kB: hundreds of requests in one read must not make hundreds of them.
+    const [st] = withPeers(me, [bob, carol!]);
+    const request = frameFrom(bob.config.id, 2, [8, '*']);
+    const read = new Uint8Array(Buffer.concat(Array.from({ length: 300 }, () => request)));
+    expect(writes(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: read }))).toHaveLength(1);
+    expect(writes(go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: request }))).toHaveLength(0);
+    expect(writes(go(me, st, { _tag: 'BytesReceived', at: T0 + 1, conn: a1, bytes: request }))).toHaveLength(1);
+    // Another connection is answered on its own.
+    expect(writes(go(me, st, { _tag: 'BytesReceived', at: T0 + 1, conn: a2, bytes: frameFrom(carol!.config.id, 2, [8, '*']) }))).toHaveLength(1);
   });
 
   it('RequestPeers whispers bin "*" to every peer', () => {

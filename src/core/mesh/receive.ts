@@ -134,6 +134,9 @@ const dispatch = (ctx: Ctx, c: Conn, msg: InternalMessage, w: WireMessage): void
     case 'RouteResponse':
       return onRouteResponse(ctx, w.requestId, w.address, w.target);
     case 'PeersRequest':
+      // A read can hold hundreds of requests (a list can be tens of kB): one answer per millisecond.
+      if (c.peersAnsweredAt === ctx.at) return;
+      c.peersAnsweredAt = ctx.at;
       return sendPeers(ctx, c);
     case 'RouteRequest':
       return onRouteRequest(ctx, c, w);

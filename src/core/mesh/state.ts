@@ -68,6 +68,8 @@ export interface Conn {
   stallAt: number | undefined;
   /** When its handshake completed, ms (undefined until then). */
   readyAt?: number;
+  /** When we last answered its peers request, ms: one answer per millisecond (a read of requests gets one list). */
+  peersAnsweredAt?: number;
 }
 
 /** What a connection keeps of its last message for a renegotiate resend (mesh/send.ts). */
