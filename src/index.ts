@@ -36,7 +36,7 @@ export {
   BadArgument,
   type Ts2pErrorCode,
 } from './shell/api/errors.js';
-export { SEND_QUEUE_BYTES_MAX } from './shell/net/transport.js';
+export { SEND_QUEUE_BYTES_MAX, TLS_HANDSHAKES_MAX } from './shell/net/transport.js';
 
 // --- API: chord DHT sockets
 export { ChordSocket, ChordRequestFailed, describeChordError, type ChordSocketOptions, type ChordKey } from './shell/api/chord.js';

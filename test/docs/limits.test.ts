@@ -12,7 +12,7 @@ import { COMPRESSION_LIST_MAX, HOST_CHARS_MAX, NODE_ID_CHARS_MAX } from '../../s
 import { MSGPACK_DEPTH_MAX, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX } from '../../src/core/wire/msgpack.js';
 import { OBJECT_OVERHEAD_BYTES, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { RECV_QUEUE_BYTES_MAX, RECV_QUEUE_MAX } from '../../src/shell/api/socket.js';
-import { SEND_QUEUE_BYTES_MAX } from '../../src/shell/net/transport.js';
+import { SEND_QUEUE_BYTES_MAX, TLS_HANDSHAKE_TIMEOUT_MS, TLS_HANDSHAKES_MAX } from '../../src/shell/net/transport.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const limitsSection = readme.slice(readme.indexOf('\n## Limits'), readme.indexOf('\n## ', readme.indexOf('\n## Limits') + 1) >>> 0);
@@ -33,6 +33,8 @@ const values: Readonly<Record<string, number>> = {
   VALUE_OVERHEAD_BYTES,
   OBJECT_OVERHEAD_BYTES,
   sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
+  tlsHandshakesMax: TLS_HANDSHAKES_MAX,
+  TLS_HANDSHAKE_TIMEOUT_MS,
 };
 
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000, KiB: 1024, MiB: 1024 * 1024 };

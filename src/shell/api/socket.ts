@@ -15,7 +15,7 @@ import type { Address, CloseReason, CommandId, ConnId, DeliveredMessage, Input, 
 import { COMPRESSION_LIST_MAX, FlagList } from '../../core/wire/codecs.js';
 import type { WireValue } from '../../core/wire/value.js';
 import { Runtime, type Core, type LogLevel } from '../net/runtime.js';
-import { SEND_QUEUE_BYTES_MAX, type TlsSettings } from '../net/transport.js';
+import { SEND_QUEUE_BYTES_MAX, TLS_HANDSHAKES_MAX, type TlsSettings } from '../net/transport.js';
 import { checkByte, checkDialAddress, checkFunction, checkLimits, isPort } from './arguments.js';
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
@@ -70,6 +70,8 @@ export interface MeshSocketOptions {
   readonly limits?: Partial<Record<keyof typeof defaultLimits, number>>;
   /** Per-peer send-queue bound in bytes. */
   readonly sendQueueBytesMax?: number;
+  /** With encryption 'SSL': accepted connections in their TLS handshake at once, at most (default `TLS_HANDSHAKES_MAX`); one accepted beyond it is closed at once and counted in `status.tlsHandshakesRefused`. */
+  readonly tlsHandshakesMax?: number;
   /** Bound on the messages queued for `recv`, in estimated heap bytes (default `RECV_QUEUE_BYTES_MAX`). */
   readonly recvQueueBytesMax?: number;
   /** Compression flags offered, in preference order (MeshSocket and ChordSocket default: snappy, zlib, gzip). */
@@ -150,6 +152,9 @@ const checkOptions = (o: MeshSocketOptions): void => {
   if (o.outAddr !== undefined && (typeof o.outAddr.host !== 'string' || !isPort(o.outAddr.port))) throw new BadArgument('outAddr must be { host, port }');
   if (o.sendQueueBytesMax !== undefined && !(o.sendQueueBytesMax > 0)) throw new BadArgument('sendQueueBytesMax must be positive');
   if (o.recvQueueBytesMax !== undefined && !(o.recvQueueBytesMax > 0)) throw new BadArgument('recvQueueBytesMax must be positive');
+  if (o.tlsHandshakesMax !== undefined && !(Number.isInteger(o.tlsHandshakesMax) && o.tlsHandshakesMax > 0)) {
+    throw new BadArgument(`tlsHandshakesMax must be a positive integer, got ${String(o.tlsHandshakesMax)}`);
+  }
   // Peers refuse a handshake whose compression list is longer (their COMPRESSION_LIST_MAX).
   if (o.compression !== undefined && !(FlagList.is(o.compression) && o.compression.length <= COMPRESSION_LIST_MAX)) {
     throw new BadArgument(`compression must be a list of at most ${COMPRESSION_LIST_MAX} integer flags`);
@@ -211,7 +216,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
       if (levels[level] >= floor) logger[level](m);
     };
     this.runtime = new Runtime<S>(
-      { sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX },
+      { sendQueueBytesMax: options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX, tlsHandshakesMax: options.tlsHandshakesMax ?? TLS_HANDSHAKES_MAX },
       {
         deliver: (m) => this.onDeliver(m),
         event: (e) => {
@@ -382,7 +387,8 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   /** Counters and sizes, from the core and the shell. */
   get status(): object {
     const s = this.stateOrUndefined();
-    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.inbox.size, queuedBytes: this.inbox.bytes, queueDropped: this.inbox.dropped, ...this.counters, sockets: this.runtime.transport.size };
+    const transport = this.runtime.transport;
+    return { ...(s === undefined ? {} : this.deps.status(s)), queued: this.inbox.size, queuedBytes: this.inbox.bytes, queueDropped: this.inbox.dropped, ...this.counters, sockets: transport.size, tlsHandshakes: transport.tlsHandshakes, tlsHandshakesRefused: transport.tlsHandshakesRefused };
   }
 
   /** Closes every connection and stops listening. Pending calls reject with SocketClosed. */

@@ -8,7 +8,11 @@
  * Invariants: a connection id maps to at most one socket; a socket closed at the core's request is
  * never reported back as closed; a queue above `sendQueueBytesMax` is never allowed to grow: a
  * write to it reports the peer slow and drops it at once, so a queue holds at most the bound plus
- * one write (a single frame larger than the bound still goes out to a peer that reads).
+ * one write (a single frame larger than the bound still goes out to a peer that reads). With TLS,
+ * at most `tlsHandshakesMax` accepted connections are in their TLS handshake at once: one accepted
+ * beyond it is destroyed before any TLS work and counted, since the core sees a connection only
+ * once TLS is up and none of its bounds can apply before then. A handshake that completes, fails
+ * or outlives `TLS_HANDSHAKE_TIMEOUT_MS` frees its slot (a failed or late one is destroyed).
  * Deliberately does not: parse frames, know about handshakes or ids (the core does), or time dials
  * out (the core's `dialTimeoutMs` does, through a Close effect).
  */
@@ -22,6 +26,9 @@ export const SEND_QUEUE_BYTES_MAX = 8 * 1024 * 1024;
 
 /** A TLS handshake (before the mesh handshake can start) that takes longer than this is dropped. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Accepted connections in their TLS handshake at once, at most: one accepted beyond it is destroyed (and counted). */
+export const TLS_HANDSHAKES_MAX = 64;
 
 /** Key material for TLS. With `verify` off, any peer certificate is accepted (as js2p and py2p do). */
 export interface TlsSettings {
@@ -39,6 +46,10 @@ export interface TransportOptions {
   readonly tls?: TlsSettings;
   /** Per-peer send-queue bound in bytes. */
   readonly sendQueueBytesMax: number;
+  /** Bound on accepted connections in their TLS handshake (default `TLS_HANDSHAKES_MAX`). */
+  readonly tlsHandshakesMax?: number;
+  /** How long an accepted TLS handshake may take (default `TLS_HANDSHAKE_TIMEOUT_MS`). */
+  readonly tlsHandshakeTimeoutMs?: number;
 }
 
 /** Where transport facts go (the runtime). */
@@ -85,6 +96,9 @@ export class Transport {
   private readonly batched = new Set<Link>();
   private server: net.Server | undefined;
   private accepts = 0;
+  /** Accepted TCP sockets whose TLS handshake is in progress (each holds one slot), with their remote address. */
+  private readonly handshaking = new Map<net.Socket, Address>();
+  private refusedHandshakes = 0;
 
   constructor(
     private options: TransportOptions,
@@ -99,6 +113,16 @@ export class Transport {
   /** Number of live sockets. */
   get size(): number {
     return this.links.size;
+  }
+
+  /** Accepted connections in their TLS handshake now. */
+  get tlsHandshakes(): number {
+    return this.handshaking.size;
+  }
+
+  /** Accepted connections destroyed because `tlsHandshakesMax` handshakes were in progress. */
+  get tlsHandshakesRefused(): number {
+    return this.refusedHandshakes;
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -120,18 +144,70 @@ export class Transport {
     return net.createServer({ noDelay: true }, (socket) => this.adopt(socket));
   }
 
-  private tlsServer(settings: TlsSettings): tls.Server {
+  /**
+   * A TCP server that admits each connection into a TLS server of its own (which never listens):
+   * a `tls.Server` starts TLS on every socket it accepts, so the bound has to be checked before
+   * the socket reaches it.
+   */
+  private tlsServer(settings: TlsSettings): net.Server {
+    const handshaker = this.tlsHandshaker(settings);
+    return net.createServer({ noDelay: true }, (socket) => this.admit(socket, handshaker));
+  }
+
+  private admit(socket: net.Socket, handshaker: tls.Server): void {
+    const max = this.options.tlsHandshakesMax ?? TLS_HANDSHAKES_MAX;
+    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    if (this.handshaking.size >= max) {
+      socket.destroy();
+      this.refusedHandshakes += 1;
+      this.sink.log('warn', `connection from ${remote.host}:${remote.port} refused: ${this.handshaking.size} TLS handshakes in progress (tlsHandshakesMax ${max})`);
+      return;
+    }
+    this.handshaking.set(socket, remote);
+    // The TLS socket reports errors; one seen here too must not go unhandled.
+    socket.on('error', () => undefined);
+    // Closing the TLS socket closes this one (and this one closing closes the TLS socket).
+    socket.once('close', () => this.handshaking.delete(socket));
+    handshaker.emit('connection', socket);
+  }
+
+  /**
+   * Frees the slot of a completed handshake. Its TCP socket is the one admitted from the same
+   * remote address and port (two open connections to one listener cannot share both), found this
+   * way because the TLS server does not hand back the socket it wrapped.
+   */
+  private release(secured: tls.TLSSocket): void {
+    const { remoteAddress, remotePort } = secured;
+    // Already closed: its TCP socket's close frees the slot.
+    if (remotePort === undefined) return;
+    for (const [socket, remote] of this.handshaking) {
+      if (remote.port === remotePort && remote.host === remoteAddress) {
+        this.handshaking.delete(socket);
+        return;
+      }
+    }
+  }
+
+  private tlsHandshaker(settings: TlsSettings): tls.Server {
     const server = tls.createServer({
       key: settings.key,
       cert: settings.cert,
       ...(settings.ca === undefined ? {} : { ca: settings.ca as string | Buffer | Array<string | Buffer> }),
       requestCert: settings.verify,
       rejectUnauthorized: settings.verify,
-      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: this.options.tlsHandshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
     });
     // The mesh handshake may only start once TLS is up.
-    server.on('secureConnection', (socket) => this.adopt(socket));
-    server.on('tlsClientError', (err) => this.sink.log('info', `TLS handshake with a client failed: ${err.message}`));
+    server.on('secureConnection', (socket) => {
+      this.release(socket);
+      this.adopt(socket);
+    });
+    server.on('tlsClientError', (err, socket) => {
+      this.sink.log('info', `TLS handshake with a client failed: ${err.message}`);
+      // Node reports a handshake timeout here but leaves the socket open: without this, a peer
+      // that never speaks TLS would hold its socket (and slot) until it leaves.
+      socket.destroy();
+    });
     return server;
   }
 
@@ -260,6 +336,9 @@ export class Transport {
   /** Stops listening and closes every socket. */
   async shutdown(): Promise<void> {
     for (const [conn, link] of [...this.links]) this.drop(conn, link, true);
+    // The server's close waits for every socket it accepted, handshaking ones too.
+    for (const socket of this.handshaking.keys()) socket.destroy();
+    this.handshaking.clear();
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
