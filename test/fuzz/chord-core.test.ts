@@ -27,8 +27,8 @@ import { checkedMessage } from '../../src/core/wire/packets.js';
 import { footprint, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { packValue } from '../../src/core/wire/msgpack.js';
 import type { WireValue } from '../../src/core/wire/value.js';
-import { caps, events, frameFrom, gzip, handshakeFrom, mkEnv, snappy, T0, writes, zlib } from '../unit/mesh-env.js';
-import { attacker, chordFrame, concatBytes, fuzzRuns, honest, hostileFrame, mutate, watchedCaps, type Build, type Mutation } from './corpus.js';
+import { caps, concatBytes, events, frameFrom, gzip, handshakeFrom, mkEnv, snappy, T0, writes, zlib } from '../unit/mesh-env.js';
+import { attacker, chordFrame, fuzzRuns, honest, hostileFrame, mutate, watchedCaps, type Build, type Mutation } from './corpus.js';
 
 const FRAME_MAX = 64 * 1024;
 const limits = { frameBytesMax: FRAME_MAX, connectionsMax: 8, awaitingMax: 3, seenMax: 64, pendingRequestsMax: 4, outgoingMax: 2 };

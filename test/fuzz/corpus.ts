@@ -35,7 +35,7 @@ import { packValue } from '../../src/core/wire/msgpack.js';
 import { encodeFrame, makeMessage } from '../../src/core/wire/packets.js';
 import type { IdValue } from '../../src/core/wire/messages.js';
 import type { WireValue } from '../../src/core/wire/value.js';
-import { caps, mkEnv } from '../unit/mesh-env.js';
+import { caps, concatBytes, mkEnv } from '../unit/mesh-env.js';
 
 /** A frame made at feed time `at` (ms). */
 export type Build = (at: number) => Uint8Array;
@@ -402,13 +402,3 @@ export const chordFrame = (from: Env, near: ReadonlyArray<bigint>, frameMax: num
     });
 };
 
-/** Byte arrays one after another. */
-export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};

@@ -21,7 +21,7 @@ import type { WireValue } from '../../src/core/wire/value.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { caps, handshakeFrom, mkEnv } from '../unit/mesh-env.js';
-import { rawConnection, waitEvent, waitUntil, within } from '../shell/helpers.js';
+import { meshNodes, rawConnection, waitEvent, waitUntil, within } from '../shell/helpers.js';
 
 // Generous timeouts by default: the machine may be busy, and an honest peer's frame must not
 // look stalled because our own event loop was. The attacks that need short ones set them.
@@ -35,19 +35,12 @@ const FLOOD_BURST = 100;
 const SEEN_MAX_SMALL = 1_000;
 const WAIT_MS = 15_000;
 
-const open: MeshSocket[] = [];
+const { node, closeAll } = meshNodes();
 const sockets: net.Socket[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(open.splice(0).map((s) => s.close()));
+  await closeAll();
 });
-
-const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
-  const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
-  open.push(s);
-  await within(s.ready, 'listen');
-  return s;
-};
 
 const status = (s: MeshSocket): NodeStatus & { sockets: number } => s.status as NodeStatus & { sockets: number };
 const routes = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) => p.id === id);

@@ -10,7 +10,7 @@ import type { NodeId } from '../../src/core/types.js';
 import { MeshSocket } from '../../src/shell/api/mesh.js';
 import type { Message } from '../../src/shell/api/message.js';
 import { RECV_QUEUE_BYTES_MAX, type MeshSocketOptions } from '../../src/shell/api/socket.js';
-import { waitUntil, within } from '../shell/helpers.js';
+import { meshNodes, waitUntil, within } from '../shell/helpers.js';
 
 const WAIT_MS = 30_000;
 /** One-byte bins per message: within `MSGPACK_VALUES_MAX` with the message's other fields. */
@@ -18,17 +18,10 @@ const BINS = 60_000;
 /** Messages sent: decoded, they take about 12 MiB each, several times the default bound together. */
 const FLOOD = 24;
 
-const open: MeshSocket[] = [];
+const { node, closeAll } = meshNodes();
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
+  await closeAll();
 });
-
-const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
-  const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
-  open.push(s);
-  await within(s.ready, 'listen');
-  return s;
-};
 
 const hasPeer = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) => p.id === id);
 

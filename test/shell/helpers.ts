@@ -4,7 +4,8 @@
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import net from 'node:net';
-import type { MeshDeps } from '../../src/shell/api/socket.js';
+import { MeshSocket } from '../../src/shell/api/mesh.js';
+import type { MeshDeps, MeshSocketOptions } from '../../src/shell/api/socket.js';
 import type { Core } from '../../src/shell/net/runtime.js';
 
 /** How long any single wait in a shell test may take. */
@@ -81,4 +82,23 @@ export const rawConnection = async (port: number): Promise<{ readonly s: net.Soc
   s.resume();
   await within(waitEvent(s, 'connect'), 'raw connect');
   return { s, closed: () => closed };
+};
+
+/**
+ * Loopback MeshSockets for one test file: `node(options)` starts one (on 127.0.0.1, silent) once it
+ * listens, and `closeAll()` (for `afterEach`) closes every one started since.
+ */
+export const meshNodes = (): { readonly node: (options?: MeshSocketOptions) => Promise<MeshSocket>; readonly closeAll: () => Promise<void> } => {
+  const open: MeshSocket[] = [];
+  return {
+    node: async (options = {}) => {
+      const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
+      open.push(s);
+      await within(s.ready, 'listen');
+      return s;
+    },
+    closeAll: async () => {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+    },
+  };
 };

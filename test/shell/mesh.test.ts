@@ -11,18 +11,12 @@ import type { MeshSocketOptions } from '../../src/shell/api/socket.js';
 import { ConnectionRefused, SelfConnection, Timeout, WrongSubnet } from '../../src/shell/api/errors.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { InternalMessage } from '../../src/shell/base.js';
-import { pollUntil, waitEvent, waitUntil, within } from './helpers.js';
+import { meshNodes, pollUntil, waitEvent, waitUntil, within } from './helpers.js';
 
-const open: MeshSocket[] = [];
-const node = async (options: MeshSocketOptions = {}): Promise<MeshSocket> => {
-  const s = new MeshSocket({ host: '127.0.0.1', debugLevel: 'silent', ...options });
-  open.push(s);
-  await within(s.ready, 'listen');
-  return s;
-};
+const { node, closeAll } = meshNodes();
 
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
+  await closeAll();
 });
 
 const hasPeer = (s: MeshSocket, id: NodeId): boolean => s.routingTable.some((p) => p.id === id);

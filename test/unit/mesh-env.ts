@@ -116,3 +116,14 @@ export const withPeers = (env: Env, peers: ReadonlyArray<Env>, compression: Read
   });
   return [st, conns];
 };
+
+/** Byte arrays one after another (frames as one read). */
+export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RESEND_BYTES_MAX } from '../../src/core/mesh/send.js';
 import { ConnId } from '../../src/core/types.js';
 import { COMPRESSION_LIST_MAX } from '../../src/core/wire/codecs.js';
-import { countingCaps, frameFrom, go, gzip, mkEnv, only, snappy, T0, withPeers, zlib } from './mesh-env.js';
+import { concatBytes, countingCaps, frameFrom, go, gzip, mkEnv, only, snappy, T0, withPeers, zlib } from './mesh-env.js';
 
 const me = mkEnv(1, { compression: [zlib] });
 const bob = mkEnv(2);
@@ -17,16 +17,6 @@ const renegotiate = (methods: ReadonlyArray<number>, at = T0): Uint8Array => fra
 /** Bob's renegotiate-resend frame. */
 const resend = (at = T0): Uint8Array => frameFrom(bob.config.id, 1, [9], at);
 
-/** Frames one after another, as one read. */
-const concat = (frames: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
-};
 
 /** A list of COMPRESSION_LIST_MAX entries: `methods` first, then flags this node does not have. */
 const padded = (methods: ReadonlyArray<number>, filler: number): number[] => [
@@ -59,7 +49,7 @@ describe('renegotiate compression within bounds', () => {
     expect(c.sendMethod).toBe(zlib);
     // A zlib body that never verifies is inflated once, and the reason names zlib once.
     const body = deflateSync(new Uint8Array(1 << 20));
-    const bomb = concat([new Uint8Array([0, 0, 0, 0]), body]);
+    const bomb = concatBytes([new Uint8Array([0, 0, 0, 0]), body]);
     new DataView(bomb.buffer).setUint32(0, body.length);
     const fx = go(env, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: bomb });
     expect(counted.calls.get(zlib)).toBe(1);
@@ -98,7 +88,7 @@ describe('renegotiate resend within bounds', () => {
   it('any number of resend frames in one read write the last message once', () => {
     const [st] = withPeers(me, [bob]);
     const [sent] = send(st, 'r'.repeat(RESEND_BYTES_MAX - 1000));
-    const many = concat(Array.from({ length: 200 }, (_, i) => resend(T0 + i * 1000)));
+    const many = concatBytes(Array.from({ length: 200 }, (_, i) => resend(T0 + i * 1000)));
     expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 1, conn: a1, bytes: many })).toEqual([{ _tag: 'Write', conn: a1, bytes: sent!.bytes }]);
     // Nothing more until something else is written.
     expect(go(me, st, { _tag: 'BytesReceived', at: T0 + 2, conn: a1, bytes: resend(T0 + 500_000) })).toEqual([]);
@@ -110,7 +100,7 @@ describe('renegotiate resend within bounds', () => {
     const [st] = withPeers(me, [bob, carol]);
     const big = frameFrom(bob.config.id, 0, [0, 'b'.repeat(2 * RESEND_BYTES_MAX)]);
     const small = frameFrom(bob.config.id, 0, [0, 'small']);
-    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: concat([big, small]) });
+    const fx = go(me, st, { _tag: 'BytesReceived', at: T0, conn: a1, bytes: concatBytes([big, small]) });
     const relayed = only(fx, 'Write').filter((w) => w.conn === a2);
     expect(relayed).toHaveLength(2);
     const kept = st.conns.get(a2)!.lastSent!;
