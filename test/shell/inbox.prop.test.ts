@@ -11,15 +11,14 @@ type Op = { readonly push: number } | { readonly take: number };
 const op: fc.Arbitrary<Op> = fc.oneof(fc.record({ push: fc.nat(1000) }), fc.record({ take: fc.integer({ min: 0, max: 5 }) }));
 
 describe('Inbox', () => {
-  // Each pushed number is its own size in bytes; without a byte bound only the count bounds it.
+  // Each pushed number is pushed as its own size in bytes; without a byte bound only the count bounds it.
   test.prop([
     fc.integer({ min: 1, max: 8 }),
     fc.option(fc.integer({ min: 1, max: 3000 }), { nil: undefined }),
     fc.integer({ min: 0, max: 6 }),
     fc.array(op, { maxLength: 300, size: 'max' }),
   ])('behaves as a drop-oldest FIFO bounded by count and bytes, keeping one large message alone', (max, bytesMax, compactAfter, ops) => {
-    const inbox =
-      bytesMax === undefined ? new Inbox<number>({ max, compactAfter }) : new Inbox<number>({ max, bytesMax, sizeOf: (n) => n, compactAfter });
+    const inbox = bytesMax === undefined ? new Inbox<number>({ max, compactAfter }) : new Inbox<number>({ max, bytesMax, compactAfter });
     const limit = bytesMax ?? Infinity;
     const model: number[] = [];
     const sum = (): number => model.reduce((x, y) => x + y, 0);
@@ -31,7 +30,7 @@ describe('Inbox', () => {
           dropped += 1;
         }
         model.push(o.push);
-        inbox.push(o.push);
+        inbox.push(o.push, o.push);
       } else if (o.take === 0) {
         expect(inbox.take()).toBe(model.shift());
       } else {

@@ -73,7 +73,7 @@ const migrateTo = (ctx: ChordCtx, peerPosition: bigint): void => {
     if (E.isLeft(p)) continue;
     const r = routeFrom(ctx, p.right, peers);
     if (r._tag !== 'Forward') continue;
-    if (!whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
+    if (whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value)) === undefined) continue;
     S.store(ctx.st.store, item.table, item.key58, null);
     ctx.st.counters.migrated++;
   }
@@ -159,7 +159,7 @@ export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
       const p = nodePosition(item.key58);
       if (E.isLeft(p)) continue;
       const r = routeFrom(ctx, p.right, peers);
-      if (r._tag !== 'Forward' || !whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value))) continue;
+      if (r._tag !== 'Forward' || whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value)) === undefined) continue;
       S.store(ctx.st.store, item.table, item.key58, null);
       ctx.st.counters.migrated++;
     }

@@ -44,7 +44,7 @@ import {
 import { nonWireValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
-import { answerConn, chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import { answerConn, chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
 import { answered, awaiting, decideGet } from './vote.js';
@@ -144,8 +144,8 @@ const addWaiter = (ctx: ChordCtx, t: Target, w: Waiter): boolean => {
 
 /** Send `peer` a retrieve of `t`, whose slot then takes an answer on that connection. */
 const ask = (ctx: ChordCtx, t: Target, peer: NodeId): void => {
-  const connId = ctx.st.mesh.routing.get(peer);
-  if (connId === undefined || !whisperConn(ctx, connId, chordRetrievePayload(t.table, t.key58))) return;
+  const connId = whisperPeer(ctx, peer, chordRetrievePayload(t.table, t.key58));
+  if (connId === undefined) return;
   const slot = ctx.st.waiting.get(slotKey(t.table, t.key58));
   if (slot !== undefined && !slot.asked.includes(connId)) slot.asked.push(connId);
 };

@@ -128,10 +128,10 @@ export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58:
   writeMessage(ctx.mesh, c, built.msg);
 };
 
-/** Whisper a payload to a routed peer; false when it is not routed. */
-export const whisperPeer = (ctx: ChordCtx, peer: NodeId, payload: ReadonlyArray<WireValue>): boolean => {
+/** Whisper a payload to a routed peer: the connection it went out on, or undefined when it is not routed. */
+export const whisperPeer = (ctx: ChordCtx, peer: NodeId, payload: ReadonlyArray<WireValue>): ConnId | undefined => {
   const connId = ctx.st.mesh.routing.get(peer);
-  return connId !== undefined && whisperConn(ctx, connId, payload);
+  return connId !== undefined && whisperConn(ctx, connId, payload) ? connId : undefined;
 };
 
 /** True when a payload can be written (msgpack refuses a bigint beyond 64 bits, for one). */

@@ -105,7 +105,7 @@ export interface ChordState {
   readonly store: ChordStore;
   /** Canonical key → the key as the user or the notify gave it. */
   readonly keys: Map<string, Uint8Array | string>;
-  /** The lengths of the canonical keys in `keys`, summed (kept as keys come and go). */
+  /** What the keys in `keys` count against `notifyKeyBytesMax`, summed (kept as keys come and go). */
   keyBytes: number;
   readonly gets: Map<CommandId, PendingGet>;
   /** `table/key58` (canonical) → waiters. */

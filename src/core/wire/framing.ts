@@ -6,8 +6,7 @@
  * header above `maxBodyBytes` is refused as soon as its 4 bytes are present (the body is never
  * buffered); a body split across chunks holds about the bytes received so far, at most twice that
  * plus `BODY_BLOCK_MIN` (a header that promises 16 MiB and sends nothing costs nothing); after an
- * error the decoder is dead and every
- * later push returns that error.
+ * error the decoder is dead and every later push returns that error.
  *
  * The decoder is used linearly: `pushBytes` may reuse the state object it was given, so always
  * continue with the returned `decoder`. Frames that lie inside one chunk are returned as views of

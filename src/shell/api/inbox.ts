@@ -1,20 +1,18 @@
 /**
  * The user's message queue: bounded FIFO for `recv`, plus waiters for `next` and async iteration.
  * A message goes straight to the oldest waiter if there is one. The queue is bounded twice: by
- * count (`max`) and by bytes (`bytesMax`, each message counted by `sizeOf`); a message that would
- * pass either bound drops the oldest queued messages until it fits, each counted, so an
+ * count (`max`) and by bytes (`bytesMax`, each message counting the bytes its `push` gives); a
+ * message that would pass either bound drops the oldest queued messages until it fits, each counted, so an
  * application that never reads cannot grow memory. The newest message is always queued: one
  * larger than `bytesMax` on its own waits alone.
  */
 
 /** How an inbox is bounded. */
-export interface InboxOptions<T> {
+export interface InboxOptions {
   /** Messages queued at most. */
   readonly max: number;
-  /** Bytes queued at most, as `sizeOf` counts them (default: no byte bound). */
+  /** Bytes queued at most, as `push` counts them (default: no byte bound). */
   readonly bytesMax?: number;
-  /** What a message counts against `bytesMax` (default 0). */
-  readonly sizeOf?: (item: T) => number;
   /** Dead slots tolerated at the front before the arrays are compacted. */
   readonly compactAfter?: number;
 }
@@ -30,15 +28,13 @@ export class Inbox<T> {
   private closed = false;
   private readonly max: number;
   private readonly bytesMax: number;
-  private readonly sizeOf: (item: T) => number;
   private readonly compactAfter: number;
   /** Messages dropped because the queue was full. */
   dropped = 0;
 
-  constructor(options: InboxOptions<T>) {
+  constructor(options: InboxOptions) {
     this.max = options.max;
     this.bytesMax = options.bytesMax ?? Infinity;
-    this.sizeOf = options.sizeOf ?? (() => 0);
     this.compactAfter = options.compactAfter ?? 1024;
   }
 
@@ -47,16 +43,15 @@ export class Inbox<T> {
     return this.items.length - this.head;
   }
 
-  /** Bytes queued, as `sizeOf` counts them. */
+  /** Bytes queued, as `push` counted them. */
   get bytes(): number {
     return this.queuedBytes;
   }
 
-  /** Hands a message to a waiter, or queues it, dropping the oldest until it fits both bounds. */
-  push(item: T): void {
+  /** Hands a message to a waiter, or queues it as `itemBytes`, dropping the oldest until it fits both bounds. */
+  push(item: T, itemBytes = 0): void {
     const waiter = this.waiters.shift();
     if (waiter !== undefined) return waiter(item);
-    const itemBytes = this.sizeOf(item);
     while (this.size > 0 && (this.size >= this.max || this.queuedBytes + itemBytes > this.bytesMax)) {
       this.take();
       this.dropped += 1;

@@ -57,7 +57,6 @@ export class Message {
     this.id = new Uint8Array(delivered.id);
     this.msgType = delivered.msgType;
     this.conn = delivered.conn;
-    counted.set(this, footprint(this.packets, delivered.msgpackBytes) + this.id.length);
   }
 
   /** The subnet it arrived on. */
@@ -94,11 +93,8 @@ export const jsonValue = (v: WireValue): unknown => {
   return v;
 };
 
-// What each message counts against `recvQueueBytesMax`, set when it is made (kept off the public class).
-const counted = new WeakMap<Message, number>();
-
 /**
  * What a received message counts against `recvQueueBytesMax`: the `footprint` of its packets over
- * the msgpack length of the whole message (sender and id included), and the id's copy.
+ * the msgpack length of the whole message (sender and id included), and the copy of its id.
  */
-export const messageBytes = (m: Message): number => counted.get(m) ?? 0;
+export const deliveredBytes = (delivered: DeliveredMessage): number => footprint(delivered.packets, delivered.msgpackBytes) + delivered.id.length;

@@ -20,13 +20,13 @@ import { checkByte, checkDialAddress, checkFunction, checkLimits, isPort } from 
 import { BadArgument, connectErrorToError, describeReason, ListenFailed, ReplyFailed, SocketClosed, type Ts2pError } from './errors.js';
 import { runHandlers, type Handler } from './handlers.js';
 import { Inbox } from './inbox.js';
-import { Message, messageBytes, type PendingReply, type ReplyChannel, type ReplyOutcome } from './message.js';
+import { deliveredBytes, Message, type PendingReply, type ReplyChannel, type ReplyOutcome } from './message.js';
 import { makeSelfSigned } from './tls.js';
 
 /** Received messages kept for `recv` at most; the oldest is dropped (and counted) beyond it. */
 export const RECV_QUEUE_MAX = 65_536;
 
-/** Bytes of received messages kept for `recv` at most (each counted by `messageBytes`); the oldest are dropped (and counted) beyond it. */
+/** Bytes of received messages kept for `recv` at most (each counted by `deliveredBytes`); the oldest are dropped (and counted) beyond it. */
 export const RECV_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 
 /** A subnet: its name and transport ('Plaintext' or 'SSL'). */
@@ -202,7 +202,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
   ) {
     super();
     checkOptions(options);
-    this.inbox = new Inbox<Message>({ max: RECV_QUEUE_MAX, bytesMax: options.recvQueueBytesMax ?? RECV_QUEUE_BYTES_MAX, sizeOf: messageBytes });
+    this.inbox = new Inbox<Message>({ max: RECV_QUEUE_MAX, bytesMax: options.recvQueueBytesMax ?? RECV_QUEUE_BYTES_MAX });
     const spec = options.protocol ?? { subnet: 'mesh', encryption: 'Plaintext' };
     if (spec.encryption !== 'Plaintext' && spec.encryption !== 'SSL') throw new BadArgument(`unsupported encryption ${spec.encryption} (Plaintext or SSL)`);
     // Certificates given for a plaintext socket would be left unused: the user asked for TLS and
@@ -428,7 +428,7 @@ export class GenericMeshSocket<S> extends EventEmitter<MeshSocketEvents> {
     const message = new Message(delivered, this.channel);
     if (runHandlers(this.handlers, message, this.onHandlerError)) return;
     if (!this.deps.isQueuedForUser(delivered)) return;
-    this.inbox.push(message);
+    this.inbox.push(message, deliveredBytes(delivered));
     this.emit('message', message);
   }
 
