@@ -3,7 +3,8 @@
 // 1. Lookup hops on rings of 64 … 4,096 nodes connected by `choosePeers` (bench/chord-hops.ts).
 // 2. Lookup hops measured on the simulator with the real chord core: every node dialled its own
 //    neighbours and fingers from peers lists; each get's five retrieves are counted hop by hop.
-// 3. get/set per second on loopback rings of ChordSockets, ts2p and js2p 0.7.870 in the same run.
+// 3. Work per delta on a stored map of 1,000 to 32,000 entries (the chord core, no network).
+// 4. get/set per second on loopback rings of ChordSockets, ts2p and js2p 0.7.870 in the same run.
 //    js2p works for 2–4 fully connected nodes only (a js2p node with 4 outgoing connections throws
 //    `distance is not defined`, PROTOCOL.md §11), so js2p runs four nodes; ts2p runs five and four.
 import net from 'node:net';
@@ -83,7 +84,12 @@ for (const n of SIM_SIZES) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. loopback throughput
+// 3. work per message (bench/chord-work.ts)
+
+await import('./chord-work.js');
+
+// ---------------------------------------------------------------------------------------------
+// 4. loopback throughput
 
 interface JsChord {
   readonly routing_table: Map<unknown, unknown>;

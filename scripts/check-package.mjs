@@ -1,7 +1,7 @@
 // After `npm run build`: the package as an application sees it. Plain Node imports `ts2p` and
 // `ts2p/sim` by name (the package's `exports` point at dist/), then uses each briefly: an id of
-// PROTOCOL.md §3, a message round-trip, a socket that listens on loopback and closes, and a
-// three-node simulation whose broadcast reaches both other nodes. Exits non-zero on any failure.
+// PROTOCOL.md §3, a message round-trip, a socket that listens on loopback and closes, a chord
+// node's set, deltas and get, and a three-node simulation whose broadcast reaches both other nodes. Exits non-zero on any failure.
 import assert from 'node:assert/strict';
 
 const ts2p = await import('ts2p');
@@ -19,6 +19,17 @@ const node = new ts2p.MeshSocket({ host: '127.0.0.1', port: 0, debugLevel: 'sile
 await node.ready;
 assert.ok(node.id.length > 0);
 await node.close();
+
+// A lone joined chord node holds all five tables: a set, two deltas and a get go through its store.
+const chord = new ts2p.ChordSocket({ host: '127.0.0.1', port: 0, debugLevel: 'silent' });
+await chord.ready;
+await chord.join();
+await chord.set('k', 'v');
+assert.equal(await chord.get('k'), 'v');
+await chord.applyDelta('m', new Map([['a', 1]]));
+await chord.applyDelta('m', new Map([['b', 2]]));
+assert.deepEqual(await chord.get('m'), new Map([['a', 1], ['b', 2]]));
+await chord.close();
 
 const s = new sim.Simulation({ seed: 7 });
 const [a, b, c] = ['a', 'b', 'c'].map((name) => s.addNode({ name }));

@@ -178,8 +178,9 @@ describe('migration and hand-off', () => {
 
   it('dumpData(peer, self) selects the keys the peer is now nearer to from below', () => {
     // peer at 150: 150 and 170 are now nearer to it; so is 50, which with only these two nodes
-    // wraps round to 150 (distance(150, 50) = 2^384 − 100 < distance(100, 50) = 2^384 − 50)
-    expect(dumpData(st, 150n, 100n).map((i) => i.value)).toEqual(['50', '150', '170']);
+    // wraps round to 150 (distance(150, 50) = 2^384 − 100 < distance(100, 50) = 2^384 − 50);
+    // in ring order from the peer
+    expect(dumpData(st, 150n, 100n).map((i) => i.value)).toEqual(['150', '170', '50']);
     // peer at 60: nothing at or above self moves, nor 50, which lies below the peer
     expect(dumpData(st, 60n, 100n).map((i) => i.value)).toEqual([]);
     // peer at 40: 50 moves, since the peer now sits between self and that key going clockwise

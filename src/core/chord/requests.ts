@@ -37,14 +37,13 @@ import type { WireMessageOf } from '../wire/messages.js';
 import {
   chordDeltaPayload,
   chordNotifyPayload,
-  chordRetrievedPayload,
   chordRetrievePayload,
   chordStorePayload,
 } from '../wire/messages.js';
 import { nonWireValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
-import { answerConn, chordMessage, closeForBadInput, encodable, routeFrom, storingPeers, whisperPeer } from './send.js';
+import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
 import * as S from './store.js';
 import { answered, awaiting, decideGet } from './vote.js';
@@ -105,11 +104,11 @@ export const onStore = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordStor
   } else storeLocal(ctx, t, m.value);
 };
 
-/** Whether a retrieve of `t` could be answered with a value in one frame (a merged map may outgrow it). */
+/** Whether a retrieve of `t` could be answered with a merged map of these measures in one frame (a merged map may outgrow it). */
 const answerable =
   (ctx: ChordCtx, t: Target) =>
-  (value: WireValue): boolean =>
-    encodable(ctx, chordRetrievedPayload(t.table, t.key58, value)) === undefined;
+  (merged: S.MapMeasure): boolean =>
+    retrievedFits(ctx, t.table, t.key58, merged);
 
 /** A delta arrived: merge it if we own the key, else pass it on. */
 export const onDelta = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'ChordDelta'>): void => {

@@ -16,10 +16,13 @@ import { ownMessage, userMessage, writeMessage } from '../mesh/send.js';
 import type { CloseReason, ConnId, NodeId } from '../types.js';
 import type { IdValue } from '../wire/codecs.js';
 import { chordRetrievedPayload } from '../wire/messages.js';
+import { countMsgpack, MSGPACK_DEPTH_MAX, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX } from '../wire/msgpack.js';
+import { msgpackStart } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import { distance, onRing, RING_SIZE } from './ring.js';
 import { route, type Route } from './routing.js';
 import type { ChordCtx, RingView } from './state.js';
+import type { MapMeasure } from './store.js';
 
 /** A storing peer, as routing sees it. */
 export interface StoringPeer {
@@ -132,6 +135,28 @@ export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58:
 export const whisperPeer = (ctx: ChordCtx, peer: NodeId, payload: ReadonlyArray<WireValue>): ConnId | undefined => {
   const connId = ctx.st.mesh.routing.get(peer);
   return connId !== undefined && whisperConn(ctx, connId, payload) ? connId : undefined;
+};
+
+const EMPTY_MAP: ReadonlyMap<WireValue, WireValue> = new Map();
+
+/**
+ * Whether a retrieved answer from us for (table, key58) carrying a map of measures `m` could be
+ * sent: what `userMessage` would decide of the encoded answer (its body within `frameBytesMax`,
+ * its msgpack within the peers' decoder bounds), decided from the measures without encoding the
+ * map. The answer with an empty map in its place is encoded and counted, and the map's share
+ * added (an empty map is one byte, one value, one map and no depth).
+ */
+export const retrievedFits = (ctx: ChordCtx, table: IdValue, key58: IdValue, m: MapMeasure): boolean => {
+  const empty = userMessage(ctx.mesh, msgTypes.whisper, chordRetrievedPayload(table, key58, EMPTY_MAP));
+  if (typeof empty === 'string') return false;
+  const counts = countMsgpack(empty.plain, msgpackStart(empty));
+  if ('_tag' in counts) return false;
+  return (
+    empty.plain.length - empty.at - 1 + m.packed <= ctx.env.config.frameBytesMax &&
+    counts.values - 1 + m.values <= MSGPACK_VALUES_MAX &&
+    counts.maps - 1 + m.maps <= MSGPACK_MAPS_MAX &&
+    Math.max(counts.depth, 1 + m.depth) <= MSGPACK_DEPTH_MAX
+  );
 };
 
 /** True when a payload can be written (msgpack refuses a bigint beyond 64 bits, for one). */

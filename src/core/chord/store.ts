@@ -4,7 +4,8 @@
  *
  * - `store` writes a value; a nil value deletes, and deleting really removes the entry (py2p's
  *   KeyError on deleting a missing slot is a bug; here it is a no-op).
- * - `applyDelta` merges a map into the stored map, creating `{}` when absent (§5.1 delta).
+ * - `applyDelta` merges a map into the stored map, creating `{}` when absent (§5.1 delta), at a
+ *   cost that grows with the delta, not with the stored map (see `MapLedger`).
  * - `dumpData(start, end)` selects what a newly storing peer at `start` now owns: each item at k
  *   with `distance(start, k) < distance(end, k)`, `end` being self (§5.1 meta flow, migration).
  *
@@ -14,7 +15,8 @@
  * Inputs: table names, key58 text, values from peers. Effects: none outside the store itself.
  * Linear state, like the mesh's seen-set: the store is owned by one chord node's state, and a
  * write mutates it in place and returns it, so a write costs O(1) (a copy per write made 10,000
- * keys quadratic). Reads never mutate. Two bounds: entries per table (`STORE_ENTRIES_MAX`) and
+ * keys quadratic). A value read out is never changed afterwards: a merge changes in place only a
+ * map the store made itself and has not handed out since. Two bounds: entries per table (`STORE_ENTRIES_MAX`) and
  * bytes across the five tables (`STORE_BYTES_MAX`), each entry counted as its value's footprint
  * (its msgpack length plus a per-value overhead, `footprint`: what the decoded value costs to
  * hold); the store keeps that total as it writes (each entry remembers its count, so a delete or
@@ -27,10 +29,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
-import { footprint } from '../wire/footprint.js';
-import { packValue } from '../wire/msgpack.js';
+import btree from 'sorted-btree';
+import { footprint, OBJECT_OVERHEAD_BYTES } from '../wire/footprint.js';
+import { countMsgpack, packValue, type MsgpackCounts } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
-import { distance, parseKey58, TABLES, type PositionError, type TableName } from './ring.js';
+import { onRing, parseKey58, RING_SIZE, TABLES, type PositionError, type TableName } from './ring.js';
 import { canonicalKey } from './vote.js';
 
 /** Entries one table holds at most by default; a store of a new key beyond it is refused. */
@@ -46,19 +49,69 @@ export const STORE_ENTRIES_MAX = 65_536;
  */
 export const STORE_BYTES_MAX = 256 * 1024 * 1024;
 
-/** One stored value, the ring position its key58 names, and the bytes the value counts as (its footprint). */
+/**
+ * One stored value, the ring position its key58 names, and the bytes the value counts as (its
+ * footprint); a map that deltas were merged into also has its ledger (its `map` is the value).
+ */
 export interface StoredEntry {
   readonly position: bigint;
   readonly value: WireValue;
   readonly bytes: number;
+  readonly ledger?: MapLedger;
 }
 
 /**
- * The local tables: per table, canonical key58 → entry. Owned by one chord state and mutated by
- * the writes below; treat as opaque and use the functions.
+ * What a merged map's measures are, kept as deltas change it, so a merge costs what its delta
+ * costs: `packed` is the map's msgpack length, `footprint` what it counts as in the store, and
+ * `values`, `maps`, `depth` are `scanMsgpack`'s counts of it (see `MsgpackCounts`). `fits` in
+ * `applyDelta` decides from these whether the merged map may be kept, with no encoding.
+ */
+export interface MapMeasure extends MsgpackCounts {
+  readonly packed: number;
+  readonly footprint: number;
+}
+
+/**
+ * A map the store merges deltas into, with its measures. Keys are matched as msgpack values:
+ * strings, booleans, nil and numbers directly by the `Map` (integers in one form, see `directKey`,
+ * which keeps their bytes), other keys (bins, arrays, maps) through `odd`, their canonical
+ * text → the key the map holds. `depths[d]` counts the entries whose deeper side (key or value)
+ * has depth d. `shared` is set when the map is handed out (a read); the next merge then copies
+ * it instead of changing what a reader holds.
+ */
+interface MapLedger {
+  readonly map: Map<WireValue, WireValue>;
+  readonly odd: Map<string, WireValue>;
+  readonly depths: number[];
+  /** Msgpack bytes of the keys and values, header excluded. */
+  entryBytes: number;
+  /** Footprint overheads of the keys and values. */
+  entryOverheads: number;
+  /** Values and maps inside the entries. */
+  entryValues: number;
+  entryMaps: number;
+  shared: boolean;
+}
+
+// sorted-btree is CommonJS: Node's ESM loader gives its exports object as the default import (the
+// class is its `default`), while bundlers and test runners may give the class itself.
+const loaded = btree as unknown as typeof btree.default | typeof btree;
+const BTree: typeof btree.default = 'default' in loaded ? loaded.default : loaded;
+type BTree<K, V> = InstanceType<typeof btree.default<K, V>>;
+
+/** Where an entry lies on the ring (its position folded onto it), then its key58: positions above 2^384 fold onto others. */
+type RingSlot = readonly [ring: bigint, key58: string];
+
+const bySlot = (a: RingSlot, b: RingSlot): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+
+/**
+ * The local tables: per table, canonical key58 → entry, and the entries in ring order (so that
+ * what a peer now owns is found without a walk over every entry). Owned by one chord state and
+ * mutated by the writes below; treat as opaque and use the functions.
  */
 export interface ChordStore {
   readonly tables: Map<TableName, Map<string, StoredEntry>>;
+  readonly order: Map<TableName, BTree<RingSlot, undefined>>;
   readonly entriesMax: number;
   readonly bytesMax: number;
   /** The bytes every value held counts as, summed over the five tables. */
@@ -84,6 +137,7 @@ export type StoreError =
 /** An empty store holding at most `entriesMax` entries per table and `bytesMax` bytes in all. */
 export const emptyStore = (entriesMax: number = STORE_ENTRIES_MAX, bytesMax: number = STORE_BYTES_MAX): ChordStore => ({
   tables: new Map(TABLES.map((t) => [t, new Map<string, StoredEntry>()] as const)),
+  order: new Map(TABLES.map((t) => [t, new BTree<RingSlot, undefined>(undefined, bySlot)] as const)),
   entriesMax,
   bytesMax,
   bytes: 0,
@@ -128,6 +182,7 @@ export const store = (st: ChordStore, table: TableName, key58: string, value: Wi
   if (value === null) {
     if (old !== undefined && entries !== undefined) {
       entries.delete(key);
+      st.order.get(table)?.delete([onRing(position), key]);
       st.bytes -= old.bytes;
     }
     return E.right(st);
@@ -141,11 +196,18 @@ export const store = (st: ChordStore, table: TableName, key58: string, value: Wi
   // no larger than the old one always fits.
   const total = st.bytes - (old?.bytes ?? 0) + bytes;
   if (total > st.bytesMax) return E.left({ _tag: 'StoreFull', table, bytesMax: st.bytesMax });
-  const entry: StoredEntry = { position, value, bytes };
-  if (entries === undefined) st.tables.set(table, new Map([[key, entry]]));
-  else entries.set(key, entry);
+  put(st, table, key, { position, value, bytes });
   st.bytes = total;
   return E.right(st);
+};
+
+/** Keep `entry` under (table, key), in ring order too when it is new. */
+const put = (st: ChordStore, table: TableName, key: string, entry: StoredEntry): void => {
+  const entries = st.tables.get(table);
+  const isNew = entries?.has(key) !== true;
+  if (entries === undefined) st.tables.set(table, new Map([[key, entry]]));
+  else entries.set(key, entry);
+  if (isNew) st.order.get(table)?.set([onRing(entry.position), key], undefined);
 };
 
 /** The value under (table, key58), if any; a malformed key58 simply holds nothing. */
@@ -153,46 +215,278 @@ export const retrieve = (st: ChordStore, table: TableName, key58: string): O.Opt
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return O.none;
   const entry = tableOf(st, table).get(parsed.right.key58);
-  return entry === undefined ? O.none : O.some(entry.value);
+  return entry === undefined ? O.none : O.some(handOut(entry));
+};
+
+/** An entry's value, to be read out: a later merge will not change it (see `MapLedger`). */
+const handOut = (e: StoredEntry): WireValue => {
+  if (e.ledger !== undefined) e.ledger.shared = true;
+  return e.value;
 };
 
 /**
  * Merges the map `delta` into the map stored under (table, key58), creating it when absent. An
- * entry of `delta` replaces the stored entry whose key is equal as a msgpack value (so a bin key
- * and a str key stay distinct, and two equal bin keys are one key). A stored non-map is refused,
- * and so is a merged map that `fits` refuses: each delta fits in a frame, but merged ones could
- * grow one entry without bound.
+ * entry of `delta` replaces the value of the stored entry whose key is equal as a msgpack value
+ * (so a bin key and a str key stay distinct, and two equal bin keys are one key; the entry keeps
+ * its place), and other entries are added at the end. Refused, in this order: a stored non-map
+ * (`NotAMap`), a new key in a full table, a delta msgpack cannot hold, a merged map `fits` refuses
+ * (`TooLarge`: each delta fits in a frame, but merged ones could grow one entry without bound),
+ * and one past the store's byte bound.
+ *
+ * The work is the delta's and that of the entries it replaces: the stored map's measures are kept
+ * beside it (`MapLedger`), and it is changed in place unless it was handed out since the last
+ * merge (then copied first, once). The first merge into a map stored by `store` measures it whole.
  */
 export const applyDelta = (
   st: ChordStore,
   table: TableName,
   key58: string,
   delta: ReadonlyMap<WireValue, WireValue>,
-  fits: (merged: WireValue) => boolean = () => true,
+  fits: (merged: MapMeasure) => boolean = () => true,
 ): E.Either<StoreError, ChordStore> => {
   const parsed = parseKey(key58);
   if (E.isLeft(parsed)) return parsed;
-  const current = tableOf(st, table).get(parsed.right.key58)?.value ?? new Map<WireValue, WireValue>();
-  if (!(current instanceof Map)) return E.left({ _tag: 'NotAMap', table, key58 });
-  const merged = mergeMaps(current as ReadonlyMap<WireValue, WireValue>, delta);
-  if (!fits(merged)) return E.left({ _tag: 'TooLarge', table, key58 });
-  return store(st, table, key58, merged);
+  const { key58: key, position } = parsed.right;
+  const entries = st.tables.get(table);
+  const old = entries?.get(key);
+  if (old !== undefined && !(old.value instanceof Map)) return E.left({ _tag: 'NotAMap', table, key58 });
+  if (old === undefined && entries !== undefined && entries.size >= st.entriesMax) {
+    return E.left({ _tag: 'TableFull', table, entriesMax: st.entriesMax });
+  }
+  const base = old === undefined ? undefined : ledgerOf(old);
+  if (base === null) return E.left({ _tag: 'Unencodable', table, key58 });
+  const plan = planMerge(base, delta);
+  if (plan === undefined) return E.left({ _tag: 'Unencodable', table, key58 });
+  if (plan.changes.length === 0 && old?.ledger !== undefined) return E.right(st);
+  const measure = plan.measure;
+  if (!fits(measure)) return E.left({ _tag: 'TooLarge', table, key58 });
+  const total = st.bytes - (old?.bytes ?? 0) + measure.footprint;
+  if (total > st.bytesMax) return E.left({ _tag: 'StoreFull', table, bytesMax: st.bytesMax });
+  // Accepted: only now is anything changed.
+  // The stored map is changed in place only when it is the store's own and nobody was handed it.
+  const ledger = base === undefined ? emptyLedger() : base === old?.ledger && base.shared ? copyLedger(base) : base;
+  for (const change of plan.changes) applyChange(ledger, change);
+  put(st, table, key, { position, value: ledger.map, bytes: measure.footprint, ledger });
+  st.bytes = total;
+  return E.right(st);
 };
 
-/** `base` updated with every entry of `delta`, keys matched by msgpack equality. */
-export const mergeMaps = (
-  base: ReadonlyMap<WireValue, WireValue>,
+/** One key or value measured: msgpack length, footprint overheads and scan counts. */
+interface Measured extends MsgpackCounts {
+  readonly packed: number;
+  readonly overheads: number;
+}
+
+/** `v` measured, or undefined when msgpack cannot hold it. */
+const measured = (v: WireValue): Measured | undefined => {
+  let bytes: Uint8Array;
+  try {
+    bytes = packValue(v);
+  } catch {
+    return undefined;
+  }
+  const counts = countMsgpack(bytes);
+  if ('_tag' in counts) return undefined;
+  return { packed: bytes.length, overheads: footprint(v, 0), values: counts.values, maps: counts.maps, depth: counts.depth };
+};
+
+/** One entry of a map as the ledger counts it: its key and value measured together. */
+interface EntryMeasure {
+  readonly packed: number;
+  readonly overheads: number;
+  readonly values: number;
+  readonly maps: number;
+  readonly depth: number;
+}
+
+const entryMeasure = (k: WireValue, v: WireValue): EntryMeasure | undefined => {
+  const mk = measured(k);
+  const mv = mk === undefined ? undefined : measured(v);
+  if (mk === undefined || mv === undefined) return undefined;
+  return {
+    packed: mk.packed + mv.packed,
+    overheads: mk.overheads + mv.overheads,
+    values: mk.values + mv.values,
+    maps: mk.maps + mv.maps,
+    depth: Math.max(mk.depth, mv.depth),
+  };
+};
+
+/** A change a merge makes: set `value` under `key` (the key the map holds, or the delta's normalised key), replacing `was`. */
+interface Change {
+  readonly key: WireValue;
+  readonly canonical: string | undefined;
+  readonly value: WireValue;
+  readonly added: EntryMeasure;
+  readonly was: EntryMeasure | undefined;
+}
+
+const INT64_MIN_N = -(2n ** 63n);
+const UINT64_END_N = 2n ** 64n;
+const SAFE_MIN_N = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX_N = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A key in the one form `Map` equality matches exactly as msgpack equality does, or undefined for
+ * a key that needs its canonical text (bins, arrays, maps). Integers take one form, a number when
+ * it is safe and a bigint when it is not (within 64 bits), as msgpack writes them alike; the form
+ * chosen is written with the same bytes (and `Map` takes -0 as 0, which msgpackr writes as 0).
+ */
+const directKey = (k: WireValue): WireValue | undefined => {
+  switch (typeof k) {
+    case 'string':
+    case 'boolean':
+      return k;
+    case 'number':
+      if (Number.isInteger(k) && !Number.isSafeInteger(k)) {
+        const n = BigInt(k);
+        return n >= INT64_MIN_N && n < UINT64_END_N ? n : k;
+      }
+      return k;
+    case 'bigint':
+      return k >= SAFE_MIN_N && k <= SAFE_MAX_N ? Number(k) : k;
+    default:
+      return k === null ? k : undefined;
+  }
+};
+
+/**
+ * The changes merging `delta` into `base` (absent: an empty map) makes and the merged map's
+ * measures, without changing anything; undefined when a delta entry cannot be encoded. A key the
+ * delta names twice is one change (the later value).
+ */
+const planMerge = (
+  base: MapLedger | undefined,
   delta: ReadonlyMap<WireValue, WireValue>,
-): ReadonlyMap<WireValue, WireValue> => {
-  const byKey = new Map<string, readonly [WireValue, WireValue]>();
-  for (const [k, v] of base) byKey.set(canonicalKey(k), [k, v]);
-  for (const [k, v] of delta) byKey.set(canonicalKey(k), [k, v]);
-  return new Map([...byKey.values()]);
+): { readonly changes: ReadonlyArray<Change>; readonly measure: MapMeasure } | undefined => {
+  const ledger = base ?? emptyLedger();
+  let size = ledger.map.size;
+  let entryBytes = ledger.entryBytes;
+  let entryOverheads = ledger.entryOverheads;
+  let entryValues = ledger.entryValues;
+  let entryMaps = ledger.entryMaps;
+  // Depths taken away and added, applied to a copy of the histogram only when the delta has entries.
+  let depths: number[] | undefined;
+  const changes: Change[] = [];
+  // Changes by key (direct form or canonical text), so a key named twice in the delta replaces its first change.
+  const pending = new Map<WireValue, number>();
+  for (const [k, v] of delta) {
+    const direct = directKey(k);
+    const canonical = direct === undefined ? canonicalKey(k) : undefined;
+    const slot = direct === undefined ? `o${canonical!}` : direct;
+    const held = direct === undefined ? ledger.odd.get(canonical!) : ledger.map.has(direct) ? direct : NOT_HELD;
+    const key = held === NOT_HELD || held === undefined ? (direct ?? k) : held;
+    const added = entryMeasure(key, v);
+    if (added === undefined) return undefined;
+    const earlier = pending.get(slot);
+    const prior = earlier === undefined ? undefined : changes[earlier]!;
+    // What this change replaces: the delta's earlier change of this key, else the stored entry.
+    const was = prior !== undefined ? prior.added : held === NOT_HELD || held === undefined ? undefined : entryMeasure(key, ledger.map.get(key) ?? null);
+    depths ??= [...ledger.depths];
+    if (was !== undefined) {
+      entryBytes -= was.packed;
+      entryOverheads -= was.overheads;
+      entryValues -= was.values;
+      entryMaps -= was.maps;
+      depths[was.depth]!--;
+    } else size++;
+    entryBytes += added.packed;
+    entryOverheads += added.overheads;
+    entryValues += added.values;
+    entryMaps += added.maps;
+    depths[added.depth] = (depths[added.depth] ?? 0) + 1;
+    const change: Change =
+      prior !== undefined
+        ? { key: prior.key, canonical: prior.canonical, value: v, added, was: prior.was }
+        : { key, canonical: held === undefined ? canonical : undefined, value: v, added, was };
+    if (prior !== undefined) changes[earlier!] = change;
+    else {
+      pending.set(slot, changes.length);
+      changes.push(change);
+    }
+  }
+  const packed = mapHeaderBytes(size) + entryBytes;
+  return {
+    changes,
+    measure: {
+      packed,
+      footprint: packed + OBJECT_OVERHEAD_BYTES + entryOverheads,
+      values: 1 + entryValues,
+      maps: 1 + entryMaps,
+      depth: size === 0 ? 0 : 1 + deepest(depths ?? ledger.depths),
+    },
+  };
+};
+
+// Marks a direct key the map does not hold (undefined is taken: an odd key not held).
+const NOT_HELD = Symbol('not held');
+
+/** Bytes msgpack's map header takes for `size` entries (fixmap, map16, map32). */
+const mapHeaderBytes = (size: number): number => (size < 0x10 ? 1 : size < 0x10000 ? 3 : 5);
+
+/** The highest depth an entry has (the histogram's last non-zero slot), 0 for none. */
+const deepest = (depths: ReadonlyArray<number>): number => {
+  for (let d = depths.length - 1; d > 0; d--) if ((depths[d] ?? 0) > 0) return d;
+  return 0;
+};
+
+/** Make one planned change to a ledger. */
+const applyChange = (ledger: MapLedger, c: Change): void => {
+  if (c.was !== undefined) {
+    ledger.entryBytes -= c.was.packed;
+    ledger.entryOverheads -= c.was.overheads;
+    ledger.entryValues -= c.was.values;
+    ledger.entryMaps -= c.was.maps;
+    ledger.depths[c.was.depth]!--;
+  } else if (c.canonical !== undefined) ledger.odd.set(c.canonical, c.key);
+  ledger.map.set(c.key, c.value);
+  ledger.entryBytes += c.added.packed;
+  ledger.entryOverheads += c.added.overheads;
+  ledger.entryValues += c.added.values;
+  ledger.entryMaps += c.added.maps;
+  ledger.depths[c.added.depth] = (ledger.depths[c.added.depth] ?? 0) + 1;
+};
+
+const emptyLedger = (): MapLedger => ({
+  map: new Map(),
+  odd: new Map(),
+  depths: [],
+  entryBytes: 0,
+  entryOverheads: 0,
+  entryValues: 0,
+  entryMaps: 0,
+  shared: false,
+});
+
+/** A ledger with the same measures and its own copy of the map, not shared. */
+const copyLedger = (l: MapLedger): MapLedger => ({
+  map: new Map(l.map),
+  odd: new Map(l.odd),
+  depths: [...l.depths],
+  entryBytes: l.entryBytes,
+  entryOverheads: l.entryOverheads,
+  entryValues: l.entryValues,
+  entryMaps: l.entryMaps,
+  shared: false,
+});
+
+/**
+ * The ledger of a stored map: its own when it has one, else one measured from the map (a map
+ * `store` put there; it is then the store's copy, equal keys as one entry, the later value kept),
+ * or null when an entry cannot be encoded (never for a value `store` took).
+ */
+const ledgerOf = (e: StoredEntry): MapLedger | null => {
+  if (e.ledger !== undefined) return e.ledger;
+  const plan = planMerge(undefined, e.value as ReadonlyMap<WireValue, WireValue>);
+  if (plan === undefined) return null;
+  const ledger = emptyLedger();
+  for (const change of plan.changes) applyChange(ledger, change);
+  return ledger;
 };
 
 /** Every item held, table by table in canonical order, each table in insertion order. */
 export const items = (st: ChordStore): ReadonlyArray<StoreItem> =>
-  TABLES.flatMap((table) => [...tableOf(st, table)].map(([key58, e]) => ({ table, key58, value: e.value })));
+  TABLES.flatMap((table) => [...tableOf(st, table)].map(([key58, e]) => ({ table, key58, value: handOut(e) })));
 
 /** How many entries one table holds. */
 export const size = (st: ChordStore, table: TableName): number => tableOf(st, table).size;
@@ -203,12 +497,28 @@ export const bytesHeld = (st: ChordStore): number => st.bytes;
 /**
  * What to migrate to a peer that has just become storing (§5.1, `dump_data(start = peer,
  * end = self)`): each item at k with `distance(start, k) < distance(end, k)`, i.e. the peer sits
- * in (self, k] and is now the nearer predecessor. Local copies are not removed (as in the seeds).
+ * in (self, k] and is now the nearer predecessor. That is each item from `start` clockwise up to
+ * (not including) `end`, found in ring order: the work is the items', not the tables'. Each table
+ * in ring order from `start`. Local copies are not removed (as in the seeds).
  */
-export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyArray<StoreItem> =>
-  TABLES.flatMap((table) =>
-    [...tableOf(st, table)]
-      .filter(([, e]) => distance(start, e.position) < distance(end, e.position))
-      .map(([key58, e]) => ({ table, key58, value: e.value })),
-  );
+export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyArray<StoreItem> => {
+  const from = onRing(start);
+  const to = onRing(end);
+  const out: StoreItem[] = [];
+  for (const table of TABLES) {
+    const entries = tableOf(st, table);
+    const order = st.order.get(table);
+    const take = ([, key58]: RingSlot): void => {
+      const e = entries.get(key58);
+      if (e !== undefined) out.push({ table, key58, value: handOut(e) });
+    };
+    if (order === undefined || from === to) continue;
+    if (from < to) order.forRange([from, ''], [to, ''], false, take);
+    else {
+      order.forRange([from, ''], [RING_SIZE, ''], false, take);
+      order.forRange([0n, ''], [to, ''], false, take);
+    }
+  }
+  return out;
+};
 

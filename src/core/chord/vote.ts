@@ -125,8 +125,9 @@ const scalarKey = (v: WireValue): string => {
     case 'bigint':
       return `i${v.toString()};`;
     case 'number':
-      // msgpack writes an integral number as an int, so 3 and 3n are one value; -0 is a float.
-      return Number.isInteger(v) && !Object.is(v, -0) ? `i${BigInt(v).toString()};` : `d${String(v)};`;
+      // msgpack writes an integral number as an int, so 3 and 3n are one value; so is -0 (msgpackr
+      // writes it as the integer 0, and a float -0.0 a peer sends cannot be told from it once decoded).
+      return Number.isInteger(v) ? `i${BigInt(v).toString()};` : `d${String(v)};`;
     case 'string':
       return `s${v.length}:${v}`;
     default:

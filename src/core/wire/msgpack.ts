@@ -246,12 +246,39 @@ const be = (b: Uint8Array, at: number, size: number): number =>
 const scanStack = new Int32Array(MSGPACK_DEPTH_MAX + 2);
 
 /**
+ * What `scanMsgpack` counts of a value, in its terms: `values` (the value and every element, a map
+ * entry counting its key and its value), `maps`, and `depth` (the most non-empty arrays and maps
+ * nested along one path: 0 for a scalar or an empty container). A value is within limits exactly
+ * when each count is within its bound.
+ */
+export interface MsgpackCounts {
+  readonly values: number;
+  readonly maps: number;
+  readonly depth: number;
+}
+
+// What the last scan that passed counted (one object, reused: read it at once).
+const lastCounts = { values: 0, maps: 0, depth: 0 };
+
+const NO_LIMITS: MsgpackLimits = { depthMax: MSGPACK_DEPTH_MAX, valuesMax: Infinity, mapsMax: Infinity };
+
+/**
+ * `scanMsgpack`'s counts of the msgpack value in `b` from `start` to its end, or why it is not one
+ * (nesting deeper than `MSGPACK_DEPTH_MAX` included; the value and map counts are not bounded).
+ */
+export const countMsgpack = (b: Uint8Array, start = 0): MsgpackCounts | DecodeError => {
+  const error = scanMsgpack(b, start, NO_LIMITS);
+  return error ?? { values: lastCounts.values, maps: lastCounts.maps, depth: lastCounts.depth };
+};
+
+/**
  * Check that `b` from index `start` to its end is exactly one msgpack value of the kinds the
  * protocol uses, within `limits` (nesting depth, values, maps); offsets in errors count from
  * `start`. Runs in one pass with no allocation.
  */
 export const scanMsgpack = (b: Uint8Array, start = 0, limits: MsgpackLimits = MSGPACK_LIMITS): DecodeError | undefined => {
   const { depthMax, valuesMax, mapsMax } = limits;
+  let depth = 0;
   const n = b.length;
   const stack = depthMax + 2 <= scanStack.length ? scanStack : new Int32Array(depthMax + 2);
   let sp = 0;
@@ -299,9 +326,14 @@ export const scanMsgpack = (b: Uint8Array, start = 0, limits: MsgpackLimits = MS
       if (values > valuesMax) return { _tag: 'TooManyValues', what: 'values', max: valuesMax };
       if (sp + 1 > depthMax) return { _tag: 'TooDeep', depthMax };
       stack[++sp] = items;
+      if (sp > depth) depth = sp;
     }
   }
-  return pos === n ? undefined : fail(`${n - pos} trailing bytes`);
+  if (pos !== n) return fail(`${n - pos} trailing bytes`);
+  lastCounts.values = values;
+  lastCounts.maps = maps;
+  lastCounts.depth = depth;
+  return undefined;
 };
 
 /**
