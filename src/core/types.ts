@@ -83,6 +83,8 @@ export type Input =
   | { readonly _tag: 'DialFailed'; readonly at: number; readonly conn: ConnId; readonly error: ConnectError }
   | { readonly _tag: 'BytesReceived'; readonly at: number; readonly conn: ConnId; readonly bytes: Uint8Array }
   | { readonly _tag: 'ConnectionClosed'; readonly at: number; readonly conn: ConnId; readonly reason: CloseReason }
+  /** Everything written to the connection before an `AwaitDrain` of it has left (the answer to it). */
+  | { readonly _tag: 'Drained'; readonly at: number; readonly conn: ConnId }
   | { readonly _tag: 'Tick'; readonly at: number }
   // --- user commands
   | {
@@ -188,5 +190,10 @@ export type Effect =
   /** Write these bytes (whole frames) to the connection. */
   | { readonly _tag: 'Write'; readonly conn: ConnId; readonly bytes: Uint8Array }
   | { readonly _tag: 'Close'; readonly conn: ConnId; readonly reason: CloseReason }
+  /**
+   * Answer with one `Drained` input once everything written to the connection so far has left
+   * (nothing, if it closes first): a node sending more than a send queue holds paces itself by it.
+   */
+  | { readonly _tag: 'AwaitDrain'; readonly conn: ConnId }
   | { readonly _tag: 'Deliver'; readonly message: DeliveredMessage }
   | { readonly _tag: 'Emit'; readonly event: NodeEvent };

@@ -84,12 +84,15 @@ type Act =
   | { readonly _tag: 'Chord'; readonly build: Build; readonly split: number }
   | { readonly _tag: 'Hostile'; readonly build: Build; readonly mutation: Mutation; readonly split: number }
   | { readonly _tag: 'Tick'; readonly dtMs: number }
+  /** The shell says a connection's queue has drained (asked for or not): one of the node's connections, by index. */
+  | { readonly _tag: 'Drained'; readonly conn: number }
   | { readonly _tag: 'Gets'; readonly keys: ReadonlyArray<string>; readonly timeoutMs: number | undefined };
 
 const act: fc.Arbitrary<Act> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ build: chordFrame(attacker, near, FRAME_MAX, LINK), split: fc.nat({ max: 96 }) }).map((r): Act => ({ _tag: 'Chord', ...r })) },
   { weight: 1, arbitrary: fc.record({ f: hostileFrame(attacker, FRAME_MAX), split: fc.nat({ max: 64 }) }).map(({ f, split }): Act => ({ _tag: 'Hostile', ...f, split })) },
   { weight: 2, arbitrary: fc.nat({ max: 4_000 }).map((dtMs): Act => ({ _tag: 'Tick', dtMs })) },
+  { weight: 1, arbitrary: fc.nat({ max: 7 }).map((conn): Act => ({ _tag: 'Drained', conn })) },
   {
     weight: 3,
     arbitrary: fc
@@ -353,6 +356,12 @@ describe('fuzz: the chord core under hostile chord messages', () => {
               c.at += a.dtMs;
               go(c, { _tag: 'Tick', at: c.at });
               break;
+            case 'Drained': {
+              const conns = [...c.st.mesh.conns.keys()];
+              const conn = conns[a.conn % Math.max(1, conns.length)];
+              if (conn !== undefined) go(c, { _tag: 'Drained', at: c.at, conn });
+              break;
+            }
             case 'Gets':
               // The user reads a few keys at once: past `getsMax` pending, a get fails with Busy.
               for (const key of a.keys) {

@@ -20,7 +20,17 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('ChordSocket', () => {
   it('refuses chord bounds it does not have, or out of range, before anything starts', () => {
-    const bad = [{ peersmax: 3 }, { peersMax: -1 }, { getTimeoutMs: NaN }, { voteQuorum: 0 }, { voteQuorum: 6 }, { voteQuorum: 2.5 }];
+    const bad = [
+      { peersmax: 3 },
+      { peersMax: -1 },
+      { getTimeoutMs: NaN },
+      { voteQuorum: 0 },
+      { voteQuorum: 6 },
+      { voteQuorum: 2.5 },
+      // a hand-over batch must fit below the send queue bound (8 MiB by default)
+      { handoffBatchBytes: 0 },
+      { handoffBatchBytes: 8 * 1024 * 1024 },
+    ];
     for (const chord of bad) {
       expect(() => new ChordSocket({ host: '127.0.0.1', debugLevel: 'silent', chord: chord as never }), JSON.stringify(chord)).toThrow(expect.objectContaining({ code: 'BadArgument' }));
     }

@@ -4,9 +4,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { defaultChordLimits, type ChordConfig } from '../../src/core/chord/config.js';
 import { chordItems, chordKeys, chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
-import { keyPositions58, nodePosition, TABLES } from '../../src/core/chord/ring.js';
+import { HANDOFF_BATCH_BYTES } from '../../src/core/chord/handoff.js';
+import { key58Of, keyPositions58, nodePosition, RING_SIZE, TABLES } from '../../src/core/chord/ring.js';
 import { next, prev } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
+import { subFlags } from '../../src/core/flags.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
 import { footprint, VALUE_OVERHEAD_BYTES } from '../../src/core/wire/footprint.js';
 import { chordDeltaPayload, chordNotifyPayload, chordRetrievePayload, chordStorePayload, peersPayload, peersRequestPayload } from '../../src/core/wire/messages.js';
@@ -59,7 +61,98 @@ describe('chord node: meta flow', () => {
   });
 });
 
+describe('chord node: handing items over', () => {
+  // The node holds 40 items of 100 kB, spread over the ring; the peer then starts storing and owns
+  // part of them. They go in batches of about HANDOFF_BATCH_BYTES, each after the last has left.
+  const setup = () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const conn = a1 as ConnId;
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const value = 'v'.repeat(100_000);
+    const step = RING_SIZE / 40n;
+    for (let i = 0n; i < 40n; i++) go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha384', key58Of(i * step + 1n), value))));
+    expect(chordItems(st)).toHaveLength(40);
+    return { me, peer, st, conn };
+  };
+  const stores = (effects: ReadonlyArray<Effect>) => writes(effects).filter((w) => w.payload[0] === subFlags.store);
+
+  it('writes a batch, waits for it to leave, then removes those copies and writes the next', () => {
+    const { me, peer, st, conn } = setup();
+    let out = go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    let sent = stores(out).length;
+    // about a megabyte per batch, and nothing removed until it has left
+    expect(sent).toBeGreaterThan(0);
+    expect(sent * 100_000).toBeLessThanOrEqual(HANDOFF_BATCH_BYTES + 100_100);
+    expect(only(out, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn }]);
+    expect(chordItems(st)).toHaveLength(40);
+    let batches = 1;
+    while (only(out, 'AwaitDrain').length > 0) {
+      const held = chordItems(st).length;
+      out = go(me, st, { _tag: 'Drained', at: T0, conn });
+      expect(chordItems(st).length).toBeLessThan(held);
+      sent += stores(out).length;
+      batches++;
+      expect(batches).toBeLessThan(40);
+    }
+    // everything the peer owns went over, each item once, in more than one batch
+    expect(batches).toBeGreaterThan(2);
+    expect(chordStatus(st).chord.migrated).toBe(sent);
+    expect(chordItems(st)).toHaveLength(40 - sent);
+    // a late Drained does nothing
+    expect(go(me, st, { _tag: 'Drained', at: T0, conn })).toEqual([]);
+  });
+
+  it('keeps the copies of a batch whose connection closes before it has left', () => {
+    const { me, peer, st, conn } = setup();
+    const out = go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    expect(stores(out).length).toBeGreaterThan(0);
+    go(me, st, { _tag: 'ConnectionClosed', at: T0, conn, reason: { _tag: 'PeerClosed' } });
+    expect(chordItems(st)).toHaveLength(40);
+    expect(go(me, st, { _tag: 'Drained', at: T0, conn })).toEqual([]);
+    expect(chordItems(st)).toHaveLength(40);
+    expect(chordStatus(st).chord.migrated).toBe(0);
+  });
+
+  it('keeps a copy written again after it was sent', () => {
+    const { me, peer, st, conn } = setup();
+    const out = go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    const first = stores(out)[0]!.payload;
+    // the peer leeches again: the item is ours once more, and is written to
+    go(me, st, bytesIn(conn, from(peer, [5, '1'])));
+    go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha384', first[2] as string, 'newer'))));
+    go(me, st, { _tag: 'Drained', at: T0, conn });
+    expect(chordItems(st).find((it) => it.key58 === first[2])?.value).toBe('newer');
+  });
+});
+
 describe('chord node: requests', () => {
+  it('asks again where the key routes now when the connection a retrieve went out on closes', () => {
+    // two storing peers; a get that needs all five tables asks each table's owner; one owner's
+    // connection closes before it answers
+    const me: ChordEnv = { ...mkEnv(1), chord: { ...defaultChordLimits, voteQuorum: 5 } };
+    const [p2, p3] = [chordEnv(2), chordEnv(3)];
+    const [st, [a1, a2]] = withPeers(me, [p2, p3]);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    go(me, st, bytesIn(a1 as ConnId, from(p2, [5, '0'])));
+    go(me, st, bytesIn(a2 as ConnId, from(p3, [5, '0'])));
+    const get = go(me, st, { _tag: 'ChordGet', at: T0, cmd: 2, key: 'k' });
+    expect(events(get)).toEqual([]);
+    const asked = writes(get).filter((w) => w.payload[0] === subFlags.retrieve);
+    const onA1 = asked.filter((w) => w.conn === a1);
+    expect(onA1.length).toBeGreaterThan(0);
+    // a1 closes: what was asked there is asked of p3 (on a2) or answered here, at once
+    const closed = go(me, st, { _tag: 'ConnectionClosed', at: T0 + 1, conn: a1 as ConnId, reason: { _tag: 'PeerClosed' } });
+    const again = writes(closed).filter((w) => w.payload[0] === subFlags.retrieve);
+    expect(again.every((w) => w.conn === a2)).toBe(true);
+    // p3 answers nil for all it was asked: the get is decided then, long before its deadline
+    const answers = [...asked.filter((w) => w.conn === a2), ...again].map((w) => from(p3, [subFlags.retrieved, w.payload[1]!, w.payload[2]!, null]));
+    const decided = [...events(closed), ...answers.flatMap((frame) => events(go(me, st, bytesIn(a2 as ConnId, frame, T0 + 2))))];
+    expect(decided.filter((e) => e._tag !== 'PeerLeft')).toEqual([{ _tag: 'ChordFailed', cmd: 2, error: { _tag: 'NotFound' } }]);
+  });
+
+
   it('a joined node alone stores locally, reads back, deletes, and reports NotFound', () => {
     const me = chordEnv(1);
     const st = initChord(me, T0);
@@ -312,9 +405,13 @@ describe('chord node: bytes held for peers', () => {
     expect(chordStatus(st).storeBytes).toBe(2 * cost(small));
     expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha256', 'z', big)))))).toEqual([]);
     expect(chordStatus(st).storeBytes).toBe(cost(big) + 2 * cost(small));
-    // Once the peer stores, leaving hands it everything: nothing is held, and no byte is counted.
+    // Once the peer stores, leaving hands it everything: once the stores have left, nothing is
+    // held, and no byte is counted.
     go(me, st, bytesIn(conn, from(peer, [5, '0'])));
-    go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 4 });
+    const unjoined = go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 4 });
+    expect(only(unjoined, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn }]);
+    expect(chordItems(st)).toHaveLength(3);
+    go(me, st, { _tag: 'Drained', at: T0, conn });
     expect(chordItems(st)).toEqual([]);
     expect(chordStatus(st).storeBytes).toBe(0);
   });

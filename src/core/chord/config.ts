@@ -6,6 +6,7 @@
  * outgoing budget for ring neighbours and fingers is `peersMax` here, on top of the mesh's small
  * `outgoingMax` (which only bootstraps it from peers lists).
  */
+import { HANDOFF_BATCH_BYTES } from './handoff.js';
 import { CHORD_PEERS_MAX } from './routing.js';
 import { STORE_BYTES_MAX, STORE_ENTRIES_MAX } from './store.js';
 import { VOTE_QUORUM } from './vote.js';
@@ -78,6 +79,11 @@ export interface ChordConfig {
   readonly notifyKeyBytesMax: number;
   /** 1: a set broadcasts notify (default); 0: it does not. */
   readonly announceKeys: number;
+  /**
+   * Bytes of stores written to one peer before waiting for them to leave, when handing items over
+   * (handoff.ts): below the shell's send queue bound, so a hand-over never has the peer dropped as slow.
+   */
+  readonly handoffBatchBytes: number;
 }
 
 /** The chord bounds, with their defaults. */
@@ -99,4 +105,5 @@ export const defaultChordLimits: ChordConfig = {
   notifyKeysMax: NOTIFY_KEYS_MAX,
   notifyKeyBytesMax: NOTIFY_KEY_BYTES_MAX,
   announceKeys: ANNOUNCE_KEYS,
+  handoffBatchBytes: HANDOFF_BATCH_BYTES,
 };

@@ -4,7 +4,7 @@
  *
  * Inputs: a peer's meta, peers joining and leaving the routing table, connections accepted,
  * entries of peers lists, the Join/Unjoin commands, the clock.
- * Effects: `Write` (meta, peers lists, migrated stores), `Dial` (neighbours and fingers that
+ * Effects: `Write` (meta, peers lists, and migrated stores through handoff.ts), `Dial` (neighbours and fingers that
  * `choosePeers` picks and we are not connected to), `Close` (outgoing links no longer picked once
  * we hold more than `peersMax`: the seeds' `disconnect_least_efficient`, generalised), `Emit`.
  * Meta flow (§5.1): the accepting side sends its meta right after its handshake; a meta that
@@ -12,7 +12,8 @@
  * and migrate to the peer what it now owns. ts2p's own additions, all within the wire:
  * - a storing dialler also sends its meta once the peer is routed (a seed dialler never tells a
  *   leeching acceptor that it stores);
- * - migration removes the local copy once it is forwarded (the seeds keep stale copies);
+ * - migration removes the local copy once it has been sent (the seeds keep stale copies), and is
+ *   paced by what the connection takes (handoff.ts);
  * - unjoin hands every local item to the ring (js2p never migrates on leave).
  * Deliberately not: requests (requests.ts).
  */
@@ -23,10 +24,11 @@ import { ownMessage, writeMessage } from '../mesh/send.js';
 import { msgTypes } from '../flags.js';
 import { nextBelow } from '../rng.js';
 import type { Address, CommandId, ConnId, NodeId } from '../types.js';
-import { chordMetaPayload, chordStorePayload, peersRequestPayload } from '../wire/messages.js';
+import { chordMetaPayload, peersRequestPayload } from '../wire/messages.js';
 import { nodePosition } from './ring.js';
 import { choosePeers, next, prev } from './routing.js';
-import { peersChanged, routeFrom, storingPeers, whisperConn, whisperPeer } from './send.js';
+import { handOver, pumpHandoffs } from './handoff.js';
+import { peersChanged, routeFrom, storingPeers, whisperConn } from './send.js';
 import type { ChordCtx } from './state.js';
 import * as S from './store.js';
 
@@ -65,18 +67,19 @@ const evictUnlinked = (ctx: ChordCtx): boolean => {
   return victim !== undefined && ctx.st.directory.delete(victim);
 };
 
-/** Hand to their owners the items `peerPosition` now owns, dropping our copies. */
+/** Hand to their owners the items `peerPosition` now owns, dropping our copies once sent (handoff.ts). */
 const migrateTo = (ctx: ChordCtx, peerPosition: bigint): void => {
   const peers = storingPeers(ctx);
-  for (const item of S.dumpData(ctx.st.store, peerPosition, ctx.st.position)) {
-    const p = nodePosition(item.key58);
-    if (E.isLeft(p)) continue;
-    const r = routeFrom(ctx, p.right, peers);
-    if (r._tag !== 'Forward') continue;
-    if (whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value)) === undefined) continue;
-    S.store(ctx.st.store, item.table, item.key58, null);
-    ctx.st.counters.migrated++;
-  }
+  for (const item of S.dumpData(ctx.st.store, peerPosition, ctx.st.position)) handToOwner(ctx, item, peers);
+  pumpHandoffs(ctx);
+};
+
+/** Queue an item for the peer that owns it, if a peer does. */
+const handToOwner = (ctx: ChordCtx, item: S.StoreItem, peers: ReturnType<typeof storingPeers>): void => {
+  const p = nodePosition(item.key58);
+  if (E.isLeft(p)) return;
+  const r = routeFrom(ctx, p.right, peers);
+  if (r._tag === 'Forward') handOver(ctx, r.peer.id, item.table, item.key58);
 };
 
 /** A peer's meta: '1' leeching, '0' storing (§5.1 meta flow). */
@@ -155,14 +158,8 @@ export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
     ctx.st.joined = false;
     announce(ctx);
     const peers = storingPeers(ctx);
-    for (const item of S.items(ctx.st.store)) {
-      const p = nodePosition(item.key58);
-      if (E.isLeft(p)) continue;
-      const r = routeFrom(ctx, p.right, peers);
-      if (r._tag !== 'Forward' || whisperPeer(ctx, r.peer.id, chordStorePayload(item.table, item.key58, item.value)) === undefined) continue;
-      S.store(ctx.st.store, item.table, item.key58, null);
-      ctx.st.counters.migrated++;
-    }
+    for (const item of S.items(ctx.st.store)) handToOwner(ctx, item, peers);
+    pumpHandoffs(ctx);
   }
   ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
 };

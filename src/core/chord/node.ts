@@ -18,16 +18,18 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { msgTypes } from '../flags.js';
 import { initNode, nextWakeup, nodeStatus, step, type NodeStatus } from '../node.js';
-import type { DeliveredMessage, Effect, Input, NodeId } from '../types.js';
+import type { ConnId, DeliveredMessage, Effect, Input, NodeId } from '../types.js';
 import { classifyPayload } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import type { ChordConfig } from './config.js';
+import { endHandoff, handingOver, onDrained } from './handoff.js';
 import { learn, onAccepted, onJoin, onMembershipTick, onMeta, onPeerJoined, onPeerLeft, onRejected, onUnjoin } from './membership.js';
 import {
   abandonRequests,
   expireRequests,
   fail,
   onApplyDelta,
+  onConnsGone,
   onDelta,
   onGet,
   onNotify,
@@ -62,6 +64,7 @@ export const initChord = (env: ChordEnv, at: number): ChordState => {
     relays: 0,
     checkAt: undefined,
     directory: new Map(),
+    handoffs: new Map(),
     repickAt: undefined,
     refreshAt: at + env.chord.refreshMs,
     counters: { storesHandled: 0, storesForwarded: 0, retrievesAnswered: 0, retrievesForwarded: 0, migrated: 0, badRequests: 0 },
@@ -98,19 +101,32 @@ const claim = (ctx: ChordCtx, m: DeliveredMessage): boolean => {
   }
 };
 
-/** Pass the mesh's effects on, handling the ones chord claims or reacts to. */
-const absorb = (ctx: ChordCtx, effects: ReadonlyArray<Effect>): void => {
+/** Pass the mesh's effects on, handling the ones chord claims or reacts to; the connections that closed. */
+const absorb = (ctx: ChordCtx, effects: ReadonlyArray<Effect>): ConnId[] => {
+  const gone: ConnId[] = [];
   for (const e of effects) {
     if (e._tag === 'Deliver') {
       if (!claim(ctx, e.message)) ctx.out.push(e);
       continue;
     }
     ctx.out.push(e);
+    if (e._tag === 'Close') gone.push(e.conn);
     if (e._tag !== 'Emit') continue;
     const ev = e.event;
     if (ev._tag === 'PeerJoined') onPeerJoined(ctx, ev.peer, ev.conn, ev.address, ev.outgoing);
-    else if (ev._tag === 'PeerLeft') onPeerLeft(ctx, ev.peer);
+    else if (ev._tag === 'PeerLeft') {
+      gone.push(ev.conn);
+      onPeerLeft(ctx, ev.peer);
+    }
   }
+  return gone;
+};
+
+/** Connections that closed: their hand-offs end, and what was asked on them is asked again. */
+const connsGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => {
+  if (gone.length === 0) return;
+  for (const conn of gone) endHandoff(ctx, conn);
+  onConnsGone(ctx, gone);
 };
 
 /** The mesh's peers lists of this step, into the directory. */
@@ -159,12 +175,15 @@ export const chordStep = (env: ChordEnv, state: ChordState, input: Input): reado
   const wasOpen = !state.mesh.closed;
   const before = 'conn' in input ? state.mesh.conns.get(input.conn) : undefined;
   const [, effects] = step(env, state.mesh, input);
-  absorb(ctx, effects);
+  const gone = absorb(ctx, effects);
   if (state.mesh.closed) {
     if (wasOpen) abandonRequests(ctx);
     return [state, out];
   }
+  if (input._tag === 'ConnectionClosed') gone.push(input.conn);
+  connsGone(ctx, gone);
   if (input._tag === 'ConnectionAccepted') onAccepted(ctx, input.conn);
+  if (input._tag === 'Drained') onDrained(ctx, input.conn);
   if (before !== undefined && before.phase !== 'ready' && before.outgoing && !state.mesh.conns.has(before.conn)) {
     onRejected(ctx, before.expectedId);
   }
@@ -199,6 +218,8 @@ export interface ChordStatus extends NodeStatus {
   readonly pendingGets: number;
   readonly forwardedRetrieves: number;
   readonly directory: number;
+  /** Items being handed over to their owners and not yet known to have left (handoff.ts). */
+  readonly handingOver: number;
   readonly chord: ChordState['counters'];
 }
 
@@ -218,6 +239,7 @@ export const chordStatus = (state: ChordState): ChordStatus => {
     pendingGets: state.gets.size,
     forwardedRetrieves: state.relays,
     directory: state.directory.size,
+    handingOver: handingOver(state),
     chord: { ...state.counters },
   };
 };

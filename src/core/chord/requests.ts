@@ -44,7 +44,7 @@ import { nonWireValue } from '../wire/msgpack.js';
 import type { WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
 import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
-import { slotKey, type ChordCtx, type PendingGet, type UserKey, type Waiter } from './state.js';
+import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
 import { answered, awaiting, decideGet } from './vote.js';
 
@@ -176,17 +176,47 @@ export const onRetrieved = (ctx: ChordCtx, conn: ConnId, m: WireMessageOf<'Chord
     ctx.out.push({ _tag: 'Emit', event: { _tag: 'Dropped', conn, why: 'chord retrieved on a connection that was not asked' } });
     return;
   }
+  settleSlot(ctx, key, slot, m.value);
+};
+
+/** Hand an answer to every local get and every peer waiting in a slot, and forget the slot. */
+const settleSlot = (ctx: ChordCtx, key: string, slot: WaitSlot, value: WireValue): void => {
   ctx.st.waiting.delete(key);
   for (const w of slot.waiters) {
     if (w._tag === 'Relay') {
       ctx.st.relays--;
-      answerConn(ctx, w.conn, w.table, w.key58, m.value);
+      answerConn(ctx, w.conn, w.table, w.key58, value);
     } else {
       const g = ctx.st.gets.get(w.cmd);
       if (g === undefined) continue;
-      g.answers[w.index] = answered(m.value);
+      g.answers[w.index] = answered(value);
       settleGet(ctx, g, false);
     }
+  }
+};
+
+/**
+ * Connections that closed: a retrieve asked on one of them can no longer be answered there. A
+ * wait slot left with no connection asked is asked again where the key routes now (answered
+ * from here when we own it now), instead of waiting out its deadline for an answer that cannot
+ * come.
+ */
+export const onConnsGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => {
+  const orphans: string[] = [];
+  for (const [key, slot] of ctx.st.waiting) {
+    const before = slot.asked.length;
+    for (let i = slot.asked.length - 1; i >= 0; i--) if (gone.includes(slot.asked[i]!)) slot.asked.splice(i, 1);
+    if (before > 0 && slot.asked.length === 0) orphans.push(key);
+  }
+  for (const key of orphans) {
+    const slot = ctx.st.waiting.get(key);
+    const [table, key58] = key.split('/') as [TableName, string];
+    const p = parseKey58(key58);
+    if (slot === undefined || E.isLeft(p)) continue;
+    const t: Target = { table, key58, position: p.right.position };
+    const r = routeFrom(ctx, t.position);
+    if (r._tag === 'Forward') ask(ctx, t, r.peer.id);
+    else if (r._tag === 'Local') settleSlot(ctx, key, slot, localValue(ctx, t));
   }
 };
 

@@ -101,14 +101,14 @@ export const routeFrom = (ctx: ChordCtx, position: bigint, peers?: ReadonlyArray
 const LOCAL: Route<StoringPeer> = { _tag: 'Local' };
 const NO_ROUTE: Route<StoringPeer> = { _tag: 'NoRoute' };
 
-/** Whisper a payload on one connection; false when it is gone or not ready. */
-export const whisperConn = (ctx: ChordCtx, connId: ConnId, payload: ReadonlyArray<WireValue>): boolean => {
+/** Whisper a payload on one connection: the bytes of the message body written, 0 when the connection is gone or not ready. */
+export const whisperConn = (ctx: ChordCtx, connId: ConnId, payload: ReadonlyArray<WireValue>): number => {
   const c = ctx.st.mesh.conns.get(connId);
-  if (c === undefined || c.phase === 'dialing') return false;
+  if (c === undefined || c.phase === 'dialing') return 0;
   const msg = userMessage(ctx.mesh, msgTypes.whisper, payload);
-  if (typeof msg === 'string') return false;
+  if (typeof msg === 'string') return 0;
   writeMessage(ctx.mesh, c, msg);
-  return true;
+  return msg.plain.length - msg.at;
 };
 
 /**
@@ -134,7 +134,7 @@ export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58:
 /** Whisper a payload to a routed peer: the connection it went out on, or undefined when it is not routed. */
 export const whisperPeer = (ctx: ChordCtx, peer: NodeId, payload: ReadonlyArray<WireValue>): ConnId | undefined => {
   const connId = ctx.st.mesh.routing.get(peer);
-  return connId !== undefined && whisperConn(ctx, connId, payload) ? connId : undefined;
+  return connId !== undefined && whisperConn(ctx, connId, payload) > 0 ? connId : undefined;
 };
 
 const EMPTY_MAP: ReadonlyMap<WireValue, WireValue> = new Map();

@@ -19,6 +19,7 @@ import type { IdValue } from '../wire/codecs.js';
 import type { InternalMessage } from '../wire/packets.js';
 import type { WireValue } from '../wire/value.js';
 import type { ChordConfig } from './config.js';
+import type { Handoff } from './handoff.js';
 import type { TableName } from './ring.js';
 import type { ChordStore } from './store.js';
 import type { TableAnswer } from './vote.js';
@@ -114,6 +115,8 @@ export interface ChordState {
   /** The earliest deadline of a get or a wait slot (maybe passed), ms. */
   checkAt: number | undefined;
   readonly directory: Map<NodeId, DirectoryEntry>;
+  /** Items being handed over to their owners, per connection (handoff.ts). */
+  readonly handoffs: Map<ConnId, Handoff>;
   /** When to re-pick the peers to keep connected, ms. */
   repickAt: number | undefined;
   /** When to next ask peers for their peers, ms. */

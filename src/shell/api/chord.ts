@@ -15,8 +15,9 @@ import type { ChordError, CommandId, Input, NodeEvent } from '../../core/types.j
 import type { WireValue } from '../../core/wire/value.js';
 import { nodeCapabilities } from '../caps.js';
 import type { Core } from '../net/runtime.js';
+import { SEND_QUEUE_BYTES_MAX } from '../net/transport.js';
 import { checkChordKey, checkLimits } from './arguments.js';
-import { Ts2pError } from './errors.js';
+import { BadArgument, Ts2pError } from './errors.js';
 import { MESH_COMPRESSION_DEFAULT } from './mesh.js';
 import { GenericMeshSocket, type MeshDeps, type MeshSocketOptions } from './socket.js';
 
@@ -90,11 +91,21 @@ export class ChordSocket extends GenericMeshSocket<ChordState> {
   private cmdSeq = CHORD_CMD_BASE;
   private readonly calls = new Map<CommandId, { resolve: (v: WireValue | undefined) => void; reject: (e: Error) => void }>();
 
-  /** Throws `BadArgument` for a `chord` bound it does not have, below 0, or a quorum outside 1–5; then as MeshSocket. */
+  /**
+   * Throws `BadArgument` for a `chord` bound it does not have, below 0, a quorum outside 1–5, or a
+   * `handoffBatchBytes` not below `sendQueueBytesMax`; then as MeshSocket. Unless given,
+   * `handoffBatchBytes` is its default or half of `sendQueueBytesMax`, whichever is smaller.
+   */
   constructor(options: ChordSocketOptions = {}) {
     const { chord, ...mesh } = options;
     if (chord !== undefined) checkLimits(chord, defaultChordLimits);
-    super(chordDeps({ ...defaultChordLimits, ...chord }), {
+    const queue = options.sendQueueBytesMax ?? SEND_QUEUE_BYTES_MAX;
+    const batch = chord?.handoffBatchBytes;
+    if (batch !== undefined && !(batch > 0 && batch < queue)) {
+      throw new BadArgument(`chord.handoffBatchBytes must be positive and below sendQueueBytesMax (${queue}), got ${batch}`);
+    }
+    const handoffBatchBytes = batch ?? Math.max(1, Math.min(defaultChordLimits.handoffBatchBytes, Math.floor(queue / 2)));
+    super(chordDeps({ ...defaultChordLimits, ...chord, handoffBatchBytes }), {
       compression: MESH_COMPRESSION_DEFAULT,
       protocol: { subnet: 'chord', encryption: 'Plaintext' },
       ...mesh,

@@ -137,6 +137,11 @@ export class Runtime<S> {
       case 'Write':
         this.transport.write(effect.conn, effect.bytes);
         return;
+      case 'AwaitDrain': {
+        const conn = effect.conn;
+        this.transport.whenDrained(conn, () => this.input({ _tag: 'Drained', at: this.clock(), conn }));
+        return;
+      }
       case 'Close':
         this.hooks.log('debug', `closing ${effect.conn}: ${effect.reason._tag}`);
         this.transport.close(effect.conn);

@@ -74,6 +74,8 @@ interface Link {
   pending: Uint8Array[];
   /** Their total size in bytes. */
   pendingBytes: number;
+  /** Called once everything written so far has left (`whenDrained`). */
+  drainWaiters: Array<() => void>;
 }
 
 /** Maps a socket error met while dialing onto the core's connect error. */
@@ -88,6 +90,8 @@ export const dialError = (err: NodeJS.ErrnoException | undefined): ConnectError 
       return { _tag: 'Unreachable', detail };
   }
 };
+
+const EMPTY = Buffer.alloc(0);
 
 /** TCP or TLS sockets keyed by connection id. */
 export class Transport {
@@ -214,7 +218,7 @@ export class Transport {
   private adopt(socket: net.Socket): void {
     socket.setNoDelay(true);
     const conn = mkConnId(`a${++this.accepts}`);
-    const link: Link = { socket, open: true, dropped: false, pending: [], pendingBytes: 0 };
+    const link: Link = { socket, open: true, dropped: false, pending: [], pendingBytes: 0, drainWaiters: [] };
     this.links.set(conn, link);
     this.wire(conn, link);
     this.sink.accepted(conn, { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
@@ -235,7 +239,7 @@ export class Transport {
             rejectUnauthorized: settings.verify,
             ...(settings.verify ? {} : { checkServerIdentity: () => undefined }),
           });
-    const link: Link = { socket, open: false, dropped: false, pending: [], pendingBytes: 0 };
+    const link: Link = { socket, open: false, dropped: false, pending: [], pendingBytes: 0, drainWaiters: [] };
     this.links.set(conn, link);
     socket.once(settings === undefined ? 'connect' : 'secureConnect', () => {
       link.open = true;
@@ -309,7 +313,34 @@ export class Transport {
     const first = pending[0]!;
     link.socket.write(
       pending.length === 1 ? Buffer.from(first.buffer, first.byteOffset, first.length) : Buffer.concat(pending, pendingBytes),
+      link.drainWaiters.length === 0 ? undefined : () => this.checkDrained(link),
     );
+  }
+
+  /**
+   * Calls `done` once everything written to the connection so far has left for the kernel (at
+   * once if nothing is queued); never if the connection closes first.
+   */
+  whenDrained(conn: ConnId, done: () => void): void {
+    const link = this.links.get(conn);
+    if (link === undefined || link.dropped) return;
+    link.drainWaiters.push(done);
+    this.checkDrained(link);
+  }
+
+  /**
+   * Calls the drain waiters if nothing is queued. Bytes not flushed yet get a write callback when
+   * they are; bytes the socket still holds get an empty write, whose callback comes after theirs.
+   */
+  private checkDrained(link: Link): void {
+    if (link.dropped || link.drainWaiters.length === 0 || link.pendingBytes > 0) return;
+    if (link.socket.writableLength > 0) {
+      link.socket.write(EMPTY, () => this.checkDrained(link));
+      return;
+    }
+    const waiters = link.drainWaiters;
+    link.drainWaiters = [];
+    for (const done of waiters) done();
   }
 
   /** Closes a connection at the core's request; it is not reported back. */

@@ -255,6 +255,11 @@ export class SimEngine {
       }
       case EvKind.Command:
         return this.runCommand(n, ev.extra?.command as Command, at, ev.extra?.cmd);
+      case EvKind.Drained: {
+        const end = ev.extra?.end as End;
+        if (end.closed) return;
+        return this.stepNode(n, { _tag: 'Drained', at, conn: end.conn });
+      }
     }
   }
 
@@ -321,6 +326,12 @@ export class SimEngine {
       }
       case 'Dial':
         return this.links.dial(n, e.conn, e.address);
+      case 'AwaitDrain': {
+        // The virtual network holds no send queue: what a node wrote has left once it has arrived.
+        const end = n.conns.get(e.conn);
+        if (end !== undefined && !end.closed) this.push(Math.max(this.now, end.peer?.lastArrival ?? this.now), EvKind.Drained, n, { end });
+        return;
+      }
       case 'Close': {
         const end = n.conns.get(e.conn);
         if (end === undefined || end.closed) return;

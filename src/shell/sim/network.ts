@@ -86,6 +86,7 @@ export const EvKind = {
   Command: 7,
   Fault: 8,
   Call: 9,
+  Drained: 10,
 } as const;
 /** One of the event kinds. */
 export type EvKind = (typeof EvKind)[keyof typeof EvKind];

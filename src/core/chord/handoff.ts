@@ -1,0 +1,126 @@
+/**
+ * Handing stored items over to the peers that now own them: on migration (a peer started storing
+ * and owns part of what we hold) and on unjoin (everything we hold goes to the ring).
+ *
+ * The items are not written all at once: a node holding more than a peer's send queue takes would
+ * have the peer dropped as slow part way, and the items written after that would be lost with
+ * their local copies. Instead each connection gets its items in batches of about
+ * `handoffBatchBytes` (at most that, and one item more): a batch is written, then `AwaitDrain`; when the shell answers `Drained`
+ * (the batch has left), the local copies of that batch are removed and the next batch goes. An
+ * item is re-checked when its batch is made and when it has drained: it is sent only while it
+ * still routes to that peer, and its local copy is removed only if it is still the value sent and
+ * still routes there. A connection that closes first ends its hand-off with the local copies kept
+ * (they are handed over again when an owner next appears).
+ *
+ * Inputs: items to hand over, `Drained`, peers leaving. Effects: `Write` (store messages),
+ * `AwaitDrain`.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as O from 'fp-ts/lib/Option.js';
+import type { ConnId, NodeId } from '../types.js';
+import { chordStorePayload } from '../wire/messages.js';
+import type { WireValue } from '../wire/value.js';
+import { nodePosition, type TableName } from './ring.js';
+import { routeFrom, whisperConn } from './send.js';
+import { slotKey, type ChordCtx, type ChordState } from './state.js';
+import * as S from './store.js';
+
+/** Bytes of store messages written to one connection before waiting for them to leave, by default (`handoffBatchBytes`). */
+export const HANDOFF_BATCH_BYTES = 1024 * 1024;
+
+/** One item sent and not yet known to have left. */
+interface Sent {
+  readonly table: TableName;
+  readonly key58: string;
+  readonly value: WireValue;
+}
+
+/** The items going to one peer over one connection. */
+export interface Handoff {
+  readonly peer: NodeId;
+  /** Items to send, in order, from `next` on (table/key58 slots in `queued`). */
+  readonly queue: Array<{ readonly table: TableName; readonly key58: string }>;
+  next: number;
+  readonly queued: Set<string>;
+  /** The batch written and waiting for `Drained`. */
+  sent: Sent[];
+}
+
+/** Whether (table, key58) routes to `peer` now. */
+const routesTo = (ctx: ChordCtx, key58: string, peer: NodeId): boolean => {
+  const p = nodePosition(key58);
+  if (E.isLeft(p)) return false;
+  const r = routeFrom(ctx, p.right);
+  return r._tag === 'Forward' && r.peer.id === peer;
+};
+
+/** Queue (table, key58) for `peer`; sent by `pumpHandoffs`. */
+export const handOver = (ctx: ChordCtx, peer: NodeId, table: TableName, key58: string): void => {
+  const conn = ctx.st.mesh.routing.get(peer);
+  if (conn === undefined) return;
+  let h = ctx.st.handoffs.get(conn);
+  if (h === undefined || h.peer !== peer) {
+    h = { peer, queue: [], next: 0, queued: new Set(), sent: [] };
+    ctx.st.handoffs.set(conn, h);
+  }
+  const slot = slotKey(table, key58);
+  if (h.queued.has(slot)) return;
+  h.queued.add(slot);
+  h.queue.push({ table, key58 });
+};
+
+/** Write the next batch on every connection with items and none in flight. */
+export const pumpHandoffs = (ctx: ChordCtx): void => {
+  for (const conn of ctx.st.handoffs.keys()) pump(ctx, conn);
+};
+
+/** Write the next batch to `conn` unless one is in flight; forget the hand-off once all is sent. */
+const pump = (ctx: ChordCtx, conn: ConnId): void => {
+  const h = ctx.st.handoffs.get(conn);
+  if (h === undefined || h.sent.length > 0) return;
+  let bytes = 0;
+  while (h.next < h.queue.length && bytes < ctx.env.chord.handoffBatchBytes) {
+    const { table, key58 } = h.queue[h.next++]!;
+    h.queued.delete(slotKey(table, key58));
+    if (!routesTo(ctx, key58, h.peer)) continue;
+    const value = S.retrieve(ctx.st.store, table, key58);
+    if (O.isNone(value)) continue;
+    if (!ctx.st.mesh.conns.has(conn)) {
+      // The connection is gone: what is left stays here.
+      ctx.st.handoffs.delete(conn);
+      return;
+    }
+    const written = whisperConn(ctx, conn, chordStorePayload(table, key58, value.value));
+    if (written === 0) continue;
+    bytes += written;
+    h.sent.push({ table, key58, value: value.value });
+  }
+  if (h.sent.length > 0) ctx.out.push({ _tag: 'AwaitDrain', conn });
+  else ctx.st.handoffs.delete(conn);
+};
+
+/** A batch has left: drop the local copies it carried that are unchanged and still routed there, then send the next. */
+export const onDrained = (ctx: ChordCtx, conn: ConnId): void => {
+  const h = ctx.st.handoffs.get(conn);
+  if (h === undefined || h.sent.length === 0) return;
+  for (const s of h.sent) {
+    const now = S.retrieve(ctx.st.store, s.table, s.key58);
+    if (O.isNone(now) || now.value !== s.value || !routesTo(ctx, s.key58, h.peer)) continue;
+    S.store(ctx.st.store, s.table, s.key58, null);
+    ctx.st.counters.migrated++;
+  }
+  h.sent = [];
+  pump(ctx, conn);
+};
+
+/** How many items are queued or sent and not yet known to have left, over every connection. */
+export const handingOver = (st: ChordState): number => {
+  let n = 0;
+  for (const h of st.handoffs.values()) n += h.queue.length - h.next + h.sent.length;
+  return n;
+};
+
+/** A connection left: its hand-off ends, the items not known to have left stay here. */
+export const endHandoff = (ctx: ChordCtx, conn: ConnId): void => {
+  ctx.st.handoffs.delete(conn);
+};
