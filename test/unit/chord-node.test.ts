@@ -128,6 +128,34 @@ describe('chord node: handing items over', () => {
 });
 
 describe('chord node: requests', () => {
+  it('keeps its own copies: what the user gave or was given can change without reaching the tables', () => {
+    const me = chordEnv(1);
+    const st = initChord(me, T0);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const given = new Map<WireValue, WireValue>([['list', [1, 2]], ['bin', new Uint8Array([7])]]);
+    go(me, st, { _tag: 'ChordSet', at: T0, cmd: 2, key: 'k', value: given });
+    const delta = new Map<WireValue, WireValue>([['more', ['x']]]);
+    go(me, st, { _tag: 'ChordApplyDelta', at: T0, cmd: 3, key: 'k', delta });
+    const bytes = chordStatus(st).storeBytes;
+    const want = new Map<WireValue, WireValue>([['list', [1, 2]], ['bin', new Uint8Array([7])], ['more', ['x']]]);
+    // the user changes what they gave
+    given.set('list', [9]);
+    (given.get('bin') as Uint8Array)[0] = 0;
+    (delta.get('more') as WireValue[]).push('y');
+    const read = (cmd: number): WireValue => {
+      const [ev] = events(go(me, st, { _tag: 'ChordGet', at: T0, cmd, key: 'k' }));
+      if (ev?._tag !== 'ChordResult') throw new Error(JSON.stringify(ev));
+      return ev.value ?? null;
+    };
+    const got = read(4);
+    expect(got).toEqual(want);
+    // and changes what it was given, and what dumpData gave
+    (got as Map<WireValue, WireValue>).set('list', 'changed');
+    for (const it of chordItems(st)) (it.value as Map<WireValue, WireValue>).clear();
+    expect(read(5)).toEqual(want);
+    expect(chordStatus(st).storeBytes).toBe(bytes);
+  });
+
   it('asks again where the key routes now when the connection a retrieve went out on closes', () => {
     // two storing peers; a get that needs all five tables asks each table's owner; one owner's
     // connection closes before it answers

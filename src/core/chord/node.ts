@@ -20,7 +20,7 @@ import { msgTypes } from '../flags.js';
 import { initNode, nextWakeup, nodeStatus, step, type NodeStatus } from '../node.js';
 import type { ConnId, DeliveredMessage, Effect, Input, NodeId } from '../types.js';
 import { classifyPayload } from '../wire/messages.js';
-import type { WireValue } from '../wire/value.js';
+import { copyValue, type WireValue } from '../wire/value.js';
 import type { ChordConfig } from './config.js';
 import { endHandoff, handingOver, onDrained } from './handoff.js';
 import { learn, onAccepted, onJoin, onMembershipTick, onMeta, onPeerJoined, onPeerLeft, onRejected, onUnjoin } from './membership.js';
@@ -248,7 +248,8 @@ export const chordStatus = (state: ChordState): ChordStatus => {
 export const chordKeys = (state: ChordState): ReadonlyArray<Uint8Array | string> => [...state.keys.values()];
 
 /** Every (table, key58, value) held locally (the seeds' `dump_data` of everything). */
-export const chordItems = (state: ChordState): ReadonlyArray<{ table: TableName; key58: string; value: WireValue }> => items(state.store);
+export const chordItems = (state: ChordState): ReadonlyArray<{ table: TableName; key58: string; value: WireValue }> =>
+  items(state.store).map((it) => ({ ...it, value: copyValue(it.value) }));
 
 /** Whether this node stores data. */
 export const isJoined = (state: ChordState): boolean => state.joined;

@@ -41,7 +41,7 @@ import {
   chordStorePayload,
 } from '../wire/messages.js';
 import { nonWireValue } from '../wire/msgpack.js';
-import type { WireValue } from '../wire/value.js';
+import { copyValue, type WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
 import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
@@ -261,7 +261,8 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
     const t: Target = { table, key58, position };
     const r = routeFrom(ctx, position);
     if (r._tag !== 'Forward') {
-      g.answers[index] = answered(localValue(ctx, t));
+      // The user may be handed this value: a copy, so that what they do with it stays theirs.
+      g.answers[index] = answered(copyValue(localValue(ctx, t)));
       return;
     }
     addWaiter(ctx, t, { _tag: 'Get', cmd, index });
@@ -326,7 +327,9 @@ export const onSet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, value: WireVa
   if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const bad = encodable(ctx, chordStorePayload('sha1', '1', value));
   if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(value, 'the value', 1) ?? bad });
-  const ok = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, value));
+  // What the local tables keep is a copy: the user's later changes to their value must not reach it.
+  let kept: WireValue | undefined;
+  const ok = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, (kept ??= copyValue(value))));
   const known = ctx.st.keys.has(keyText(key));
   if (value !== null && !known) notify(ctx, key, false);
   else if (value === null && known) notify(ctx, key, true);
@@ -339,6 +342,8 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
   if (!ctx.st.joined && storingPeers(ctx).length === 0) return fail(ctx, cmd, { _tag: 'NotJoined' });
   const bad = encodable(ctx, chordDeltaPayload('sha1', '1', delta));
   if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(delta, 'the delta', 1) ?? bad });
+  // The local maps take the delta's keys and values: a copy, as for a set.
+  let kept: ReadonlyMap<WireValue, WireValue> | undefined;
   let tooLarge = false;
   let full = false;
   const ok = toOwners(
@@ -346,7 +351,7 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
     key,
     (table, key58) => chordDeltaPayload(table, key58, delta),
     (t) => {
-      const r = S.applyDelta(ctx.st.store, t.table, t.key58, delta, answerable(ctx, t));
+      const r = S.applyDelta(ctx.st.store, t.table, t.key58, (kept ??= copyValue(delta)), answerable(ctx, t));
       if (E.isLeft(r) && r.left._tag === 'TooLarge') tooLarge = true;
       if (E.isLeft(r) && (r.left._tag === 'TableFull' || r.left._tag === 'StoreFull')) full = true;
       return E.isRight(r);

@@ -13,3 +13,10 @@ export type WireValue =
   | Uint8Array
   | ReadonlyArray<WireValue>
   | ReadonlyMap<WireValue, WireValue>;
+
+/**
+ * A deep copy of a value: what a node keeps of a value a user gave it, and what it gives a user of
+ * a value it keeps, so that neither side's later changes reach the other (bins come back as plain
+ * `Uint8Array`s).
+ */
+export const copyValue = <V extends WireValue>(v: V): V => (v === null || typeof v !== 'object' ? v : structuredClone(v));
