@@ -83,8 +83,11 @@ export type Input =
   | { readonly _tag: 'DialFailed'; readonly at: number; readonly conn: ConnId; readonly error: ConnectError }
   | { readonly _tag: 'BytesReceived'; readonly at: number; readonly conn: ConnId; readonly bytes: Uint8Array }
   | { readonly _tag: 'ConnectionClosed'; readonly at: number; readonly conn: ConnId; readonly reason: CloseReason }
-  /** Everything written to the connection before an `AwaitDrain` of it has left (the answer to it). */
-  | { readonly _tag: 'Drained'; readonly at: number; readonly conn: ConnId }
+  /**
+   * Everything written to the connection before its `AwaitDrain`s up to `token` has left (the
+   * answer to them; one input may answer several).
+   */
+  | { readonly _tag: 'Drained'; readonly at: number; readonly conn: ConnId; readonly token: number }
   | { readonly _tag: 'Tick'; readonly at: number }
   // --- user commands
   | {
@@ -147,6 +150,8 @@ export type ChordError =
   | { readonly _tag: 'Busy'; readonly limit: number }
   /** The key could not be written (a value msgpack cannot carry, a delta on a non-map). */
   | { readonly _tag: 'BadValue'; readonly detail: string }
+  /** The connection to a table's owner closed before the write had left: it may not have arrived. */
+  | { readonly _tag: 'Disconnected'; readonly peer: NodeId }
   | { readonly _tag: 'Shutdown' };
 
 // ---------------------------------------------------------------------------------------------
@@ -191,9 +196,10 @@ export type Effect =
   | { readonly _tag: 'Write'; readonly conn: ConnId; readonly bytes: Uint8Array }
   | { readonly _tag: 'Close'; readonly conn: ConnId; readonly reason: CloseReason }
   /**
-   * Answer with one `Drained` input once everything written to the connection so far has left
-   * (nothing, if it closes first): a node sending more than a send queue holds paces itself by it.
+   * Answer with a `Drained` input carrying `token` (or a later one) once everything written to the
+   * connection so far has left (nothing, if it closes first). Tokens of one node grow. A node
+   * sending more than a send queue holds paces itself by it, and a write is done once answered.
    */
-  | { readonly _tag: 'AwaitDrain'; readonly conn: ConnId }
+  | { readonly _tag: 'AwaitDrain'; readonly conn: ConnId; readonly token: number }
   | { readonly _tag: 'Deliver'; readonly message: DeliveredMessage }
   | { readonly _tag: 'Emit'; readonly event: NodeEvent };

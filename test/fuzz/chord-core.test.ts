@@ -359,7 +359,7 @@ describe('fuzz: the chord core under hostile chord messages', () => {
             case 'Drained': {
               const conns = [...c.st.mesh.conns.keys()];
               const conn = conns[a.conn % Math.max(1, conns.length)];
-              if (conn !== undefined) go(c, { _tag: 'Drained', at: c.at, conn });
+              if (conn !== undefined) go(c, { _tag: 'Drained', at: c.at, conn, token: c.st.drainTokens });
               break;
             }
             case 'Gets':

@@ -1,6 +1,7 @@
 // ChordSocket on loopback: a node holding far more than a peer's send queue takes hands items over
 // (to a peer that starts storing, and on unjoin) without the peer being dropped as slow and
-// without losing what was handed over.
+// without losing what was handed over; and a user's sets, each done once its stores have left,
+// do not overflow the queue either.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChordSocket } from '../../src/shell/api/chord.js';
@@ -119,5 +120,23 @@ describe('handing items over on loopback', () => {
     expect(status(b).closedByReason).toEqual({});
     expect(await readable(b)).toBe(KEYS);
     expect(await readable(a)).toBe(KEYS);
+  });
+
+  it('a set is done once its stores have left, or fails: sets flooding a send queue lose nothing silently', { timeout: 60_000 }, async () => {
+    const a = await node();
+    const b = await node();
+    await a.join();
+    await b.join();
+    await b.connect('127.0.0.1', a.port);
+    expect(await until(() => status(a).storingPeers === 1 && status(b).storingPeers === 1)).toBe(true);
+    // 5 MB of sets at once into 256 KiB queues: the peer is dropped as slow part way
+    const results = await Promise.allSettled(values.map((v, i) => a.set(`k${i}`, v)));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code?: string }] : []));
+    for (const e of failed) expect(e.code).toBe('Disconnected');
+    // every set reported done reads back, once the two are linked again
+    expect(await until(() => status(a).storingPeers === 1 && status(b).storingPeers === 1)).toBe(true);
+    let missing = 0;
+    for (let i = 0; i < KEYS; i++) if (results[i]!.status === 'fulfilled' && (await a.get(`k${i}`, null)) !== values[i]) missing++;
+    expect(missing).toBe(0);
   });
 });

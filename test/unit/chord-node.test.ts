@@ -85,12 +85,12 @@ describe('chord node: handing items over', () => {
     // about a megabyte per batch, and nothing removed until it has left
     expect(sent).toBeGreaterThan(0);
     expect(sent * 100_000).toBeLessThanOrEqual(HANDOFF_BATCH_BYTES + 100_100);
-    expect(only(out, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn }]);
+    expect(only(out, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn, token: st.drainTokens }]);
     expect(chordItems(st)).toHaveLength(40);
     let batches = 1;
     while (only(out, 'AwaitDrain').length > 0) {
       const held = chordItems(st).length;
-      out = go(me, st, { _tag: 'Drained', at: T0, conn });
+      out = go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens });
       expect(chordItems(st).length).toBeLessThan(held);
       sent += stores(out).length;
       batches++;
@@ -101,7 +101,7 @@ describe('chord node: handing items over', () => {
     expect(chordStatus(st).chord.migrated).toBe(sent);
     expect(chordItems(st)).toHaveLength(40 - sent);
     // a late Drained does nothing
-    expect(go(me, st, { _tag: 'Drained', at: T0, conn })).toEqual([]);
+    expect(go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens })).toEqual([]);
   });
 
   it('keeps the copies of a batch whose connection closes before it has left', () => {
@@ -110,7 +110,7 @@ describe('chord node: handing items over', () => {
     expect(stores(out).length).toBeGreaterThan(0);
     go(me, st, { _tag: 'ConnectionClosed', at: T0, conn, reason: { _tag: 'PeerClosed' } });
     expect(chordItems(st)).toHaveLength(40);
-    expect(go(me, st, { _tag: 'Drained', at: T0, conn })).toEqual([]);
+    expect(go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens })).toEqual([]);
     expect(chordItems(st)).toHaveLength(40);
     expect(chordStatus(st).chord.migrated).toBe(0);
   });
@@ -122,12 +122,44 @@ describe('chord node: handing items over', () => {
     // the peer leeches again: the item is ours once more, and is written to
     go(me, st, bytesIn(conn, from(peer, [5, '1'])));
     go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha384', first[2] as string, 'newer'))));
-    go(me, st, { _tag: 'Drained', at: T0, conn });
+    go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens });
     expect(chordItems(st).find((it) => it.key58 === first[2])?.value).toBe('newer');
   });
 });
 
 describe('chord node: requests', () => {
+  it('a write is done once its stores have left, and fails if a connection closes before', () => {
+    const me = chordEnv(1);
+    const peer = chordEnv(2);
+    const [st, [a1]] = withPeers(me, [peer]);
+    const conn = a1 as ConnId;
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    // a key some of whose tables the peer owns
+    let key = '';
+    let asks: ReturnType<typeof only<'AwaitDrain'>> = [];
+    for (let i = 0; asks.length === 0 && i < 50; i++) {
+      key = `key-${i}`;
+      const out = go(me, st, { _tag: 'ChordSet', at: T0, cmd: 10 + i, key, value: i });
+      asks = only(out, 'AwaitDrain');
+      // a set whose tables are all ours is done at once
+      if (asks.length === 0) expect(events(out)).toEqual([{ _tag: 'ChordResult', cmd: 10 + i }]);
+      else expect(events(out)).toEqual([]);
+    }
+    const [ask] = asks;
+    expect(ask?.conn).toBe(conn);
+    const cmd = 10 + Number(key.slice(4));
+    // a second write to the same connection waits for a later drain than the first
+    const second = only(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 99, key, value: 'again' }), 'AwaitDrain')[0]!;
+    expect(second.token).toBeGreaterThan(ask!.token);
+    expect(events(go(me, st, { _tag: 'Drained', at: T0, conn, token: ask!.token }))).toEqual([{ _tag: 'ChordResult', cmd }]);
+    // the second fails when the connection closes before its drain
+    const closed = go(me, st, { _tag: 'ConnectionClosed', at: T0, conn, reason: { _tag: 'PeerClosed' } });
+    expect(events(closed).filter((e) => e._tag === 'ChordFailed')).toEqual([{ _tag: 'ChordFailed', cmd: 99, error: { _tag: 'Disconnected', peer: peer.config.id } }]);
+    // and nothing more comes of it
+    expect(events(go(me, st, { _tag: 'Drained', at: T0, conn, token: second.token }))).toEqual([]);
+  });
+
   it('keeps its own copies: what the user gave or was given can change without reaching the tables', () => {
     const me = chordEnv(1);
     const st = initChord(me, T0);
@@ -437,9 +469,9 @@ describe('chord node: bytes held for peers', () => {
     // held, and no byte is counted.
     go(me, st, bytesIn(conn, from(peer, [5, '0'])));
     const unjoined = go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 4 });
-    expect(only(unjoined, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn }]);
+    expect(only(unjoined, 'AwaitDrain')).toEqual([{ _tag: 'AwaitDrain', conn, token: st.drainTokens }]);
     expect(chordItems(st)).toHaveLength(3);
-    go(me, st, { _tag: 'Drained', at: T0, conn });
+    go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens });
     expect(chordItems(st)).toEqual([]);
     expect(chordStatus(st).storeBytes).toBe(0);
   });

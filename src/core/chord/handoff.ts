@@ -24,6 +24,7 @@ import { nodePosition, type TableName } from './ring.js';
 import { routeFrom, whisperConn } from './send.js';
 import { slotKey, type ChordCtx, type ChordState } from './state.js';
 import * as S from './store.js';
+import { awaitDrain } from './writes.js';
 
 /** Bytes of store messages written to one connection before waiting for them to leave, by default (`handoffBatchBytes`). */
 export const HANDOFF_BATCH_BYTES = 1024 * 1024;
@@ -42,8 +43,9 @@ export interface Handoff {
   readonly queue: Array<{ readonly table: TableName; readonly key58: string }>;
   next: number;
   readonly queued: Set<string>;
-  /** The batch written and waiting for `Drained`. */
+  /** The batch written and waiting for `Drained`, and the token of its `AwaitDrain`. */
   sent: Sent[];
+  sentToken: number;
 }
 
 /** Whether (table, key58) routes to `peer` now. */
@@ -60,7 +62,7 @@ export const handOver = (ctx: ChordCtx, peer: NodeId, table: TableName, key58: s
   if (conn === undefined) return;
   let h = ctx.st.handoffs.get(conn);
   if (h === undefined || h.peer !== peer) {
-    h = { peer, queue: [], next: 0, queued: new Set(), sent: [] };
+    h = { peer, queue: [], next: 0, queued: new Set(), sent: [], sentToken: 0 };
     ctx.st.handoffs.set(conn, h);
   }
   const slot = slotKey(table, key58);
@@ -95,14 +97,14 @@ const pump = (ctx: ChordCtx, conn: ConnId): void => {
     bytes += written;
     h.sent.push({ table, key58, value: value.value });
   }
-  if (h.sent.length > 0) ctx.out.push({ _tag: 'AwaitDrain', conn });
+  if (h.sent.length > 0) h.sentToken = awaitDrain(ctx, conn);
   else ctx.st.handoffs.delete(conn);
 };
 
 /** A batch has left: drop the local copies it carried that are unchanged and still routed there, then send the next. */
-export const onDrained = (ctx: ChordCtx, conn: ConnId): void => {
+export const onDrained = (ctx: ChordCtx, conn: ConnId, token: number): void => {
   const h = ctx.st.handoffs.get(conn);
-  if (h === undefined || h.sent.length === 0) return;
+  if (h === undefined || h.sent.length === 0 || token < h.sentToken) return;
   for (const s of h.sent) {
     const now = S.retrieve(ctx.st.store, s.table, s.key58);
     if (O.isNone(now) || now.value !== s.value || !routesTo(ctx, s.key58, h.peer)) continue;

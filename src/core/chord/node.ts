@@ -23,6 +23,7 @@ import { classifyPayload } from '../wire/messages.js';
 import { copyValue, type WireValue } from '../wire/value.js';
 import type { ChordConfig } from './config.js';
 import { endHandoff, handingOver, onDrained } from './handoff.js';
+import { abandonWrites, writesDrained, writesGone } from './writes.js';
 import { learn, onAccepted, onJoin, onMembershipTick, onMeta, onPeerJoined, onPeerLeft, onRejected, onUnjoin } from './membership.js';
 import {
   abandonRequests,
@@ -65,6 +66,9 @@ export const initChord = (env: ChordEnv, at: number): ChordState => {
     checkAt: undefined,
     directory: new Map(),
     handoffs: new Map(),
+    drainTokens: 0,
+    writes: new Map(),
+    writesByConn: new Map(),
     repickAt: undefined,
     refreshAt: at + env.chord.refreshMs,
     counters: { storesHandled: 0, storesForwarded: 0, retrievesAnswered: 0, retrievesForwarded: 0, migrated: 0, badRequests: 0 },
@@ -126,6 +130,7 @@ const absorb = (ctx: ChordCtx, effects: ReadonlyArray<Effect>): ConnId[] => {
 const connsGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => {
   if (gone.length === 0) return;
   for (const conn of gone) endHandoff(ctx, conn);
+  writesGone(ctx, gone);
   onConnsGone(ctx, gone);
 };
 
@@ -177,13 +182,19 @@ export const chordStep = (env: ChordEnv, state: ChordState, input: Input): reado
   const [, effects] = step(env, state.mesh, input);
   const gone = absorb(ctx, effects);
   if (state.mesh.closed) {
-    if (wasOpen) abandonRequests(ctx);
+    if (wasOpen) {
+      abandonRequests(ctx);
+      abandonWrites(ctx);
+    }
     return [state, out];
   }
   if (input._tag === 'ConnectionClosed') gone.push(input.conn);
   connsGone(ctx, gone);
   if (input._tag === 'ConnectionAccepted') onAccepted(ctx, input.conn);
-  if (input._tag === 'Drained') onDrained(ctx, input.conn);
+  if (input._tag === 'Drained') {
+    writesDrained(ctx, input.conn, input.token);
+    onDrained(ctx, input.conn, input.token);
+  }
   if (before !== undefined && before.phase !== 'ready' && before.outgoing && !state.mesh.conns.has(before.conn)) {
     onRejected(ctx, before.expectedId);
   }

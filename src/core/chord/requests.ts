@@ -46,6 +46,7 @@ import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableNam
 import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
+import { writeSent } from './writes.js';
 import { answered, awaiting, decideGet } from './vote.js';
 
 /** A chord message naming a table and a key58. */
@@ -271,23 +272,29 @@ export const onGet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, timeoutMs: nu
   settleGet(ctx, g, false);
 };
 
-/** Send one per-table payload to each table's owner, or apply it here; false if a local write failed. */
+/**
+ * Send one per-table payload to each table's owner, or apply it here: whether every local write
+ * took, and the connections the payloads went out on (with their peers).
+ */
 const toOwners = (
   ctx: ChordCtx,
   key: UserKey,
   payload: (table: TableName, key58: string) => ReadonlyArray<WireValue>,
   local: (t: Target) => boolean,
-): boolean => {
+): { readonly ok: boolean; readonly sent: Map<ConnId, NodeId> } => {
   const positions = keyPositionsOf(ctx.env.caps, key);
   let ok = true;
+  const sent = new Map<ConnId, NodeId>();
   for (const table of TABLES) {
     const position = positions[table];
     const key58 = key58Of(position);
     const r = routeFrom(ctx, position);
-    if (r._tag === 'Forward') whisperPeer(ctx, r.peer.id, payload(table, key58));
-    else ok = local({ table, key58, position }) && ok;
+    if (r._tag === 'Forward') {
+      const conn = whisperPeer(ctx, r.peer.id, payload(table, key58));
+      if (conn !== undefined) sent.set(conn, r.peer.id);
+    } else ok = local({ table, key58, position }) && ok;
   }
-  return ok;
+  return { ok, sent };
 };
 
 /** What a key in the key set counts as: its bytes (the latin1 text's length) and the per-value overhead. */
@@ -329,11 +336,12 @@ export const onSet = (ctx: ChordCtx, cmd: CommandId, key: UserKey, value: WireVa
   if (bad !== undefined) return fail(ctx, cmd, { _tag: 'BadValue', detail: nonWireValue(value, 'the value', 1) ?? bad });
   // What the local tables keep is a copy: the user's later changes to their value must not reach it.
   let kept: WireValue | undefined;
-  const ok = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, (kept ??= copyValue(value))));
+  const { ok, sent } = toOwners(ctx, key, (table, key58) => chordStorePayload(table, key58, value), (t) => storeLocal(ctx, t, (kept ??= copyValue(value))));
   const known = ctx.st.keys.has(keyText(key));
   if (value !== null && !known) notify(ctx, key, false);
   else if (value === null && known) notify(ctx, key, true);
-  if (ok) succeed(ctx, cmd);
+  // Done once the stores have left (writes.ts).
+  if (ok) writeSent(ctx, cmd, sent);
   else fail(ctx, cmd, { _tag: 'BadValue', detail: 'a local table refused the value (full)' });
 };
 
@@ -346,7 +354,7 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
   let kept: ReadonlyMap<WireValue, WireValue> | undefined;
   let tooLarge = false;
   let full = false;
-  const ok = toOwners(
+  const { ok, sent } = toOwners(
     ctx,
     key,
     (table, key58) => chordDeltaPayload(table, key58, delta),
@@ -358,7 +366,7 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
     },
   );
   if (!ctx.st.keys.has(keyText(key))) notify(ctx, key, false);
-  if (ok) succeed(ctx, cmd);
+  if (ok) writeSent(ctx, cmd, sent);
   else {
     const detail = tooLarge ? 'the merged map would not fit in one frame' : full ? 'a local table refused the value (full)' : 'the stored value is not a map';
     fail(ctx, cmd, { _tag: 'BadValue', detail });

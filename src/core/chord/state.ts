@@ -23,6 +23,7 @@ import type { Handoff } from './handoff.js';
 import type { TableName } from './ring.js';
 import type { ChordStore } from './store.js';
 import type { TableAnswer } from './vote.js';
+import type { ConnWrites, PendingWrite } from './writes.js';
 
 /** What a chord node runs with: the mesh's environment plus the chord bounds. */
 export interface ChordEnv extends Env {
@@ -117,6 +118,11 @@ export interface ChordState {
   readonly directory: Map<NodeId, DirectoryEntry>;
   /** Items being handed over to their owners, per connection (handoff.ts). */
   readonly handoffs: Map<ConnId, Handoff>;
+  /** The last `AwaitDrain` token given (writes.ts). */
+  drainTokens: number;
+  /** User writes not done yet, and what each connection's drain will settle (writes.ts). */
+  readonly writes: Map<CommandId, PendingWrite>;
+  readonly writesByConn: Map<ConnId, ConnWrites>;
   /** When to re-pick the peers to keep connected, ms. */
   repickAt: number | undefined;
   /** When to next ask peers for their peers, ms. */

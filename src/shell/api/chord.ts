@@ -54,6 +54,8 @@ export const describeChordError = (e: ChordError): string => {
       return `too many requests in flight (limit ${e.limit})`;
     case 'BadValue':
       return `bad value: ${e.detail}`;
+    case 'Disconnected':
+      return `the connection to ${e.peer}, which owns a table of the key, closed before the write had left: it may not have arrived`;
     case 'Shutdown':
       return 'the socket closed';
   }

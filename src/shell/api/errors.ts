@@ -23,6 +23,7 @@ export type Ts2pErrorCode =
   | 'NotJoined'
   | 'Busy'
   | 'BadValue'
+  | 'Disconnected'
   | 'Shutdown';
 
 /** The root of ts2p's errors: a message and a machine-readable `code`. */

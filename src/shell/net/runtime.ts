@@ -42,6 +42,8 @@ export class Runtime<S> {
   private timerAt: number | undefined;
   private stopped = false;
   private flushQueued = false;
+  /** Connections with a drain wait registered, and the latest token it answers. */
+  private readonly drainTokens = new Map<ConnId, number>();
   /** The sockets. */
   readonly transport: Transport;
 
@@ -138,8 +140,17 @@ export class Runtime<S> {
         this.transport.write(effect.conn, effect.bytes);
         return;
       case 'AwaitDrain': {
+        // One wait per connection answers every ask made before it fires, with the latest token:
+        // it fires only once the queue is empty, so everything written before any of them has left.
         const conn = effect.conn;
-        this.transport.whenDrained(conn, () => this.input({ _tag: 'Drained', at: this.clock(), conn }));
+        const waiting = this.drainTokens.get(conn);
+        this.drainTokens.set(conn, Math.max(waiting ?? 0, effect.token));
+        if (waiting !== undefined) return;
+        this.transport.whenDrained(conn, () => {
+          const token = this.drainTokens.get(conn) ?? effect.token;
+          this.drainTokens.delete(conn);
+          this.input({ _tag: 'Drained', at: this.clock(), conn, token });
+        });
         return;
       }
       case 'Close':

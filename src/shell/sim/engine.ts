@@ -258,7 +258,7 @@ export class SimEngine {
       case EvKind.Drained: {
         const end = ev.extra?.end as End;
         if (end.closed) return;
-        return this.stepNode(n, { _tag: 'Drained', at, conn: end.conn });
+        return this.stepNode(n, { _tag: 'Drained', at, conn: end.conn, token: ev.extra?.token ?? 0 });
       }
     }
   }
@@ -329,7 +329,7 @@ export class SimEngine {
       case 'AwaitDrain': {
         // The virtual network holds no send queue: what a node wrote has left once it has arrived.
         const end = n.conns.get(e.conn);
-        if (end !== undefined && !end.closed) this.push(Math.max(this.now, end.peer?.lastArrival ?? this.now), EvKind.Drained, n, { end });
+        if (end !== undefined && !end.closed) this.push(Math.max(this.now, end.peer?.lastArrival ?? this.now), EvKind.Drained, n, { end, token: e.token });
         return;
       }
       case 'Close': {

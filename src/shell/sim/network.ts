@@ -99,6 +99,8 @@ export interface EvExtra {
   readonly remote?: Address;
   readonly input?: Input;
   readonly cmd?: number;
+  /** A `Drained` event's token. */
+  readonly token?: number;
   readonly fault?: Fault;
   readonly call?: () => void;
   readonly command?: unknown;

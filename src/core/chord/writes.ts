@@ -1,0 +1,85 @@
+/**
+ * Waiting for what was written to leave: `awaitDrain` asks the shell (`AwaitDrain`, answered by
+ * `Drained` with a token at least as late), and the user's writes (set, delete, applyDelta) are
+ * done only once every connection they went out on has drained since. So a user awaiting each
+ * write never has more in a send queue than the write itself, and a write whose connection
+ * closes first fails (`Disconnected`) instead of being reported done while its bytes were lost.
+ *
+ * Inputs: writes sent, `Drained`, connections gone, shutdown. Effects: `AwaitDrain`, `Emit`
+ * (ChordResult, ChordFailed).
+ */
+import type { CommandId, ConnId, NodeId } from '../types.js';
+import type { ChordCtx } from './state.js';
+
+/** Writes waiting on one connection, in token order (from `head` on). */
+export interface ConnWrites {
+  readonly peer: NodeId;
+  readonly queue: Array<{ readonly token: number; readonly cmd: CommandId }>;
+  head: number;
+}
+
+/** A user write not yet done: the connections it still waits on. */
+export interface PendingWrite {
+  readonly conns: Set<ConnId>;
+}
+
+/** Ask the shell to say when everything written to `conn` so far has left; the token of the ask. */
+export const awaitDrain = (ctx: ChordCtx, conn: ConnId): number => {
+  const token = ++ctx.st.drainTokens;
+  ctx.out.push({ _tag: 'AwaitDrain', conn, token });
+  return token;
+};
+
+/** A user write went out on `sent` (connection → peer): done once each has drained, at once if none. */
+export const writeSent = (ctx: ChordCtx, cmd: CommandId, sent: ReadonlyMap<ConnId, NodeId>): void => {
+  if (sent.size === 0) {
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+    return;
+  }
+  ctx.st.writes.set(cmd, { conns: new Set(sent.keys()) });
+  for (const [conn, peer] of sent) {
+    const token = awaitDrain(ctx, conn);
+    let w = ctx.st.writesByConn.get(conn);
+    if (w === undefined) ctx.st.writesByConn.set(conn, (w = { peer, queue: [], head: 0 }));
+    w.queue.push({ token, cmd });
+  }
+};
+
+/** `conn` drained up to `token`: the writes waiting on it up to there are done with it. */
+export const writesDrained = (ctx: ChordCtx, conn: ConnId, token: number): void => {
+  const w = ctx.st.writesByConn.get(conn);
+  if (w === undefined) return;
+  while (w.head < w.queue.length && w.queue[w.head]!.token <= token) {
+    const { cmd } = w.queue[w.head++]!;
+    const pending = ctx.st.writes.get(cmd);
+    if (pending === undefined || !pending.conns.delete(conn) || pending.conns.size > 0) continue;
+    ctx.st.writes.delete(cmd);
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+  }
+  if (w.head === w.queue.length) ctx.st.writesByConn.delete(conn);
+  else if (w.head > 1024 && w.head * 2 > w.queue.length) {
+    w.queue.splice(0, w.head);
+    w.head = 0;
+  }
+};
+
+/** Connections that closed: the writes still waiting on one fail, as it may not have arrived. */
+export const writesGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => {
+  for (const conn of gone) {
+    const w = ctx.st.writesByConn.get(conn);
+    if (w === undefined) continue;
+    ctx.st.writesByConn.delete(conn);
+    for (let i = w.head; i < w.queue.length; i++) {
+      const { cmd } = w.queue[i]!;
+      if (!ctx.st.writes.delete(cmd)) continue;
+      ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Disconnected', peer: w.peer } } });
+    }
+  }
+};
+
+/** Shutdown: every write still waiting fails. */
+export const abandonWrites = (ctx: ChordCtx): void => {
+  for (const cmd of ctx.st.writes.keys()) ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Shutdown' } } });
+  ctx.st.writes.clear();
+  ctx.st.writesByConn.clear();
+};
