@@ -34,6 +34,15 @@ const withPeers = (env: ChordEnv, peers: ReadonlyArray<ChordEnv>): [ChordState, 
 };
 
 const from = (peer: ChordEnv, payload: Parameters<typeof frameFrom>[2]): Uint8Array => frameFrom(peer.config.id, whisper, payload);
+
+/** `me` joined, with one peer (leeching) handshaken in on a1. */
+const joinedWithPeer = (me: ChordEnv): { me: ChordEnv; peer: ChordEnv; st: ChordState; conn: ConnId } => {
+  const peer = chordEnv(2);
+  const [st, [a1]] = withPeers(me, [peer]);
+  const conn = a1 as ConnId;
+  go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+  return { me, peer, st, conn };
+};
 const bytesIn = (conn: ConnId, bytes: Uint8Array, at = T0): Input => ({ _tag: 'BytesReceived', at, conn, bytes });
 
 describe('chord node: meta flow', () => {
@@ -65,11 +74,7 @@ describe('chord node: handing items over', () => {
   // The node holds 40 items of 100 kB, spread over the ring; the peer then starts storing and owns
   // part of them. They go in batches of about HANDOFF_BATCH_BYTES, each after the last has left.
   const setup = () => {
-    const me = chordEnv(1);
-    const peer = chordEnv(2);
-    const [st, [a1]] = withPeers(me, [peer]);
-    const conn = a1 as ConnId;
-    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const { me, peer, st, conn } = joinedWithPeer(chordEnv(1));
     const value = 'v'.repeat(100_000);
     const step = RING_SIZE / 40n;
     for (let i = 0n; i < 40n; i++) go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha384', key58Of(i * step + 1n), value))));
@@ -129,11 +134,7 @@ describe('chord node: handing items over', () => {
 
 describe('chord node: requests', () => {
   it('a write is done once its stores have left, and fails if a connection closes before', () => {
-    const me = chordEnv(1);
-    const peer = chordEnv(2);
-    const [st, [a1]] = withPeers(me, [peer]);
-    const conn = a1 as ConnId;
-    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const { me, peer, st, conn } = joinedWithPeer(chordEnv(1));
     go(me, st, bytesIn(conn, from(peer, [5, '0'])));
     // a key some of whose tables the peer owns
     let key = '';
@@ -293,11 +294,7 @@ describe('chord node: requests', () => {
   });
 
   it('answers many retrieves of one value in one read with one encoding of it, and a changed value anew', () => {
-    const me = chordEnv(1);
-    const peer = chordEnv(2);
-    const [st, [a1]] = withPeers(me, [peer]);
-    const conn = a1 as ConnId;
-    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const { me, peer, st, conn } = joinedWithPeer(chordEnv(1));
     const big = 'b'.repeat(100_000);
     go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', big))));
     const retrieve = from(peer, chordRetrievePayload('sha1', 'z'));
@@ -440,10 +437,7 @@ describe('chord node: bytes held for peers', () => {
     const max = cost(big) + 2 * cost(small);
     expect(max).toBeLessThan(2 * cost(big));
     const me = bounded({ storeBytesMax: max });
-    const peer = chordEnv(2);
-    const [st, [a1]] = withPeers(me, [peer]);
-    const conn = a1 as ConnId;
-    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    const { peer, st, conn } = joinedWithPeer(me);
     // The peer leeches, so every key is ours.
     expect(events(go(me, st, bytesIn(conn, from(peer, chordStorePayload('sha1', 'z', big)))))).toEqual([]);
     expect(chordStatus(st).storeBytes).toBe(cost(big));
