@@ -249,6 +249,47 @@ describe('runtime', () => {
     }
   });
 
+  it('answers AwaitDrain once what was written has left, one Drained for asks made meanwhile, none after a close', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    server.on('connection', (socket) => socket.resume());
+    const conn = ConnId('c1');
+    const drained: number[] = [];
+    const big = new Uint8Array(4 * 1024 * 1024);
+    let done: () => void = () => undefined;
+    const second = new Promise<void>((r) => (done = r));
+    const rt = new Runtime<number>({ sendQueueBytesMax: 64 << 20 }, { deliver: () => undefined, event: () => undefined, slowPeer: () => undefined, log: () => undefined });
+    rt.start({
+      init: () => 0,
+      step: (s, i): readonly [number, ReadonlyArray<Effect>] => {
+        if (i._tag === 'RequestPeers') return [s, [{ _tag: 'Dial', conn, address: { host: '127.0.0.1', port } }]];
+        // 4 MiB, then three asks in one step: one answer, with the latest token
+        if (i._tag === 'DialSucceeded') {
+          return [s, [{ _tag: 'Write', conn, bytes: big }, { _tag: 'AwaitDrain', conn, token: 1 }, { _tag: 'AwaitDrain', conn, token: 2 }, { _tag: 'AwaitDrain', conn, token: 3 }]];
+        }
+        if (i._tag === 'Drained') {
+          drained.push(i.token);
+          // nothing queued now: the next ask is answered at once; then the connection closes with an ask pending
+          if (i.token === 3) return [s, [{ _tag: 'AwaitDrain', conn, token: 4 }]];
+          done();
+          return [s, [{ _tag: 'Write', conn, bytes: big }, { _tag: 'AwaitDrain', conn, token: 5 }, { _tag: 'Close', conn, reason: { _tag: 'UserDisconnect' } }]];
+        }
+        return [s, []];
+      },
+      nextWakeup: () => undefined,
+    });
+    rt.input({ _tag: 'RequestPeers', at: 0 });
+    try {
+      await within(second, 'the drains');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(drained).toEqual([3, 4]);
+    } finally {
+      await rt.shutdown();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('logs a message listener that throws and keeps delivering', async () => {
     const warnings: string[] = [];
     const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m) };

@@ -80,7 +80,11 @@ export class Runtime<S> {
       dialed: (conn: ConnId) => this.input({ _tag: 'DialSucceeded', at: at(), conn }),
       dialFailed: (conn: ConnId, error: ConnectError) => this.input({ _tag: 'DialFailed', at: at(), conn, error }),
       received: (conn: ConnId, bytes: Uint8Array) => this.input({ _tag: 'BytesReceived', at: at(), conn, bytes }),
-      closed: (conn: ConnId, reason: CloseReason) => this.input({ _tag: 'ConnectionClosed', at: at(), conn, reason }),
+      closed: (conn: ConnId, reason: CloseReason) => {
+        // A wait on a closed connection never fires: forget it.
+        this.drainTokens.delete(conn);
+        this.input({ _tag: 'ConnectionClosed', at: at(), conn, reason });
+      },
       slowPeer: (conn: ConnId, queuedBytes: number) => this.guard(() => this.hooks.slowPeer(conn, queuedBytes)),
       log: (level, message) => this.hooks.log(level, message),
     };
@@ -154,6 +158,7 @@ export class Runtime<S> {
         return;
       }
       case 'Close':
+        this.drainTokens.delete(effect.conn);
         this.hooks.log('debug', `closing ${effect.conn}: ${effect.reason._tag}`);
         this.transport.close(effect.conn);
         return;
