@@ -5,7 +5,9 @@
 //    (frame decode, routing, merge and the check that a retrieve of the merged map can still be
 //    answered).
 // 2. Meta flips: a peer turning storing and leeching in turn while the node holds N entries in
-//    each of its five tables; each turn to storing makes the node look for what the peer now owns.
+//    each of its five tables; each turn to storing hands the peer what it now owns. The peer here
+//    never reads (no Drained comes), as a peer flipping to make work would: the hand-over's first
+//    batch waits to leave, and each later turn finds its walk of the ring already under way.
 import { performance } from 'node:perf_hooks';
 import { defaultChordLimits } from '../src/core/chord/config.js';
 import { chordItems, chordStatus, chordStep, initChord, type ChordEnv, type ChordState } from '../src/core/chord/node.js';

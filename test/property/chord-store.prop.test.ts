@@ -6,7 +6,7 @@ import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect } from 'vitest';
 import { distance, key58Of, nodePosition, onRing, RING_SIZE, TABLES, type TableName } from '../../src/core/chord/ring.js';
 import { find, next, route } from '../../src/core/chord/routing.js';
-import { applyDelta, bytesHeld, dumpData, emptyStore, items, retrieve, size, store, type ChordStore, type MapMeasure, type StoreError } from '../../src/core/chord/store.js';
+import { applyDelta, bytesHeld, dumpData, emptyStore, items, retrieve, size, store, walkRing, type ChordStore, type MapMeasure, type RingSlot, type StoreError } from '../../src/core/chord/store.js';
 import { canonicalKey, wireEquals } from '../../src/core/chord/vote.js';
 import { footprint } from '../../src/core/wire/footprint.js';
 import { countMsgpack, packValue } from '../../src/core/wire/msgpack.js';
@@ -214,9 +214,9 @@ describe('chord store', () => {
   // one place on the ring.
   const near = fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.bigInt({ min: RING_SIZE - 20n, max: RING_SIZE - 1n }));
   const keyAt = fc.tuple(near, fc.integer({ min: 0, max: 2 })).map(([p, turns]) => p + BigInt(turns) * RING_SIZE);
-  test.prop([fc.array(fc.tuple(fc.constantFrom(...TABLES), keyAt), { maxLength: 40 }), fc.array(fc.boolean(), { maxLength: 40 }), near, near], {
+  test.prop([fc.array(fc.tuple(fc.constantFrom(...TABLES), keyAt), { maxLength: 40 }), fc.array(fc.boolean(), { maxLength: 40 }), near, near, fc.integer({ min: 1, max: 4 })], {
     numRuns: propRuns(300),
-  })('what a peer now owns is every item the distance rule selects, whatever was stored and deleted', (keys, deletes, start, end) => {
+  })('what a peer now owns is every item the distance rule selects, whatever was stored and deleted', (keys, deletes, start, end, stride) => {
     const st = emptyStore();
     keys.forEach(([t, k], i) => {
       expect(E.isRight(store(st, t, key58Of(k), i))).toBe(true);
@@ -234,6 +234,22 @@ describe('chord store', () => {
     expect(got.length).toBe(new Set(got).size);
     // the ring order holds exactly the entries held (a deleted one leaves it)
     for (const t of TABLES) expect(st.order.get(t)?.size).toBe(size(st, t));
+    // a walk stopped every few entries and resumed where it stopped visits the same entries
+    for (const t of TABLES) {
+      const whole: string[] = [];
+      walkRing(st, t, start, end, undefined, (k) => whole.push(k) > 0);
+      const pieces: string[] = [];
+      let after: RingSlot | undefined;
+      for (let walks = 0; walks <= whole.length; walks++) {
+        let n = 0;
+        after = walkRing(st, t, start, end, after, (k) => {
+          pieces.push(k);
+          return ++n < stride;
+        });
+        if (after === undefined) break;
+      }
+      expect(pieces).toEqual(whole);
+    }
     expect(new Set(got)).toEqual(new Set(want));
   });
 

@@ -20,7 +20,7 @@ import * as O from 'fp-ts/lib/Option.js';
 import type { ConnId, NodeId } from '../types.js';
 import { chordStorePayload } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
-import { nodePosition, type TableName } from './ring.js';
+import { nodePosition, TABLES, type TableName } from './ring.js';
 import { routeFrom, whisperConn } from './send.js';
 import { slotKey, type ChordCtx, type ChordState } from './state.js';
 import * as S from './store.js';
@@ -36,13 +36,28 @@ interface Sent {
   readonly value: WireValue;
 }
 
+/**
+ * A stretch of the ring whose items go to the peer (migration: from the peer's position clockwise
+ * up to ours), walked table by table in ring order as batches go: where the walk is (`table`, and
+ * the last slot taken, `after`). It is not listed up front, so a peer that turns storing again and
+ * again costs no walk over the tables each time.
+ */
+interface RingStretch {
+  readonly from: bigint;
+  readonly to: bigint;
+  table: number;
+  after: S.RingSlot | undefined;
+}
+
 /** The items going to one peer over one connection. */
 export interface Handoff {
   readonly peer: NodeId;
-  /** Items to send, in order, from `next` on (table/key58 slots in `queued`). */
+  /** Items to send, in order, from `next` on (table/key58 slots in `queued`): unjoin's. */
   readonly queue: Array<{ readonly table: TableName; readonly key58: string }>;
   next: number;
   readonly queued: Set<string>;
+  /** Migration's stretch of the ring still to walk, if any. */
+  stretch: RingStretch | undefined;
   /** The batch written and waiting for `Drained`, and the token of its `AwaitDrain`. */
   sent: Sent[];
   sentToken: number;
@@ -56,15 +71,31 @@ const routesTo = (ctx: ChordCtx, key58: string, peer: NodeId): boolean => {
   return r._tag === 'Forward' && r.peer.id === peer;
 };
 
-/** Queue (table, key58) for `peer`; sent by `pumpHandoffs`. */
-export const handOver = (ctx: ChordCtx, peer: NodeId, table: TableName, key58: string): void => {
+/** The hand-off to `peer` on its routed connection (made if new), or undefined when it is not routed. */
+const handoffTo = (ctx: ChordCtx, peer: NodeId): Handoff | undefined => {
   const conn = ctx.st.mesh.routing.get(peer);
-  if (conn === undefined) return;
+  if (conn === undefined) return undefined;
   let h = ctx.st.handoffs.get(conn);
   if (h === undefined || h.peer !== peer) {
-    h = { peer, queue: [], next: 0, queued: new Set(), sent: [], sentToken: 0 };
+    h = { peer, queue: [], next: 0, queued: new Set(), stretch: undefined, sent: [], sentToken: 0 };
     ctx.st.handoffs.set(conn, h);
   }
+  return h;
+};
+
+/**
+ * Hand `peer` what it owns of the ring from `from` clockwise up to `to` (migration; sent by
+ * `pumpHandoffs`). A walk already under way for it goes on where it is.
+ */
+export const handOverStretch = (ctx: ChordCtx, peer: NodeId, from: bigint, to: bigint): void => {
+  const h = handoffTo(ctx, peer);
+  if (h !== undefined) h.stretch ??= { from, to, table: 0, after: undefined };
+};
+
+/** Queue (table, key58) for `peer`; sent by `pumpHandoffs`. */
+export const handOver = (ctx: ChordCtx, peer: NodeId, table: TableName, key58: string): void => {
+  const h = handoffTo(ctx, peer);
+  if (h === undefined) return;
   const slot = slotKey(table, key58);
   if (h.queued.has(slot)) return;
   h.queued.add(slot);
@@ -80,25 +111,38 @@ export const pumpHandoffs = (ctx: ChordCtx): void => {
 const pump = (ctx: ChordCtx, conn: ConnId): void => {
   const h = ctx.st.handoffs.get(conn);
   if (h === undefined || h.sent.length > 0) return;
+  if (!ctx.st.mesh.conns.has(conn)) {
+    // The connection is gone: what is left stays here.
+    ctx.st.handoffs.delete(conn);
+    return;
+  }
+  const budget = ctx.env.chord.handoffBatchBytes;
   let bytes = 0;
-  while (h.next < h.queue.length && bytes < ctx.env.chord.handoffBatchBytes) {
-    const { table, key58 } = h.queue[h.next++]!;
-    h.queued.delete(slotKey(table, key58));
-    if (!routesTo(ctx, key58, h.peer)) continue;
+  /** Send one item if it still routes to the peer; whether the batch has room for more. */
+  const send = (table: TableName, key58: string): boolean => {
+    if (!routesTo(ctx, key58, h.peer)) return true;
     const value = S.retrieve(ctx.st.store, table, key58);
-    if (O.isNone(value)) continue;
-    if (!ctx.st.mesh.conns.has(conn)) {
-      // The connection is gone: what is left stays here.
-      ctx.st.handoffs.delete(conn);
-      return;
-    }
+    if (O.isNone(value)) return true;
     const written = whisperConn(ctx, conn, chordStorePayload(table, key58, value.value));
-    if (written === 0) continue;
+    if (written === 0) return true;
     bytes += written;
     h.sent.push({ table, key58, value: value.value });
+    return bytes < budget;
+  };
+  while (h.next < h.queue.length && bytes < budget) {
+    const { table, key58 } = h.queue[h.next++]!;
+    h.queued.delete(slotKey(table, key58));
+    send(table, key58);
+  }
+  for (let s = h.stretch; s !== undefined && bytes < budget; s = h.stretch) {
+    const table = TABLES[s.table]!;
+    const last = S.walkRing(ctx.st.store, table, s.from, s.to, s.after, (key58) => send(table, key58));
+    if (last !== undefined) s.after = last;
+    else if (++s.table < TABLES.length) s.after = undefined;
+    else h.stretch = undefined;
   }
   if (h.sent.length > 0) h.sentToken = awaitDrain(ctx, conn);
-  else ctx.st.handoffs.delete(conn);
+  else if (h.next >= h.queue.length && h.stretch === undefined) ctx.st.handoffs.delete(conn);
 };
 
 /** A batch has left: drop the local copies it carried that are unchanged and still routed there, then send the next. */
@@ -115,12 +159,8 @@ export const onDrained = (ctx: ChordCtx, conn: ConnId, token: number): void => {
   pump(ctx, conn);
 };
 
-/** How many items are queued or sent and not yet known to have left, over every connection. */
-export const handingOver = (st: ChordState): number => {
-  let n = 0;
-  for (const h of st.handoffs.values()) n += h.queue.length - h.next + h.sent.length;
-  return n;
-};
+/** How many peers a hand-over is still going to. */
+export const handingOver = (st: ChordState): number => st.handoffs.size;
 
 /** A connection left: its hand-off ends, the items not known to have left stay here. */
 export const endHandoff = (ctx: ChordCtx, conn: ConnId): void => {

@@ -27,7 +27,7 @@ import type { Address, CommandId, ConnId, NodeId } from '../types.js';
 import { chordMetaPayload, peersRequestPayload } from '../wire/messages.js';
 import { nodePosition } from './ring.js';
 import { choosePeers, next, prev } from './routing.js';
-import { handOver, pumpHandoffs } from './handoff.js';
+import { handOver, handOverStretch, pumpHandoffs } from './handoff.js';
 import { peersChanged, routeFrom, storingPeers, whisperConn } from './send.js';
 import type { ChordCtx } from './state.js';
 import * as S from './store.js';
@@ -67,10 +67,12 @@ const evictUnlinked = (ctx: ChordCtx): boolean => {
   return victim !== undefined && ctx.st.directory.delete(victim);
 };
 
-/** Hand to their owners the items `peerPosition` now owns, dropping our copies once sent (handoff.ts). */
-const migrateTo = (ctx: ChordCtx, peerPosition: bigint): void => {
-  const peers = storingPeers(ctx);
-  for (const item of S.dumpData(ctx.st.store, peerPosition, ctx.st.position)) handToOwner(ctx, item, peers);
+/**
+ * Hand `peer` what it now owns: the items from its position clockwise up to ours (`dump_data(peer,
+ * self)`) that route to it, walked in batches (handoff.ts), our copies dropped once sent.
+ */
+const migrateTo = (ctx: ChordCtx, peer: NodeId, peerPosition: bigint): void => {
+  handOverStretch(ctx, peer, peerPosition, ctx.st.position);
   pumpHandoffs(ctx);
 };
 
@@ -95,7 +97,7 @@ export const onMeta = (ctx: ChordCtx, connId: ConnId, leeching: boolean): void =
   repickSoon(ctx);
   if (rec.storing && ctx.st.joined) {
     sendPeers(ctx.mesh, c);
-    migrateTo(ctx, rec.position);
+    migrateTo(ctx, peer, rec.position);
   }
 };
 

@@ -229,7 +229,7 @@ export interface ChordStatus extends NodeStatus {
   readonly pendingGets: number;
   readonly forwardedRetrieves: number;
   readonly directory: number;
-  /** Items being handed over to their owners and not yet known to have left (handoff.ts). */
+  /** Peers a hand-over of stored items is still going to (handoff.ts). */
   readonly handingOver: number;
   readonly chord: ChordState['counters'];
 }

@@ -100,7 +100,7 @@ const BTree: typeof btree.default = 'default' in loaded ? loaded.default : loade
 type BTree<K, V> = InstanceType<typeof btree.default<K, V>>;
 
 /** Where an entry lies on the ring (its position folded onto it), then its key58: positions above 2^384 fold onto others. */
-type RingSlot = readonly [ring: bigint, key58: string];
+export type RingSlot = readonly [ring: bigint, key58: string];
 
 const bySlot = (a: RingSlot, b: RingSlot): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
@@ -495,6 +495,40 @@ export const size = (st: ChordStore, table: TableName): number => tableOf(st, ta
 export const bytesHeld = (st: ChordStore): number => st.bytes;
 
 /**
+ * Walk `table`'s entries in ring order from `from` clockwise up to (not including) `to`, strictly
+ * after the slot `after` when given (where an earlier walk stopped), calling `visit` with each
+ * key58 until it returns false: the slot it stopped at, or undefined once the stretch is done.
+ * Costs the entries visited (and a search), not the table.
+ */
+export const walkRing = (
+  st: ChordStore,
+  table: TableName,
+  from: bigint,
+  to: bigint,
+  after: RingSlot | undefined,
+  visit: (key58: string) => boolean,
+): RingSlot | undefined => {
+  const order = st.order.get(table);
+  const lo = onRing(from);
+  const hi = onRing(to);
+  if (order === undefined || lo === hi) return undefined;
+  // One piece, or two when the stretch passes the top of the ring.
+  const pieces: Array<readonly [bigint, bigint]> = lo < hi ? [[lo, hi]] : [[lo, RING_SIZE], [0n, hi]];
+  // The walk resumes in the piece `after` lies in (the second, when it lies below `from`).
+  let from0 = after !== undefined && pieces.length === 2 && after[0] < lo ? 1 : 0;
+  for (; from0 < pieces.length; from0++) {
+    const [start, end] = pieces[from0]!;
+    for (const slot of order.keys(after ?? [start, ''])) {
+      if (slot[0] >= end) break;
+      if (after !== undefined && bySlot(slot, after) <= 0) continue;
+      if (!visit(slot[1])) return slot;
+    }
+    after = undefined;
+  }
+  return undefined;
+};
+
+/**
  * What to migrate to a peer that has just become storing (§5.1, `dump_data(start = peer,
  * end = self)`): each item at k with `distance(start, k) < distance(end, k)`, i.e. the peer sits
  * in (self, k] and is now the nearer predecessor. That is each item from `start` clockwise up to
@@ -502,22 +536,14 @@ export const bytesHeld = (st: ChordStore): number => st.bytes;
  * in ring order from `start`. Local copies are not removed (as in the seeds).
  */
 export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyArray<StoreItem> => {
-  const from = onRing(start);
-  const to = onRing(end);
   const out: StoreItem[] = [];
   for (const table of TABLES) {
     const entries = tableOf(st, table);
-    const order = st.order.get(table);
-    const take = ([, key58]: RingSlot): void => {
+    walkRing(st, table, start, end, undefined, (key58) => {
       const e = entries.get(key58);
       if (e !== undefined) out.push({ table, key58, value: handOut(e) });
-    };
-    if (order === undefined || from === to) continue;
-    if (from < to) order.forRange([from, ''], [to, ''], false, take);
-    else {
-      order.forRange([from, ''], [RING_SIZE, ''], false, take);
-      order.forRange([0n, ''], [to, ''], false, take);
-    }
+      return true;
+    });
   }
   return out;
 };
