@@ -120,6 +120,18 @@ describe('chord node: handing items over', () => {
     expect(chordStatus(st).chord.migrated).toBe(0);
   });
 
+  it('sends nothing more to a peer that stops storing, keeping what was not sent', () => {
+    const { me, peer, st, conn } = setup();
+    const first = stores(go(me, st, bytesIn(conn, from(peer, [5, '0'])))).length;
+    expect(first).toBeGreaterThan(0);
+    go(me, st, bytesIn(conn, from(peer, [5, '1'])));
+    const after = go(me, st, { _tag: 'Drained', at: T0, conn, token: st.drainTokens });
+    expect(stores(after)).toEqual([]);
+    expect(chordStatus(st).handingOver).toBe(0);
+    // what the first batch carried is no longer the peer's: those copies stay too
+    expect(chordItems(st)).toHaveLength(40);
+  });
+
   it('keeps a copy written again after it was sent', () => {
     const { me, peer, st, conn } = setup();
     const out = go(me, st, bytesIn(conn, from(peer, [5, '0'])));

@@ -116,6 +116,8 @@ const pump = (ctx: ChordCtx, conn: ConnId): void => {
     ctx.st.handoffs.delete(conn);
     return;
   }
+  // A peer that stopped storing owns nothing now: its stretch is dropped unwalked.
+  if (ctx.st.peers.get(h.peer)?.storing !== true) h.stretch = undefined;
   const budget = ctx.env.chord.handoffBatchBytes;
   let bytes = 0;
   /** Send one item if it still routes to the peer; whether the batch has room for more. */

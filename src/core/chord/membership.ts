@@ -25,7 +25,7 @@ import { msgTypes } from '../flags.js';
 import { nextBelow } from '../rng.js';
 import type { Address, CommandId, ConnId, NodeId } from '../types.js';
 import { chordMetaPayload, peersRequestPayload } from '../wire/messages.js';
-import { nodePosition } from './ring.js';
+import { distance, nodePosition } from './ring.js';
 import { choosePeers, next, prev } from './routing.js';
 import { handOver, handOverStretch, pumpHandoffs } from './handoff.js';
 import { peersChanged, routeFrom, storingPeers, whisperConn } from './send.js';
@@ -68,11 +68,21 @@ const evictUnlinked = (ctx: ChordCtx): boolean => {
 };
 
 /**
- * Hand `peer` what it now owns: the items from its position clockwise up to ours (`dump_data(peer,
- * self)`) that route to it, walked in batches (handoff.ts), our copies dropped once sent.
+ * Hand `peer` what it now owns: the items from its position clockwise up to the next storing node
+ * after it (ours, or another peer's: within the seeds' `dump_data(peer, self)`, the part that
+ * routes to it), walked in batches (handoff.ts), our copies dropped once sent.
  */
 const migrateTo = (ctx: ChordCtx, peer: NodeId, peerPosition: bigint): void => {
-  handOverStretch(ctx, peer, peerPosition, ctx.st.position);
+  let upTo = ctx.st.position;
+  let span = distance(peerPosition, upTo);
+  for (const p of storingPeers(ctx)) {
+    const d = distance(peerPosition, p.position);
+    if (d > 0n && d < span) {
+      upTo = p.position;
+      span = d;
+    }
+  }
+  handOverStretch(ctx, peer, peerPosition, upTo);
   pumpHandoffs(ctx);
 };
 
