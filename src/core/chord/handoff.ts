@@ -5,8 +5,10 @@
  * The items are not written all at once: a node holding more than a peer's send queue takes would
  * have the peer dropped as slow part way, and the items written after that would be lost with
  * their local copies. Instead each connection gets its items in batches of about
- * `handoffBatchBytes` (at most that, and one item more): a batch is written, then `AwaitDrain`; when the shell answers `Drained`
- * (the batch has left), the local copies of that batch are removed and the next batch goes. An
+ * `handoffBatchBytes` (at most that, and one item more): a batch is written, then `AwaitDrain`;
+ * when the shell answers `Drained` (the batch has left), the local copies of that batch are
+ * removed and the next batch goes. Migration walks the peer's stretch of the ring as it goes
+ * (`RingStretch`); unjoin lists its items up front (each to its own owner). An
  * item is re-checked when its batch is made and when it has drained: it is sent only while it
  * still routes to that peer, and its local copy is removed only if it is still the value sent and
  * still routes there. A connection that closes first ends its hand-off with the local copies kept
