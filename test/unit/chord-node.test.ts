@@ -6,7 +6,7 @@ import { defaultChordLimits, type ChordConfig } from '../../src/core/chord/confi
 import { chordItems, chordKeys, chordStatus, chordStep, initChord, nextChordWakeup, type ChordEnv, type ChordState } from '../../src/core/chord/node.js';
 import { HANDOFF_BATCH_BYTES } from '../../src/core/chord/handoff.js';
 import { key58Of, keyPositions58, nodePosition, RING_SIZE, TABLES } from '../../src/core/chord/ring.js';
-import { next, prev } from '../../src/core/chord/routing.js';
+import { next, prev, route } from '../../src/core/chord/routing.js';
 import { latin1Bytes, utf8Bytes } from '../../src/core/ids.js';
 import { subFlags } from '../../src/core/flags.js';
 import { ConnId, type Effect, type Input } from '../../src/core/types.js';
@@ -130,6 +130,50 @@ describe('chord node: handing items over', () => {
     expect(chordStatus(st).handingOver).toBe(0);
     // what the first batch carried is no longer the peer's: those copies stay too
     expect(chordItems(st)).toHaveLength(40);
+  });
+
+  it('on unjoin hands each storing peer what it owns, in batches, until nothing is held', () => {
+    const me = chordEnv(1);
+    const [p2, p3] = [chordEnv(2), chordEnv(3)];
+    const [st, [a1, a2]] = withPeers(me, [p2, p3]);
+    go(me, st, { _tag: 'ChordJoin', at: T0, cmd: 1 });
+    // both peers leech while the node takes 40 items of 100 kB, then both store (and migration runs its course)
+    const value = 'v'.repeat(100_000);
+    const step = RING_SIZE / 40n;
+    for (let i = 0n; i < 40n; i++) go(me, st, bytesIn(a1 as ConnId, from(p2, chordStorePayload('sha512', key58Of(i * step + 1n), value))));
+    const drainAll = (first: ReadonlyArray<Effect>): ReadonlyArray<Effect> => {
+      const all = [...first];
+      for (let rounds = 0; only(all, 'AwaitDrain').length > 0 && rounds < 100; rounds++) {
+        const asks = only(all.splice(0), 'AwaitDrain');
+        for (const a of asks) all.push(...go(me, st, { _tag: 'Drained', at: T0, conn: a.conn, token: a.token }));
+        writesOf.push(...writes(all));
+      }
+      return all;
+    };
+    const writesOf: ReturnType<typeof writes> = [];
+    drainAll(go(me, st, bytesIn(a1 as ConnId, from(p2, [5, '0']))));
+    drainAll(go(me, st, bytesIn(a2 as ConnId, from(p3, [5, '0']))));
+    const held = chordItems(st).length;
+    expect(held).toBeGreaterThan(0);
+    writesOf.length = 0;
+    const unjoined = go(me, st, { _tag: 'ChordUnjoin', at: T0, cmd: 9 });
+    writesOf.push(...writes(unjoined));
+    drainAll(unjoined);
+    expect(chordItems(st)).toEqual([]);
+    expect(chordStatus(st).handingOver).toBe(0);
+    // every item went once, to the peer that owns it now that this node does not store
+    const at = (text: string): bigint => {
+      const p = nodePosition(text);
+      if (E.isLeft(p)) throw new Error(p.left._tag);
+      return p.right;
+    };
+    const peers = [p2, p3].map((p) => ({ id: p.config.id, position: at(p.config.id) }));
+    const sent = writesOf.filter((w) => w.payload[0] === subFlags.store);
+    expect(sent).toHaveLength(held);
+    for (const w of sent) {
+      const r = route(0n, false, peers, at(w.payload[2] as string));
+      expect(r._tag === 'Forward' ? r.peer.id : undefined).toBe(w.conn === a1 ? p2.config.id : p3.config.id);
+    }
   });
 
   it('keeps a copy written again after it was sent', () => {

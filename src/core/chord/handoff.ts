@@ -7,14 +7,15 @@
  * their local copies. Instead each connection gets its items in batches of about
  * `handoffBatchBytes` (at most that, and one item more): a batch is written, then `AwaitDrain`;
  * when the shell answers `Drained` (the batch has left), the local copies of that batch are
- * removed and the next batch goes. Migration walks the peer's stretch of the ring as it goes
- * (`RingStretch`); unjoin lists its items up front (each to its own owner). An
+ * removed and the next batch goes. Items are not listed up front: each peer's stretch of the ring
+ * (`RingStretch`) is walked as batches go (migration: what the new peer owns; unjoin: each storing
+ * peer what it owns). An
  * item is re-checked when its batch is made and when it has drained: it is sent only while it
  * still routes to that peer, and its local copy is removed only if it is still the value sent and
  * still routes there. A connection that closes first ends its hand-off with the local copies kept
  * (they are handed over again when an owner next appears).
  *
- * Inputs: items to hand over, `Drained`, peers leaving. Effects: `Write` (store messages),
+ * Inputs: stretches to hand over, `Drained`, peers leaving. Effects: `Write` (store messages),
  * `AwaitDrain`.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -24,7 +25,7 @@ import { chordStorePayload } from '../wire/messages.js';
 import type { WireValue } from '../wire/value.js';
 import { nodePosition, TABLES, type TableName } from './ring.js';
 import { routeFrom, whisperConn } from './send.js';
-import { slotKey, type ChordCtx, type ChordState } from './state.js';
+import type { ChordCtx, ChordState } from './state.js';
 import * as S from './store.js';
 import { awaitDrain } from './writes.js';
 
@@ -39,8 +40,8 @@ interface Sent {
 }
 
 /**
- * A stretch of the ring whose items go to the peer (migration: from the peer's position clockwise
- * up to ours), walked table by table in ring order as batches go: where the walk is (`table`, and
+ * A stretch of the ring whose items go to the peer (what it owns: from its position clockwise up to
+ * the next storing node), walked table by table in ring order as batches go: where the walk is (`table`, and
  * the last slot taken, `after`). It is not listed up front, so a peer that turns storing again and
  * again costs no walk over the tables each time.
  */
@@ -54,11 +55,7 @@ interface RingStretch {
 /** The items going to one peer over one connection. */
 export interface Handoff {
   readonly peer: NodeId;
-  /** Items to send, in order, from `next` on (table/key58 slots in `queued`): unjoin's. */
-  readonly queue: Array<{ readonly table: TableName; readonly key58: string }>;
-  next: number;
-  readonly queued: Set<string>;
-  /** Migration's stretch of the ring still to walk, if any. */
+  /** The stretch of the ring still to walk, if any. */
   stretch: RingStretch | undefined;
   /** The batch written and waiting for `Drained`, and the token of its `AwaitDrain`. */
   sent: Sent[];
@@ -79,29 +76,21 @@ const handoffTo = (ctx: ChordCtx, peer: NodeId): Handoff | undefined => {
   if (conn === undefined) return undefined;
   let h = ctx.st.handoffs.get(conn);
   if (h === undefined || h.peer !== peer) {
-    h = { peer, queue: [], next: 0, queued: new Set(), stretch: undefined, sent: [], sentToken: 0 };
+    h = { peer, stretch: undefined, sent: [], sentToken: 0 };
     ctx.st.handoffs.set(conn, h);
   }
   return h;
 };
 
 /**
- * Hand `peer` what it owns of the ring from `from` clockwise up to `to` (migration; sent by
- * `pumpHandoffs`). A walk already under way for it goes on where it is.
+ * Hand `peer` what it owns of the ring from `from` clockwise up to `to` (the whole ring when they
+ * are equal); sent by `pumpHandoffs`. A walk of the same stretch already under way goes on where
+ * it is; another stretch (the ring changed) starts a new walk.
  */
 export const handOverStretch = (ctx: ChordCtx, peer: NodeId, from: bigint, to: bigint): void => {
   const h = handoffTo(ctx, peer);
-  if (h !== undefined) h.stretch ??= { from, to, table: 0, after: undefined };
-};
-
-/** Queue (table, key58) for `peer`; sent by `pumpHandoffs`. */
-export const handOver = (ctx: ChordCtx, peer: NodeId, table: TableName, key58: string): void => {
-  const h = handoffTo(ctx, peer);
-  if (h === undefined) return;
-  const slot = slotKey(table, key58);
-  if (h.queued.has(slot)) return;
-  h.queued.add(slot);
-  h.queue.push({ table, key58 });
+  if (h === undefined || (h.stretch !== undefined && h.stretch.from === from && h.stretch.to === to)) return;
+  h.stretch = { from, to, table: 0, after: undefined };
 };
 
 /** Write the next batch on every connection with items and none in flight. */
@@ -133,11 +122,6 @@ const pump = (ctx: ChordCtx, conn: ConnId): void => {
     h.sent.push({ table, key58, value: value.value });
     return bytes < budget;
   };
-  while (h.next < h.queue.length && bytes < budget) {
-    const { table, key58 } = h.queue[h.next++]!;
-    h.queued.delete(slotKey(table, key58));
-    send(table, key58);
-  }
   for (let s = h.stretch; s !== undefined && bytes < budget; s = h.stretch) {
     const table = TABLES[s.table]!;
     const last = S.walkRing(ctx.st.store, table, s.from, s.to, s.after, (key58) => send(table, key58));
@@ -146,7 +130,7 @@ const pump = (ctx: ChordCtx, conn: ConnId): void => {
     else h.stretch = undefined;
   }
   if (h.sent.length > 0) h.sentToken = awaitDrain(ctx, conn);
-  else if (h.next >= h.queue.length && h.stretch === undefined) ctx.st.handoffs.delete(conn);
+  else if (h.stretch === undefined) ctx.st.handoffs.delete(conn);
 };
 
 /** A batch has left: drop the local copies it carried that are unchanged and still routed there, then send the next. */

@@ -27,10 +27,9 @@ import type { Address, CommandId, ConnId, NodeId } from '../types.js';
 import { chordMetaPayload, peersRequestPayload } from '../wire/messages.js';
 import { distance, nodePosition } from './ring.js';
 import { choosePeers, next, prev } from './routing.js';
-import { handOver, handOverStretch, pumpHandoffs } from './handoff.js';
-import { peersChanged, routeFrom, storingPeers, whisperConn } from './send.js';
+import { handOverStretch, pumpHandoffs } from './handoff.js';
+import { peersChanged, storingPeers, whisperConn } from './send.js';
 import type { ChordCtx } from './state.js';
-import * as S from './store.js';
 
 /** Re-pick the peers to keep connected soon (not in this step: changes come in bursts). */
 export const repickSoon = (ctx: ChordCtx): void => {
@@ -73,25 +72,27 @@ const evictUnlinked = (ctx: ChordCtx): boolean => {
  * routes to it), walked in batches (handoff.ts), our copies dropped once sent.
  */
 const migrateTo = (ctx: ChordCtx, peer: NodeId, peerPosition: bigint): void => {
-  let upTo = ctx.st.position;
-  let span = distance(peerPosition, upTo);
+  handOverStretch(ctx, peer, peerPosition, ownedUpTo(ctx, peerPosition));
+  pumpHandoffs(ctx);
+};
+
+/**
+ * Where the stretch a storing node at `position` owns ends: the next storing node clockwise after
+ * it (us when joined, or a storing peer); `position` itself when no other node stores (it owns the
+ * whole ring).
+ */
+const ownedUpTo = (ctx: ChordCtx, position: bigint): bigint => {
+  let upTo = position;
+  let span = ctx.st.joined ? distance(position, ctx.st.position) : 0n;
+  if (span > 0n) upTo = ctx.st.position;
   for (const p of storingPeers(ctx)) {
-    const d = distance(peerPosition, p.position);
-    if (d > 0n && d < span) {
+    const d = distance(position, p.position);
+    if (d > 0n && (span === 0n || d < span)) {
       upTo = p.position;
       span = d;
     }
   }
-  handOverStretch(ctx, peer, peerPosition, upTo);
-  pumpHandoffs(ctx);
-};
-
-/** Queue an item for the peer that owns it, if a peer does. */
-const handToOwner = (ctx: ChordCtx, item: S.StoreItem, peers: ReturnType<typeof storingPeers>): void => {
-  const p = nodePosition(item.key58);
-  if (E.isLeft(p)) return;
-  const r = routeFrom(ctx, p.right, peers);
-  if (r._tag === 'Forward') handOver(ctx, r.peer.id, item.table, item.key58);
+  return upTo;
 };
 
 /** A peer's meta: '1' leeching, '0' storing (§5.1 meta flow). */
@@ -169,8 +170,8 @@ export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
   if (ctx.st.joined) {
     ctx.st.joined = false;
     announce(ctx);
-    const peers = storingPeers(ctx);
-    for (const item of S.items(ctx.st.store)) handToOwner(ctx, item, peers);
+    // Each storing peer gets the stretch it owns, walked in batches: together, the whole ring.
+    for (const p of storingPeers(ctx)) handOverStretch(ctx, p.id, p.position, ownedUpTo(ctx, p.position));
     pumpHandoffs(ctx);
   }
   ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });

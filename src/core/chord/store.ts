@@ -495,7 +495,8 @@ export const size = (st: ChordStore, table: TableName): number => tableOf(st, ta
 export const bytesHeld = (st: ChordStore): number => st.bytes;
 
 /**
- * Walk `table`'s entries in ring order from `from` clockwise up to (not including) `to`, strictly
+ * Walk `table`'s entries in ring order from `from` clockwise up to (not including) `to` (the whole
+ * ring when `from` and `to` are one point), strictly
  * after the slot `after` when given (where an earlier walk stopped), calling `visit` with each
  * key58 until it returns false: the slot it stopped at, or undefined once the stretch is done.
  * Costs the entries visited (and a search), not the table.
@@ -511,8 +512,8 @@ export const walkRing = (
   const order = st.order.get(table);
   const lo = onRing(from);
   const hi = onRing(to);
-  if (order === undefined || lo === hi) return undefined;
-  // One piece, or two when the stretch passes the top of the ring.
+  if (order === undefined) return undefined;
+  // One piece, or two when the stretch passes the top of the ring (from == to: all of it).
   const pieces: Array<readonly [bigint, bigint]> = lo < hi ? [[lo, hi]] : [[lo, RING_SIZE], [0n, hi]];
   // The walk resumes in the piece `after` lies in (the second, when it lies below `from`).
   let from0 = after !== undefined && pieces.length === 2 && after[0] < lo ? 1 : 0;
@@ -537,6 +538,8 @@ export const walkRing = (
  */
 export const dumpData = (st: ChordStore, start: bigint, end: bigint): ReadonlyArray<StoreItem> => {
   const out: StoreItem[] = [];
+  // The rule selects nothing when the two are one point (no distance is below itself).
+  if (onRing(start) === onRing(end)) return out;
   for (const table of TABLES) {
     const entries = tableOf(st, table);
     walkRing(st, table, start, end, undefined, (key58) => {
