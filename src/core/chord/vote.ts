@@ -20,10 +20,14 @@ import type { WireValue } from '../wire/value.js';
 /** Agreeing tables needed to believe a value (py2p's "more than 2 of 5"). */
 export const VOTE_QUORUM = 3;
 
-/** One table's answer: not yet arrived, or arrived (null when the table holds nothing). */
+/**
+ * One table's answer: not yet arrived, or arrived (null when the table holds nothing), with the
+ * value's `canonicalKey` taken once (a get is counted again at each answer, and a value may be a
+ * frame's worth).
+ */
 export type TableAnswer =
   | { readonly _tag: 'Awaiting' }
-  | { readonly _tag: 'Answered'; readonly value: WireValue };
+  | { readonly _tag: 'Answered'; readonly value: WireValue; readonly key: string };
 
 /** The outcome of a vote so far. */
 export type VoteResult =
@@ -37,7 +41,7 @@ export type VoteResult =
 /** An answer that has not arrived yet. */
 export const awaiting: TableAnswer = { _tag: 'Awaiting' };
 /** An answer that has arrived. */
-export const answered = (value: WireValue): TableAnswer => ({ _tag: 'Answered', value });
+export const answered = (value: WireValue): TableAnswer => ({ _tag: 'Answered', value, key: value === null ? '' : canonicalKey(value) });
 
 /**
  * Counts the answers. With a majority quorum (more than half the tables) a minority of wrong
@@ -52,7 +56,7 @@ export const vote = (answers: ReadonlyArray<TableAnswer>, quorum: number = VOTE_
   for (const a of answers) {
     if (a._tag === 'Awaiting') pending += 1;
     else if (a.value !== null) {
-      const k = canonicalKey(a.value);
+      const k = a.key;
       const g = groups.get(k);
       if (g === undefined) groups.set(k, { value: a.value, votes: 1 });
       else g.votes += 1;
