@@ -142,8 +142,8 @@ export type ChordError =
   | { readonly _tag: 'NoQuorum'; readonly bestVotes: number; readonly quorum: number }
   /** No table holds the key. */
   | { readonly _tag: 'NotFound' }
-  /** Not enough answers arrived in time. */
-  | { readonly _tag: 'Timeout'; readonly afterMs: number; readonly bestVotes: number }
+  /** Not enough answers arrived in time (a get), or a write's stores had not left in time (`write`). */
+  | { readonly _tag: 'Timeout'; readonly afterMs: number; readonly bestVotes: number; readonly write?: true }
   /** Neither this node nor any peer stores data, so the key has nowhere to go. */
   | { readonly _tag: 'NotJoined' }
   /** A local bound refused the command (too many pending gets, …). */

@@ -217,6 +217,22 @@ describe('chord node: requests', () => {
     expect(events(go(me, st, { _tag: 'Drained', at: T0, conn, token: second.token }))).toEqual([]);
   });
 
+  it('a write whose stores never leave (the peer stopped reading) fails Timeout at getTimeoutMs', () => {
+    const { me, peer, st, conn } = joinedWithPeer(chordEnv(1));
+    go(me, st, bytesIn(conn, from(peer, [5, '0'])));
+    let cmd = 0;
+    for (let i = 0; cmd === 0 && i < 50; i++) {
+      if (only(go(me, st, { _tag: 'ChordSet', at: T0, cmd: 10 + i, key: `key-${i}`, value: i }), 'AwaitDrain').length > 0) cmd = 10 + i;
+    }
+    expect(cmd).toBeGreaterThan(0);
+    const limit = defaultChordLimits.getTimeoutMs;
+    expect(nextChordWakeup(st)).toBeLessThanOrEqual(T0 + limit);
+    expect(events(go(me, st, { _tag: 'Tick', at: T0 + limit - 1 })).filter((e) => e._tag === 'ChordFailed')).toEqual([]);
+    expect(events(go(me, st, { _tag: 'Tick', at: T0 + limit })).filter((e) => e._tag === 'ChordFailed')).toEqual([
+      { _tag: 'ChordFailed', cmd, error: { _tag: 'Timeout', afterMs: limit, bestVotes: 0, write: true } },
+    ]);
+  });
+
   it('keeps its own copies: what the user gave or was given can change without reaching the tables', () => {
     const me = chordEnv(1);
     const st = initChord(me, T0);

@@ -46,7 +46,7 @@ import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableNam
 import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
-import { writeSent } from './writes.js';
+import { expireWrites, writeSent } from './writes.js';
 import { answered, awaiting, decideGet } from './vote.js';
 
 /** A chord message naming a table and a key58. */
@@ -378,7 +378,7 @@ const wakeAt = (ctx: ChordCtx, t: number): void => {
   if (ctx.st.checkAt === undefined || t < ctx.st.checkAt) ctx.st.checkAt = t;
 };
 
-/** Gets past their deadline decide now; forwarded retrieves nobody answered are forgotten. */
+/** Gets past their deadline decide now; forwarded retrieves nobody answered are forgotten; writes not drained in time fail. */
 export const expireRequests = (ctx: ChordCtx): void => {
   if (ctx.st.checkAt === undefined || ctx.at < ctx.st.checkAt) return;
   ctx.st.checkAt = undefined;
@@ -390,6 +390,8 @@ export const expireRequests = (ctx: ChordCtx): void => {
   }
   for (const g of ctx.st.gets.values()) wakeAt(ctx, g.deadlineAt);
   for (const s of ctx.st.waiting.values()) wakeAt(ctx, s.deadlineAt);
+  const write = expireWrites(ctx);
+  if (write !== undefined) wakeAt(ctx, write);
 };
 
 /** Every command still waiting fails (the node is shutting down). */

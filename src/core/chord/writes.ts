@@ -3,7 +3,8 @@
  * `Drained` with a token at least as late), and the user's writes (set, delete, applyDelta) are
  * done only once every connection they went out on has drained since. So a user awaiting each
  * write never has more in a send queue than the write itself, and a write whose connection
- * closes first fails (`Disconnected`) instead of being reported done while its bytes were lost.
+ * closes first fails (`Disconnected`) instead of being reported done while its bytes were lost;
+ * one still waiting after `getTimeoutMs` (a peer that stopped reading) fails `Timeout`.
  *
  * Inputs: writes sent, `Drained`, connections gone, shutdown. Effects: `AwaitDrain`, `Emit`
  * (ChordResult, ChordFailed).
@@ -18,9 +19,11 @@ export interface ConnWrites {
   head: number;
 }
 
-/** A user write not yet done: the connections it still waits on. */
+/** A user write not yet done: the connections it still waits on, and when it gives up. */
 export interface PendingWrite {
   readonly conns: Set<ConnId>;
+  readonly startedAt: number;
+  readonly deadlineAt: number;
 }
 
 /** Ask the shell to say when everything written to `conn` so far has left; the token of the ask. */
@@ -36,7 +39,9 @@ export const writeSent = (ctx: ChordCtx, cmd: CommandId, sent: ReadonlyMap<ConnI
     ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
     return;
   }
-  ctx.st.writes.set(cmd, { conns: new Set(sent.keys()) });
+  const deadlineAt = ctx.at + ctx.env.chord.getTimeoutMs;
+  ctx.st.writes.set(cmd, { conns: new Set(sent.keys()), startedAt: ctx.at, deadlineAt });
+  if (ctx.st.checkAt === undefined || deadlineAt < ctx.st.checkAt) ctx.st.checkAt = deadlineAt;
   for (const [conn, peer] of sent) {
     const token = awaitDrain(ctx, conn);
     let w = ctx.st.writesByConn.get(conn);
@@ -75,6 +80,23 @@ export const writesGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => 
       ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Disconnected', peer: w.peer } } });
     }
   }
+};
+
+/**
+ * Writes past their deadline (`getTimeoutMs`) fail `Timeout`: a peer that stops reading without
+ * closing would otherwise keep them waiting for good. Returns the earliest deadline left.
+ */
+export const expireWrites = (ctx: ChordCtx): number | undefined => {
+  let next: number | undefined;
+  for (const [cmd, w] of ctx.st.writes) {
+    if (w.deadlineAt > ctx.at) {
+      if (next === undefined || w.deadlineAt < next) next = w.deadlineAt;
+      continue;
+    }
+    ctx.st.writes.delete(cmd);
+    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Timeout', afterMs: ctx.at - w.startedAt, bestVotes: 0, write: true } } });
+  }
+  return next;
 };
 
 /** Shutdown: every write still waiting fails. */

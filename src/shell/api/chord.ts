@@ -47,7 +47,9 @@ export const describeChordError = (e: ChordError): string => {
     case 'NotFound':
       return 'key not found';
     case 'Timeout':
-      return `timed out after ${e.afterMs} ms (best ${e.bestVotes} agreeing tables)`;
+      return e.write === true
+        ? `timed out after ${e.afterMs} ms with the stores not yet sent (a peer that owns a table is not reading)`
+        : `timed out after ${e.afterMs} ms (best ${e.bestVotes} agreeing tables)`;
     case 'NotJoined':
       return 'no node stores data: join() this node or connect to a storing peer';
     case 'Busy':
