@@ -368,17 +368,19 @@ const planMerge = (
   // Depths taken away and added, applied to a copy of the histogram only when the delta has entries.
   let depths: number[] | undefined;
   const changes: Change[] = [];
-  // Changes by key (direct form or canonical text), so a key named twice in the delta replaces its first change.
-  const pending = new Map<WireValue, number>();
+  // Changes by key (direct form, or canonical text for the others: two maps, so that no string key
+  // can be taken for another key's canonical text), so a key named twice in the delta replaces its
+  // first change.
+  const pendingDirect = new Map<WireValue, number>();
+  const pendingOdd = new Map<string, number>();
   for (const [k, v] of delta) {
     const direct = directKey(k);
     const canonical = direct === undefined ? canonicalKey(k) : undefined;
-    const slot = direct === undefined ? `o${canonical!}` : direct;
     const held = direct === undefined ? ledger.odd.get(canonical!) : ledger.map.has(direct) ? direct : NOT_HELD;
     const key = held === NOT_HELD || held === undefined ? (direct ?? k) : held;
     const added = entryMeasure(key, v);
     if (added === undefined) return undefined;
-    const earlier = pending.get(slot);
+    const earlier = direct !== undefined ? pendingDirect.get(direct) : pendingOdd.get(canonical!);
     const prior = earlier === undefined ? undefined : changes[earlier]!;
     // What this change replaces: the delta's earlier change of this key, else the stored entry.
     const was = prior !== undefined ? prior.added : held === NOT_HELD || held === undefined ? undefined : entryMeasure(key, ledger.map.get(key) ?? null);
@@ -401,7 +403,8 @@ const planMerge = (
         : { key, canonical: held === undefined ? canonical : undefined, value: v, added, was };
     if (prior !== undefined) changes[earlier!] = change;
     else {
-      pending.set(slot, changes.length);
+      if (direct !== undefined) pendingDirect.set(direct, changes.length);
+      else pendingOdd.set(canonical!, changes.length);
       changes.push(change);
     }
   }
