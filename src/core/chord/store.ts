@@ -75,23 +75,39 @@ export interface MapMeasure extends MsgpackCounts {
  * A map the store merges deltas into, with its measures. Keys are matched as msgpack values:
  * strings, booleans, nil and numbers directly by the `Map` (integers in one form, see `directKey`,
  * which keeps their bytes), other keys (bins, arrays, maps) through `odd`, their canonical
- * text → the key the map holds. `depths[d]` counts the entries whose deeper side (key or value)
- * has depth d. `shared` is set when the map is handed out (a read); the next merge then copies
+ * text → the key the map holds; `totals` are its entries' measures. `shared` is set when the map is handed out (a read); the next merge then copies
  * it instead of changing what a reader holds.
  */
 interface MapLedger {
   readonly map: Map<WireValue, WireValue>;
   readonly odd: Map<string, WireValue>;
-  readonly depths: number[];
-  /** Msgpack bytes of the keys and values, header excluded. */
-  entryBytes: number;
-  /** Footprint overheads of the keys and values. */
-  entryOverheads: number;
-  /** Values and maps inside the entries. */
-  entryValues: number;
-  entryMaps: number;
+  readonly totals: EntryTotals;
   shared: boolean;
 }
+
+/**
+ * A map's entries measured together: msgpack bytes of the keys and values (header excluded), their
+ * footprint overheads, the values and maps inside them, and `depths[d]`, the entries whose deeper
+ * side has depth d.
+ */
+interface EntryTotals {
+  packed: number;
+  overheads: number;
+  values: number;
+  maps: number;
+  readonly depths: number[];
+}
+
+const emptyTotals = (): EntryTotals => ({ packed: 0, overheads: 0, values: 0, maps: 0, depths: [] });
+
+/** Count one entry's measures in (`sign` 1) or out (-1). */
+const count = (t: EntryTotals, m: Measured, sign: 1 | -1): void => {
+  t.packed += sign * m.packed;
+  t.overheads += sign * m.overheads;
+  t.values += sign * m.values;
+  t.maps += sign * m.maps;
+  t.depths[m.depth] = (t.depths[m.depth] ?? 0) + sign;
+};
 
 // sorted-btree is CommonJS: Node's ESM loader gives its exports object as the default import (the
 // class is its `default`), while bundlers and test runners may give the class itself.
@@ -160,13 +176,17 @@ const parseKey = (key58: string): E.Either<StoreError, { readonly key58: string;
  * before).
  */
 const countedBytes = (value: WireValue): number | undefined => {
-  let packed: number;
+  const packed = packedOf(value);
+  return packed === undefined ? undefined : footprint(value, packed.length);
+};
+
+/** The msgpack bytes of a value, or undefined for one msgpack cannot hold. */
+const packedOf = (value: WireValue): Uint8Array | undefined => {
   try {
-    packed = packValue(value).length;
+    return packValue(value);
   } catch {
     return undefined;
   }
-  return footprint(value, packed);
 };
 
 /**
@@ -271,7 +291,7 @@ export const applyDelta = (
   return E.right(st);
 };
 
-/** One key or value measured: msgpack length, footprint overheads and scan counts. */
+/** A key or a value (or an entry: both together) measured: msgpack length, footprint overheads and scan counts. */
 interface Measured extends MsgpackCounts {
   readonly packed: number;
   readonly overheads: number;
@@ -279,27 +299,15 @@ interface Measured extends MsgpackCounts {
 
 /** `v` measured, or undefined when msgpack cannot hold it. */
 const measured = (v: WireValue): Measured | undefined => {
-  let bytes: Uint8Array;
-  try {
-    bytes = packValue(v);
-  } catch {
-    return undefined;
-  }
+  const bytes = packedOf(v);
+  if (bytes === undefined) return undefined;
   const counts = countMsgpack(bytes);
   if ('_tag' in counts) return undefined;
   return { packed: bytes.length, overheads: footprint(v, 0), values: counts.values, maps: counts.maps, depth: counts.depth };
 };
 
-/** One entry of a map as the ledger counts it: its key and value measured together. */
-interface EntryMeasure {
-  readonly packed: number;
-  readonly overheads: number;
-  readonly values: number;
-  readonly maps: number;
-  readonly depth: number;
-}
-
-const entryMeasure = (k: WireValue, v: WireValue): EntryMeasure | undefined => {
+/** One entry of a map as the ledger counts it: its key and value measured together (depth: the deeper). */
+const entryMeasure = (k: WireValue, v: WireValue): Measured | undefined => {
   const mk = measured(k);
   const mv = mk === undefined ? undefined : measured(v);
   if (mk === undefined || mv === undefined) return undefined;
@@ -317,8 +325,8 @@ interface Change {
   readonly key: WireValue;
   readonly canonical: string | undefined;
   readonly value: WireValue;
-  readonly added: EntryMeasure;
-  readonly was: EntryMeasure | undefined;
+  readonly added: Measured;
+  readonly was: Measured | undefined;
 }
 
 const INT64_MIN_N = -(2n ** 63n);
@@ -361,12 +369,8 @@ const planMerge = (
 ): { readonly changes: ReadonlyArray<Change>; readonly measure: MapMeasure } | undefined => {
   const ledger = base ?? emptyLedger();
   let size = ledger.map.size;
-  let entryBytes = ledger.entryBytes;
-  let entryOverheads = ledger.entryOverheads;
-  let entryValues = ledger.entryValues;
-  let entryMaps = ledger.entryMaps;
-  // Depths taken away and added, applied to a copy of the histogram only when the delta has entries.
-  let depths: number[] | undefined;
+  // The ledger's totals as they would be, on a copy.
+  const totals = copyTotals(ledger.totals);
   const changes: Change[] = [];
   // Changes by key (direct form, or canonical text for the others: two maps, so that no string key
   // can be taken for another key's canonical text), so a key named twice in the delta replaces its
@@ -384,19 +388,9 @@ const planMerge = (
     const prior = earlier === undefined ? undefined : changes[earlier]!;
     // What this change replaces: the delta's earlier change of this key, else the stored entry.
     const was = prior !== undefined ? prior.added : held === NOT_HELD || held === undefined ? undefined : entryMeasure(key, ledger.map.get(key) ?? null);
-    depths ??= [...ledger.depths];
-    if (was !== undefined) {
-      entryBytes -= was.packed;
-      entryOverheads -= was.overheads;
-      entryValues -= was.values;
-      entryMaps -= was.maps;
-      depths[was.depth]!--;
-    } else size++;
-    entryBytes += added.packed;
-    entryOverheads += added.overheads;
-    entryValues += added.values;
-    entryMaps += added.maps;
-    depths[added.depth] = (depths[added.depth] ?? 0) + 1;
+    if (was !== undefined) count(totals, was, -1);
+    else size++;
+    count(totals, added, 1);
     const change: Change =
       prior !== undefined
         ? { key: prior.key, canonical: prior.canonical, value: v, added, was: prior.was }
@@ -408,15 +402,15 @@ const planMerge = (
       changes.push(change);
     }
   }
-  const packed = mapHeaderBytes(size) + entryBytes;
+  const packed = mapHeaderBytes(size) + totals.packed;
   return {
     changes,
     measure: {
       packed,
-      footprint: packed + OBJECT_OVERHEAD_BYTES + entryOverheads,
-      values: 1 + entryValues,
-      maps: 1 + entryMaps,
-      depth: size === 0 ? 0 : 1 + deepest(depths ?? ledger.depths),
+      footprint: packed + OBJECT_OVERHEAD_BYTES + totals.overheads,
+      values: 1 + totals.values,
+      maps: 1 + totals.maps,
+      depth: size === 0 ? 0 : 1 + deepest(totals.depths),
     },
   };
 };
@@ -435,43 +429,18 @@ const deepest = (depths: ReadonlyArray<number>): number => {
 
 /** Make one planned change to a ledger. */
 const applyChange = (ledger: MapLedger, c: Change): void => {
-  if (c.was !== undefined) {
-    ledger.entryBytes -= c.was.packed;
-    ledger.entryOverheads -= c.was.overheads;
-    ledger.entryValues -= c.was.values;
-    ledger.entryMaps -= c.was.maps;
-    ledger.depths[c.was.depth]!--;
-  } else if (c.canonical !== undefined) ledger.odd.set(c.canonical, c.key);
+  if (c.was !== undefined) count(ledger.totals, c.was, -1);
+  else if (c.canonical !== undefined) ledger.odd.set(c.canonical, c.key);
   ledger.map.set(c.key, c.value);
-  ledger.entryBytes += c.added.packed;
-  ledger.entryOverheads += c.added.overheads;
-  ledger.entryValues += c.added.values;
-  ledger.entryMaps += c.added.maps;
-  ledger.depths[c.added.depth] = (ledger.depths[c.added.depth] ?? 0) + 1;
+  count(ledger.totals, c.added, 1);
 };
 
-const emptyLedger = (): MapLedger => ({
-  map: new Map(),
-  odd: new Map(),
-  depths: [],
-  entryBytes: 0,
-  entryOverheads: 0,
-  entryValues: 0,
-  entryMaps: 0,
-  shared: false,
-});
+const emptyLedger = (): MapLedger => ({ map: new Map(), odd: new Map(), totals: emptyTotals(), shared: false });
+
+const copyTotals = (t: EntryTotals): EntryTotals => ({ ...t, depths: [...t.depths] });
 
 /** A ledger with the same measures and its own copy of the map, not shared. */
-const copyLedger = (l: MapLedger): MapLedger => ({
-  map: new Map(l.map),
-  odd: new Map(l.odd),
-  depths: [...l.depths],
-  entryBytes: l.entryBytes,
-  entryOverheads: l.entryOverheads,
-  entryValues: l.entryValues,
-  entryMaps: l.entryMaps,
-  shared: false,
-});
+const copyLedger = (l: MapLedger): MapLedger => ({ map: new Map(l.map), odd: new Map(l.odd), totals: copyTotals(l.totals), shared: false });
 
 /**
  * The ledger of a stored map: its own when it has one, else one measured from the map (a map
