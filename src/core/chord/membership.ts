@@ -28,7 +28,7 @@ import { chordMetaPayload, peersRequestPayload } from '../wire/messages.js';
 import { distance, nodePosition } from './ring.js';
 import { choosePeers, next, prev } from './routing.js';
 import { handOverStretch, pumpHandoffs } from './handoff.js';
-import { peersChanged, storingPeers, whisperConn } from './send.js';
+import { peersChanged, storingPeers, succeed, whisperConn } from './send.js';
 import type { ChordCtx } from './state.js';
 
 /** Re-pick the peers to keep connected soon (not in this step: changes come in bursts). */
@@ -162,7 +162,7 @@ export const onJoin = (ctx: ChordCtx, cmd: CommandId): void => {
     ctx.st.joined = true;
     announce(ctx);
   }
-  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+  succeed(ctx, cmd);
 };
 
 /** The unjoin command: stop storing and hand every local item to the ring (kept if nobody stores). */
@@ -174,7 +174,7 @@ export const onUnjoin = (ctx: ChordCtx, cmd: CommandId): void => {
     for (const p of storingPeers(ctx)) handOverStretch(ctx, p.id, p.position, ownedUpTo(ctx, p.position));
     pumpHandoffs(ctx);
   }
-  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+  succeed(ctx, cmd);
 };
 
 /** Who we are connected to or dialling, by id. */

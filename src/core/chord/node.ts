@@ -28,7 +28,6 @@ import { learn, onAccepted, onJoin, onMembershipTick, onMeta, onPeerJoined, onPe
 import {
   abandonRequests,
   expireRequests,
-  fail,
   onApplyDelta,
   onConnsGone,
   onDelta,
@@ -42,6 +41,7 @@ import {
 import { nodePosition, type TableName } from './ring.js';
 import { bytesHeld, emptyStore, items, size } from './store.js';
 import { readClock } from '../mesh/state.js';
+import { fail } from './send.js';
 import type { ChordCtx, ChordEnv, ChordState } from './state.js';
 import { TABLES } from './ring.js';
 

@@ -31,7 +31,7 @@ import * as O from 'fp-ts/lib/Option.js';
 import { msgTypes } from '../flags.js';
 import { keyText, utf8Bytes } from '../ids.js';
 import { sendToAll } from '../mesh/waterfall.js';
-import type { ChordError, CommandId, ConnId, NodeId } from '../types.js';
+import type { CommandId, ConnId, NodeId } from '../types.js';
 import { VALUE_OVERHEAD_BYTES } from '../wire/footprint.js';
 import type { WireMessageOf } from '../wire/messages.js';
 import {
@@ -43,7 +43,7 @@ import {
 import { nonWireValue } from '../wire/msgpack.js';
 import { copyValue, type WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
-import { answerConn, chordMessage, closeForBadInput, encodable, retrievedFits, routeFrom, storingPeers, whisperPeer } from './send.js';
+import { answerConn, chordMessage, closeForBadInput, encodable, fail, retrievedFits, routeFrom, storingPeers, succeed, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
 import { expireWrites, writeSent } from './writes.js';
@@ -59,15 +59,6 @@ interface Target {
   readonly position: bigint;
 }
 
-/** Emit a command's success. */
-const succeed = (ctx: ChordCtx, cmd: CommandId, value?: WireValue): void => {
-  ctx.out.push({ _tag: 'Emit', event: value === undefined ? { _tag: 'ChordResult', cmd } : { _tag: 'ChordResult', cmd, value } });
-};
-
-/** Emit a command's failure. */
-export const fail = (ctx: ChordCtx, cmd: CommandId, error: ChordError): void => {
-  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error } });
-};
 
 /** The table and key58 of a peer's message, or the connection is closed and undefined returned. */
 const targetOf = (ctx: ChordCtx, conn: ConnId, m: Addressed): Target | undefined => {

@@ -13,7 +13,7 @@ import { msgTypes } from '../flags.js';
 import { idText } from '../ids.js';
 import { closeConn } from '../mesh/connections.js';
 import { ownMessage, userMessage, writeMessage } from '../mesh/send.js';
-import type { CloseReason, ConnId, NodeId } from '../types.js';
+import type { ChordError, CloseReason, CommandId, ConnId, NodeId } from '../types.js';
 import type { IdValue } from '../wire/codecs.js';
 import { chordRetrievedPayload } from '../wire/messages.js';
 import { countMsgpack, MSGPACK_DEPTH_MAX, MSGPACK_MAPS_MAX, MSGPACK_VALUES_MAX } from '../wire/msgpack.js';
@@ -129,6 +129,16 @@ export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58:
     ctx.answers.set(echo, built);
   }
   writeMessage(ctx.mesh, c, built.msg);
+};
+
+/** Emit a command's success. */
+export const succeed = (ctx: ChordCtx, cmd: CommandId, value?: WireValue): void => {
+  ctx.out.push({ _tag: 'Emit', event: value === undefined ? { _tag: 'ChordResult', cmd } : { _tag: 'ChordResult', cmd, value } });
+};
+
+/** Emit a command's failure. */
+export const fail = (ctx: ChordCtx, cmd: CommandId, error: ChordError): void => {
+  ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error } });
 };
 
 /** Whisper a payload to a routed peer: the connection it went out on, or undefined when it is not routed. */

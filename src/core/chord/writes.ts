@@ -10,6 +10,7 @@
  * (ChordResult, ChordFailed).
  */
 import type { CommandId, ConnId, NodeId } from '../types.js';
+import { fail, succeed } from './send.js';
 import type { ChordCtx } from './state.js';
 
 /** Writes waiting on one connection, in token order (from `head` on). */
@@ -36,7 +37,7 @@ export const awaitDrain = (ctx: ChordCtx, conn: ConnId): number => {
 /** A user write went out on `sent` (connection → peer): done once each has drained, at once if none. */
 export const writeSent = (ctx: ChordCtx, cmd: CommandId, sent: ReadonlyMap<ConnId, NodeId>): void => {
   if (sent.size === 0) {
-    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+    succeed(ctx, cmd);
     return;
   }
   const deadlineAt = ctx.at + ctx.env.chord.getTimeoutMs;
@@ -59,7 +60,7 @@ export const writesDrained = (ctx: ChordCtx, conn: ConnId, token: number): void 
     const pending = ctx.st.writes.get(cmd);
     if (pending === undefined || !pending.conns.delete(conn) || pending.conns.size > 0) continue;
     ctx.st.writes.delete(cmd);
-    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordResult', cmd } });
+    succeed(ctx, cmd);
   }
   if (w.head === w.queue.length) ctx.st.writesByConn.delete(conn);
   else if (w.head > 1024 && w.head * 2 > w.queue.length) {
@@ -77,7 +78,7 @@ export const writesGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void => 
     for (let i = w.head; i < w.queue.length; i++) {
       const { cmd } = w.queue[i]!;
       if (!ctx.st.writes.delete(cmd)) continue;
-      ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Disconnected', peer: w.peer } } });
+      fail(ctx, cmd, { _tag: 'Disconnected', peer: w.peer });
     }
   }
 };
@@ -94,14 +95,14 @@ export const expireWrites = (ctx: ChordCtx): number | undefined => {
       continue;
     }
     ctx.st.writes.delete(cmd);
-    ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Timeout', afterMs: ctx.at - w.startedAt, bestVotes: 0, write: true } } });
+    fail(ctx, cmd, { _tag: 'Timeout', afterMs: ctx.at - w.startedAt, bestVotes: 0, write: true });
   }
   return next;
 };
 
 /** Shutdown: every write still waiting fails. */
 export const abandonWrites = (ctx: ChordCtx): void => {
-  for (const cmd of ctx.st.writes.keys()) ctx.out.push({ _tag: 'Emit', event: { _tag: 'ChordFailed', cmd, error: { _tag: 'Shutdown' } } });
+  for (const cmd of ctx.st.writes.keys()) fail(ctx, cmd, { _tag: 'Shutdown' });
   ctx.st.writes.clear();
   ctx.st.writesByConn.clear();
 };
