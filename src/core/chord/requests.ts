@@ -44,7 +44,7 @@ import { nonWireValue } from '../wire/msgpack.js';
 import { copyValue, type WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
 import { answerConn, chordMessage, closeForBadInput, encodable, fail, retrievedFits, routeFrom, storingPeers, succeed, whisperPeer } from './send.js';
-import { slotKey, type ChordCtx, type PendingGet, type UserKey, type WaitSlot, type Waiter } from './state.js';
+import { slotKey, type ChordCtx, type PendingGet, type Target, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
 import { expireWrites, writeSent } from './writes.js';
 import { answered, awaiting, decideGet } from './vote.js';
@@ -52,12 +52,6 @@ import { answered, awaiting, decideGet } from './vote.js';
 /** A chord message naming a table and a key58. */
 type Addressed = WireMessageOf<'ChordStore' | 'ChordRetrieve' | 'ChordRetrieved' | 'ChordDelta'>;
 
-/** A parsed (table, key58): the table, the canonical key58 text, and its position. */
-interface Target {
-  readonly table: TableName;
-  readonly key58: string;
-  readonly position: bigint;
-}
 
 
 /** The table and key58 of a peer's message, or the connection is closed and undefined returned. */
@@ -129,7 +123,7 @@ const addWaiter = (ctx: ChordCtx, t: Target, w: Waiter): boolean => {
     slot.deadlineAt = Math.max(slot.deadlineAt, deadlineAt);
     return false;
   }
-  ctx.st.waiting.set(key, { waiters: [w], deadlineAt, asked: [] });
+  ctx.st.waiting.set(key, { target: t, waiters: [w], deadlineAt, asked: [] });
   return true;
 };
 
@@ -202,10 +196,8 @@ export const onConnsGone = (ctx: ChordCtx, gone: ReadonlyArray<ConnId>): void =>
   }
   for (const key of orphans) {
     const slot = ctx.st.waiting.get(key);
-    const [table, key58] = key.split('/') as [TableName, string];
-    const p = parseKey58(key58);
-    if (slot === undefined || E.isLeft(p)) continue;
-    const t: Target = { table, key58, position: p.right.position };
+    if (slot === undefined) continue;
+    const t = slot.target;
     const r = routeFrom(ctx, t.position);
     if (r._tag === 'Forward') ask(ctx, t, r.peer.id);
     else if (r._tag === 'Local') settleSlot(ctx, key, slot, localValue(ctx, t));

@@ -69,6 +69,8 @@ export type Waiter =
  * of it went out on: only an answer on one of those settles it.
  */
 export interface WaitSlot {
+  /** What is waited for: the table, the canonical key58 and its position. */
+  readonly target: Target;
   readonly waiters: Waiter[];
   deadlineAt: number;
   readonly asked: ConnId[];
@@ -143,6 +145,13 @@ export interface ChordCtx {
    * forwarded answer, share one encoding of the value instead of one each. Made on first use.
    */
   answers: Map<string, { readonly value: WireValue; readonly msg: InternalMessage }> | undefined;
+}
+
+/** A parsed (table, key58): the table, the canonical key58 text, and its position. */
+export interface Target {
+  readonly table: TableName;
+  readonly key58: string;
+  readonly position: bigint;
 }
 
 /** The key of a wait slot. */
