@@ -43,7 +43,7 @@ import {
 import { nonWireValue } from '../wire/msgpack.js';
 import { copyValue, type WireValue } from '../wire/value.js';
 import { isTableName, keyPositionsOf, key58Of, parseKey58, TABLES, type TableName } from './ring.js';
-import { answerConn, chordMessage, closeForBadInput, encodable, fail, retrievedFits, routeFrom, storingPeers, succeed, whisperPeer } from './send.js';
+import { answerConn, chordMessage, closeForBadInput, encodable, fail, retrievedFits, routeFrom, storingPeers, succeed, wakeAt, whisperPeer } from './send.js';
 import { slotKey, type ChordCtx, type PendingGet, type Target, type UserKey, type WaitSlot, type Waiter } from './state.js';
 import * as S from './store.js';
 import { expireWrites, writeSent } from './writes.js';
@@ -356,10 +356,6 @@ export const onApplyDelta = (ctx: ChordCtx, cmd: CommandId, key: UserKey, delta:
   }
 };
 
-/** Make sure the node wakes by `t`. */
-const wakeAt = (ctx: ChordCtx, t: number): void => {
-  if (ctx.st.checkAt === undefined || t < ctx.st.checkAt) ctx.st.checkAt = t;
-};
 
 /** Gets past their deadline decide now; forwarded retrieves nobody answered are forgotten; writes not drained in time fail. */
 export const expireRequests = (ctx: ChordCtx): void => {

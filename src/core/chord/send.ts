@@ -131,6 +131,11 @@ export const answerConn = (ctx: ChordCtx, connId: ConnId, table: IdValue, key58:
   writeMessage(ctx.mesh, c, built.msg);
 };
 
+/** Make sure the node wakes by `t`. */
+export const wakeAt = (ctx: ChordCtx, t: number): void => {
+  if (ctx.st.checkAt === undefined || t < ctx.st.checkAt) ctx.st.checkAt = t;
+};
+
 /** Emit a command's success. */
 export const succeed = (ctx: ChordCtx, cmd: CommandId, value?: WireValue): void => {
   ctx.out.push({ _tag: 'Emit', event: value === undefined ? { _tag: 'ChordResult', cmd } : { _tag: 'ChordResult', cmd, value } });

@@ -10,7 +10,7 @@
  * (ChordResult, ChordFailed).
  */
 import type { CommandId, ConnId, NodeId } from '../types.js';
-import { fail, succeed } from './send.js';
+import { fail, succeed, wakeAt } from './send.js';
 import type { ChordCtx } from './state.js';
 
 /** Writes waiting on one connection, in token order (from `head` on). */
@@ -42,7 +42,7 @@ export const writeSent = (ctx: ChordCtx, cmd: CommandId, sent: ReadonlyMap<ConnI
   }
   const deadlineAt = ctx.at + ctx.env.chord.getTimeoutMs;
   ctx.st.writes.set(cmd, { conns: new Set(sent.keys()), startedAt: ctx.at, deadlineAt });
-  if (ctx.st.checkAt === undefined || deadlineAt < ctx.st.checkAt) ctx.st.checkAt = deadlineAt;
+  wakeAt(ctx, deadlineAt);
   for (const [conn, peer] of sent) {
     const token = awaitDrain(ctx, conn);
     let w = ctx.st.writesByConn.get(conn);
